@@ -12,8 +12,10 @@
 
 namespace kring::crypto {
 
-X25519KeyPair X25519KeyPair::Generate() {
-  return *FromSecret(SecretBytes::Random(kX25519SecretKeyBytes));
+X25519KeyPair X25519KeyPair::Generate() { return Generate(SystemRandom()); }
+
+X25519KeyPair X25519KeyPair::Generate(RandomSource& source) {
+  return *FromSecret(SecretBytes::Random(kX25519SecretKeyBytes, source));
 }
 
 absl::StatusOr<X25519KeyPair> X25519KeyPair::FromSecret(SecretBytes secret) {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "crypto/random.h"
 #include "crypto/secret_bytes.h"
 
 namespace kring::crypto {
@@ -28,9 +29,13 @@ struct KeyAgreementContext {
 class X25519KeyPair {
  public:
   static X25519KeyPair Generate();
+  static X25519KeyPair Generate(RandomSource& source);
   // From a given 32-byte secret scalar (for known-answer tests and
   // deterministic simulations).
   static absl::StatusOr<X25519KeyPair> FromSecret(SecretBytes secret);
+
+  // The secret scalar, e.g. to Shamir-share it in secure aggregation.
+  const SecretBytes& secret_key() const { return secret_; }
 
   std::string_view public_key() const {
     return {reinterpret_cast<const char*>(public_.data()), public_.size()};

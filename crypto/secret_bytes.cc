@@ -30,6 +30,12 @@ SecretBytes SecretBytes::Random(size_t size) {
   return s;
 }
 
+SecretBytes SecretBytes::Random(size_t size, RandomSource& source) {
+  SecretBytes s(size);
+  source.Fill(s.span());
+  return s;
+}
+
 SecretBytes::SecretBytes(SecretBytes&& other) noexcept
     : data_(std::move(other.data_)), size_(std::exchange(other.size_, 0)) {}
 

@@ -8,6 +8,8 @@
 #include <span>
 #include <string_view>
 
+#include "crypto/random.h"
+
 namespace kring::crypto {
 
 // A fixed-size buffer of secret bytes (keys, seeds, shares, plaintexts).
@@ -26,6 +28,8 @@ class SecretBytes {
   static SecretBytes CopyFrom(std::string_view data);
   // `size` bytes from libsodium's CSPRNG.
   static SecretBytes Random(size_t size);
+  // `size` bytes from `source` (tests and simulations inject theirs).
+  static SecretBytes Random(size_t size, RandomSource& source);
 
   SecretBytes(SecretBytes&& other) noexcept;
   SecretBytes& operator=(SecretBytes&& other) noexcept;

@@ -62,27 +62,51 @@ absl::Status CheckDistinctNonZero(std::span<const uint32_t> xs,
 }
 
 // Lagrange basis weights for interpolating at `at` from the points `xs`:
-// w_j = prod_{m != j} (at - x_m) / (x_j - x_m).
+// w_j = prod_{m != j} (at - x_m) / (x_j - x_m). The t denominators are
+// inverted together with one field inversion (Montgomery's trick).
 absl::StatusOr<std::vector<Scalar>> LagrangeWeights(
     std::span<const uint32_t> xs, uint32_t at) {
-  std::vector<Scalar> w(xs.size());
+  const size_t t = xs.size();
+  std::vector<Scalar> sx(t), diff_at(t), num(t), den(t), w(t);
   Scalar s_at = FromU32(at);
-  for (size_t j = 0; j < xs.size(); ++j) {
-    Scalar num = FromU32(1), den = FromU32(1);
-    Scalar xj = FromU32(xs[j]);
-    for (size_t m = 0; m < xs.size(); ++m) {
+  for (size_t j = 0; j < t; ++j) {
+    sx[j] = FromU32(xs[j]);
+    crypto_core_ristretto255_scalar_sub(diff_at[j].data(), s_at.data(),
+                                        sx[j].data());
+  }
+  for (size_t j = 0; j < t; ++j) {
+    num[j] = FromU32(1);
+    den[j] = FromU32(1);
+    Scalar d;
+    for (size_t m = 0; m < t; ++m) {
       if (m == j) continue;
-      Scalar xm = FromU32(xs[m]), t;
-      crypto_core_ristretto255_scalar_sub(t.data(), s_at.data(), xm.data());
-      crypto_core_ristretto255_scalar_mul(num.data(), num.data(), t.data());
-      crypto_core_ristretto255_scalar_sub(t.data(), xj.data(), xm.data());
-      crypto_core_ristretto255_scalar_mul(den.data(), den.data(), t.data());
+      crypto_core_ristretto255_scalar_mul(num[j].data(), num[j].data(),
+                                          diff_at[m].data());
+      crypto_core_ristretto255_scalar_sub(d.data(), sx[j].data(), sx[m].data());
+      crypto_core_ristretto255_scalar_mul(den[j].data(), den[j].data(),
+                                          d.data());
     }
-    Scalar inv;
-    if (crypto_core_ristretto255_scalar_invert(inv.data(), den.data()) != 0) {
-      return absl::InvalidArgumentError("duplicate share points");
-    }
-    crypto_core_ristretto255_scalar_mul(w[j].data(), num.data(), inv.data());
+  }
+  // prefix[j] = den[0] * ... * den[j-1]
+  std::vector<Scalar> prefix(t + 1);
+  prefix[0] = FromU32(1);
+  for (size_t j = 0; j < t; ++j) {
+    crypto_core_ristretto255_scalar_mul(prefix[j + 1].data(), prefix[j].data(),
+                                        den[j].data());
+  }
+  Scalar inv;
+  if (crypto_core_ristretto255_scalar_invert(inv.data(), prefix[t].data()) !=
+      0) {
+    return absl::InvalidArgumentError("duplicate share points");
+  }
+  // Walk back: inv = 1 / (den[0] ... den[j]) at the top of each step.
+  for (size_t j = t; j-- > 0;) {
+    Scalar inv_j;
+    crypto_core_ristretto255_scalar_mul(inv_j.data(), inv.data(),
+                                        prefix[j].data());
+    crypto_core_ristretto255_scalar_mul(inv.data(), inv.data(), den[j].data());
+    crypto_core_ristretto255_scalar_mul(w[j].data(), num[j].data(),
+                                        inv_j.data());
   }
   return w;
 }
@@ -150,7 +174,8 @@ absl::StatusOr<ShamirShare> ShamirShare::Parse(std::string_view bytes) {
 }
 
 absl::StatusOr<std::vector<ShamirShare>> ShamirSplit(
-    const SecretBytes& secret, int threshold, std::span<const uint32_t> xs) {
+    const SecretBytes& secret, int threshold, std::span<const uint32_t> xs,
+    RandomSource& source) {
   if (auto s = Init(); !s.ok()) return s;
   if (secret.size() != 2 * kHalf) {
     return absl::InvalidArgumentError(
@@ -169,7 +194,10 @@ absl::StatusOr<std::vector<ShamirShare>> ShamirSplit(
     coeffs[half].resize(threshold);
     std::memcpy(coeffs[half][0].data(), secret.data() + half * kHalf, kHalf);
     for (int k = 1; k < threshold; ++k) {
-      crypto_core_ristretto255_scalar_random(coeffs[half][k].data());
+      uint8_t wide[crypto_core_ristretto255_NONREDUCEDSCALARBYTES];
+      source.Fill(wide);
+      crypto_core_ristretto255_scalar_reduce(coeffs[half][k].data(), wide);
+      sodium_memzero(wide, sizeof wide);
     }
   }
   std::vector<ShamirShare> shares;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "crypto/random.h"
 #include "crypto/secret_bytes.h"
 
 namespace kring::crypto {
@@ -42,8 +43,10 @@ struct ShamirShare {
 // Splits a 32-byte secret into shares at the given distinct, non-zero points
 // `xs` so that any `threshold` of them reconstruct it and any fewer reveal
 // nothing. Requires 1 <= threshold <= xs.size().
+// Coefficients come from `source` (uniform: 64 random bytes reduced mod l).
 absl::StatusOr<std::vector<ShamirShare>> ShamirSplit(
-    const SecretBytes& secret, int threshold, std::span<const uint32_t> xs);
+    const SecretBytes& secret, int threshold, std::span<const uint32_t> xs,
+    RandomSource& source = SystemRandom());
 
 // Reconstructs the secret from at least `threshold` shares with distinct x.
 // Interpolates from the first `threshold` shares; every further share must

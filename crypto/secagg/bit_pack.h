@@ -12,12 +12,14 @@
 namespace kring::crypto::secagg {
 
 // Bytes needed to pack `count` values of `bits` bits: ceil(count*bits/8).
+// 0 when `bits` is outside 1..64.
 size_t PackedSize(size_t count, int bits);
 
 // Packs values of `bits` bits (1..64) each, least significant bit first:
 // value i occupies stream bits [i*bits, (i+1)*bits), and stream bit j is bit
 // (j % 8) of byte j / 8. Unused high bits of the last byte are zero.
-// Precondition: every value < 2^bits.
+// Preconditions: 1 <= bits <= 64 (otherwise the result is empty) and every
+// value < 2^bits (higher bits are ignored, never spill into other values).
 std::string PackBits(std::span<const uint64_t> values, int bits);
 
 // Inverse of PackBits. Errors if `bits` is out of range, the length is not

@@ -20,12 +20,16 @@ namespace kring::crypto::secagg {
 // (libsodium crypto_stream_chacha20_ietf_xor_ic, zero nonce) under the key
 // DeriveKey(seed, "kring-secagg-graph-v1", ""), read as little-endian u32
 // words with rejection sampling for unbiased indices, so every node and the
-// coordinator derive the same graph from the seed alone.
+// coordinator derive the same graph from the seed alone (the exact
+// construction is spelled out in graph.cc).
 //
 // Immutable after creation; thread-safe.
 class NeighbourGraph {
  public:
+  // Errors if n == 0.
   static absl::StatusOr<NeighbourGraph> Complete(uint32_t n);
+  // Errors unless k is even, 2 <= k < n-1 (so n >= 4) and `seed` is 32
+  // bytes. O(n) time and memory.
   static absl::StatusOr<NeighbourGraph> Harary(uint32_t n, uint32_t k,
                                                std::string_view seed);
 
@@ -33,8 +37,10 @@ class NeighbourGraph {
   bool complete() const { return complete_; }
   // Neighbours per node (n-1 for the complete graph).
   uint32_t degree() const { return complete_ ? n_ - 1 : k_; }
-  // The neighbours of u in increasing index order; excludes u.
+  // The neighbours of u in increasing index order; excludes u. Empty if
+  // u >= size().
   std::vector<uint32_t> Neighbours(uint32_t u) const;
+  // Symmetric; O(1). False if u == v or either is >= size().
   bool AreNeighbours(uint32_t u, uint32_t v) const;
 
  private:

@@ -30,8 +30,9 @@ struct GraphParameters {
 // Chooses k and t for n nodes (documented in parameters.cc and the README):
 //  * complete graph when n <= complete_graph_max: k = n-1,
 //    c = floor(gamma*n) (the stated worst case, deterministic);
-//  * otherwise the smallest even k such that, with X ~ Bin(k, p) bounding
-//    the hypergeometric count among a random neighbourhood,
+//  * otherwise the smallest even k (2 <= k < n-1, k <= 65534) such that,
+//    with X ~ Bin(k, p) bounding the hypergeometric count among a random
+//    neighbourhood,
 //      (a) c = min{c : n * P[Bin(k, gamma) > c] <= 2^-sigma},
 //      (b) t = floor((k + 1 + c) / 2) + 1, so two disjoint sets of honest
 //          holders can never both reach t together with the c corrupt ones
@@ -42,9 +43,14 @@ struct GraphParameters {
 //      (d) n * (gamma + delta)^(k/2) <= 2^-sigma (no run of k/2 consecutive
 //          failed ring positions, so the honest survivors stay connected and
 //          only their total is revealed).
-//  For the complete graph, (c) and (d) become deterministic checks.
-// Errors when no k < n satisfies the goals (too many corrupt or dropping
-// nodes for this n).
+//  For the complete graph, (c) and (d) become deterministic checks:
+//  (c) k - floor(delta*n) >= t, and (d) holds trivially (every set of nodes
+//  of a complete graph is connected). If no sparse k < n-1 works, the
+//  complete graph is used when it meets the goals.
+// Errors when neither a sparse k nor the complete graph satisfies the goals
+// (too many corrupt or dropping nodes for this n), and for invalid goals:
+// n < 2, fractions outside [0, 1), gamma + delta >= 1, security_bits
+// outside 1..128, correctness_bits outside 1..64.
 absl::StatusOr<GraphParameters> ChooseParameters(uint32_t n,
                                                  const SecurityGoals& goals);
 

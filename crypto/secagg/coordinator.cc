@@ -1,0 +1,432 @@
+#include "crypto/secagg/coordinator.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "absl/status/status.h"
+#include "crypto/key_agreement.h"
+#include "crypto/secagg/bit_pack.h"
+#include "crypto/secagg/internal/masks.h"
+#include "crypto/secagg/internal/transcript.h"
+#include "util/str_cat.h"
+
+namespace kring::crypto::secagg {
+namespace {
+
+using internal::kRoundAdvertise;
+using internal::kRoundConsistency;
+using internal::kRoundMaskedInput;
+using internal::kRoundShareKeys;
+using internal::kRoundUnmask;
+
+constexpr v1::SecAggMessage::BodyCase kBodyForRound[] = {
+    v1::SecAggMessage::kAdvertiseKeys,
+    v1::SecAggMessage::kShareKeys,
+    v1::SecAggMessage::kMaskedInput,
+    v1::SecAggMessage::kConsistencySignature,
+    v1::SecAggMessage::kUnmaskResponse,
+};
+
+size_t Count(const std::vector<bool>& v) {
+  return static_cast<size_t>(std::count(v.begin(), v.end(), true));
+}
+
+}  // namespace
+
+absl::StatusOr<SecAggCoordinator> SecAggCoordinator::Create(
+    std::shared_ptr<const SecAggSetup> setup) {
+  if (setup == nullptr) {
+    return absl::InvalidArgumentError("secagg coordinator: setup is null");
+  }
+  return SecAggCoordinator(std::move(setup));
+}
+
+SecAggCoordinator::SecAggCoordinator(std::shared_ptr<const SecAggSetup> setup)
+    : setup_(std::move(setup)) {
+  const uint32_t n = setup_->size();
+  expected_.assign(n, true);
+  answered_.assign(n, false);
+  advertised_.assign(n, false);
+  shared_.assign(n, false);
+  masked_.assign(n, false);
+  signed_.assign(n, false);
+  adverts_.resize(n);
+  share_keys_.resize(n);
+  consistency_.resize(n);
+}
+
+v1::SecAggMessage SecAggCoordinator::Envelope(uint32_t round) const {
+  v1::SecAggMessage m;
+  m.set_query_id(std::string(setup_->query_id()));
+  m.set_round(round);
+  return m;
+}
+
+std::vector<uint32_t> SecAggCoordinator::Pending() const {
+  std::vector<uint32_t> out;
+  if (round_ > kRoundUnmask) return out;
+  for (uint32_t i = 0; i < setup_->size(); ++i) {
+    if (expected_[i] && !answered_[i]) out.push_back(i);
+  }
+  return out;
+}
+
+absl::Status SecAggCoordinator::Fail(std::string reason) {
+  failure_ = std::move(reason);
+  round_ = 5;
+  sum_.clear();
+  revealed_.clear();
+  return absl::FailedPreconditionError(
+      StrCat("secure aggregation for query \"", setup_->query_id(),
+             "\" failed with no result: ", failure_));
+}
+
+absl::Status SecAggCoordinator::CheckSender(uint32_t sender) const {
+  if (sender >= setup_->size()) {
+    return absl::InvalidArgumentError(
+        StrCat("sender ", sender, " is outside the roster"));
+  }
+  if (!expected_[sender]) {
+    return absl::FailedPreconditionError(
+        StrCat("node ", sender, " is not part of round ", round_,
+               " (it dropped out earlier)"));
+  }
+  if (answered_[sender]) {
+    return absl::AlreadyExistsError(StrCat("node ", sender,
+                                           " already answered round ", round_,
+                                           " (duplicate or replayed message)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SecAggCoordinator::VerifyFrom(uint32_t sender,
+                                           std::string_view context,
+                                           const std::string& bytes,
+                                           const std::string& signature) const {
+  auto key = setup_->IdentityKey(sender);
+  if (!key.ok()) return key.status();
+  if (!key->Verify(context, bytes, signature).ok()) {
+    return absl::UnauthenticatedError(StrCat(
+        "round-", round_, " message claiming to be from node ", sender, " (\"",
+        setup_->node_id(sender), "\") is not signed by its identity key"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
+  if (round_ > kRoundUnmask) {
+    return absl::FailedPreconditionError(
+        "secagg coordinator: the run is over; no more messages are accepted");
+  }
+  if (message.query_id() != setup_->query_id()) {
+    return absl::InvalidArgumentError(
+        StrCat("secagg coordinator: rejected a message for query \"",
+               message.query_id(), "\"; this run is query \"",
+               setup_->query_id(), "\""));
+  }
+  if (message.round() != round_ ||
+      message.body_case() != kBodyForRound[round_]) {
+    return absl::InvalidArgumentError(
+        StrCat("secagg coordinator: rejected a round-", message.round(),
+               " message while collecting round ", round_,
+               " (replayed or late message?)"));
+  }
+  switch (message.body_case()) {
+    case v1::SecAggMessage::kAdvertiseKeys:
+      return ReceiveAdvertise(message.advertise_keys());
+    case v1::SecAggMessage::kShareKeys:
+      return ReceiveShareKeys(message.share_keys());
+    case v1::SecAggMessage::kMaskedInput:
+      return ReceiveMaskedInput(message.masked_input());
+    case v1::SecAggMessage::kConsistencySignature:
+      return ReceiveConsistency(message.consistency_signature());
+    default:
+      return ReceiveUnmask(message.unmask_response());
+  }
+}
+
+absl::Status SecAggCoordinator::ReceiveAdvertise(const v1::AdvertiseKeys& m) {
+  if (auto s = CheckSender(m.sender()); !s.ok()) return s;
+  if (auto s = VerifyFrom(m.sender(), internal::kAdvertiseContext,
+                          internal::AdvertiseBytes(setup_->query_id(), m),
+                          m.signature());
+      !s.ok()) {
+    return s;
+  }
+  if (m.cipher_public_key().size() != kX25519PublicKeyBytes ||
+      m.mask_public_key().size() != kX25519PublicKeyBytes) {
+    return absl::InvalidArgumentError(
+        StrCat("node ", m.sender(), " advertised malformed keys"));
+  }
+  adverts_[m.sender()] = m;
+  answered_[m.sender()] = true;
+  return absl::OkStatus();
+}
+
+absl::Status SecAggCoordinator::ReceiveShareKeys(const v1::ShareKeys& m) {
+  if (auto s = CheckSender(m.sender()); !s.ok()) return s;
+  if (auto s = VerifyFrom(m.sender(), internal::kShareKeysContext,
+                          internal::ShareKeysBytes(setup_->query_id(), m),
+                          m.signature());
+      !s.ok()) {
+    return s;
+  }
+  std::unordered_set<uint32_t> recipients;
+  for (const auto& es : m.shares()) {
+    if (es.sender() != m.sender() || es.recipient() >= setup_->size() ||
+        !advertised_[es.recipient()] ||
+        !setup_->graph().AreNeighbours(m.sender(), es.recipient()) ||
+        !recipients.insert(es.recipient()).second) {
+      return absl::InvalidArgumentError(StrCat(
+          "node ", m.sender(), " sent a share for node ", es.recipient(),
+          ", which is not one of its live neighbours (or was sent twice)"));
+    }
+  }
+  share_keys_[m.sender()] = m;
+  answered_[m.sender()] = true;
+  return absl::OkStatus();
+}
+
+absl::Status SecAggCoordinator::ReceiveMaskedInput(const v1::MaskedInput& m) {
+  if (auto s = CheckSender(m.sender()); !s.ok()) return s;
+  if (auto s = VerifyFrom(m.sender(), internal::kMaskedInputContext,
+                          internal::MaskedInputBytes(setup_->query_id(), m),
+                          m.signature());
+      !s.ok()) {
+    return s;
+  }
+  const RingModulus ring = setup_->ring();
+  auto y = UnpackBits(m.packed(), ring.bits(), setup_->dims());
+  if (!y.ok()) {
+    return absl::InvalidArgumentError(StrCat("masked input of node ",
+                                             m.sender(), ": ",
+                                             ToStd(y.status().message())));
+  }
+  if (sum_.empty()) sum_.assign(setup_->dims(), 0);
+  for (size_t i = 0; i < sum_.size(); ++i) {
+    sum_[i] = ring.Reduce(sum_[i] + (*y)[i]);
+  }
+  answered_[m.sender()] = true;
+  return absl::OkStatus();
+}
+
+absl::Status SecAggCoordinator::ReceiveConsistency(
+    const v1::ConsistencySignature& m) {
+  if (auto s = CheckSender(m.sender()); !s.ok()) return s;
+  if (auto s = VerifyFrom(m.sender(), internal::kConsistencyContext,
+                          internal::ConsistencyBytes(
+                              setup_->query_id(), m.sender(), survivors_hash_),
+                          m.signature());
+      !s.ok()) {
+    return s;
+  }
+  consistency_[m.sender()] = m.signature();
+  answered_[m.sender()] = true;
+  return absl::OkStatus();
+}
+
+absl::Status SecAggCoordinator::ReceiveUnmask(const v1::UnmaskResponse& m) {
+  if (auto s = CheckSender(m.sender()); !s.ok()) return s;
+  if (auto s = VerifyFrom(m.sender(), internal::kUnmaskContext,
+                          internal::UnmaskBytes(setup_->query_id(), m),
+                          m.signature());
+      !s.ok()) {
+    return s;
+  }
+  // Validate everything before recording anything.
+  std::unordered_set<uint32_t> owners;
+  std::vector<ShamirShare> parsed;
+  for (const auto& rs : m.shares()) {
+    const uint32_t owner = rs.owner();
+    bool holder = owner < setup_->size() && shared_[owner] &&
+                  (owner == m.sender() ||
+                   setup_->graph().AreNeighbours(owner, m.sender()));
+    if (!holder || !owners.insert(owner).second) {
+      return absl::InvalidArgumentError(
+          StrCat("node ", m.sender(), " revealed a share of node ", owner,
+                 ", which it does not hold (or revealed it twice)"));
+    }
+    const auto want = masked_[owner] ? v1::RevealedShare::SELF_MASK
+                                     : v1::RevealedShare::MASK_KEY;
+    if (rs.kind() != want) {
+      return absl::InvalidArgumentError(
+          StrCat("node ", m.sender(),
+                 " revealed the wrong kind of share of node ", owner));
+    }
+    std::string wire;
+    uint32_t x = m.sender() + 1;
+    for (int i = 0; i < 4; ++i) wire.push_back(static_cast<char>(x >> (8 * i)));
+    wire += rs.share();
+    auto share = ShamirShare::Parse(wire);
+    if (!share.ok()) {
+      return absl::InvalidArgumentError(StrCat(
+          "node ", m.sender(), " revealed a malformed share of node ", owner));
+    }
+    parsed.push_back(*std::move(share));
+  }
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    revealed_[m.shares(static_cast<int>(i)).owner()].push_back(
+        std::move(parsed[i]));
+  }
+  answered_[m.sender()] = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::CloseRound() {
+  if (round_ > kRoundUnmask) {
+    return absl::FailedPreconditionError(
+        failed() ? StrCat("secure aggregation already failed: ", failure_)
+                 : std::string("secure aggregation already finished"));
+  }
+  const uint32_t n = setup_->size();
+  const uint32_t t = setup_->threshold();
+  const size_t live = Count(answered_);
+  static constexpr const char* kWhat[] = {
+      "advertised keys", "shared keys", "sent a masked input",
+      "confirmed the survivor set", "revealed their shares"};
+  if (live < t) {
+    return Fail(StrCat("only ", live, " of ", n, " nodes ", kWhat[round_],
+                       "; at least ", t, " are needed"));
+  }
+  std::vector<Outgoing> out;
+  const uint32_t closing = round_;
+  switch (closing) {
+    case kRoundAdvertise: {
+      advertised_ = answered_;
+      for (uint32_t u = 0; u < n; ++u) {
+        if (!advertised_[u]) continue;
+        Outgoing o{u, Envelope(kRoundShareKeys)};
+        auto* nk = o.message.mutable_neighbour_keys();
+        for (uint32_t v : setup_->graph().Neighbours(u)) {
+          if (advertised_[v]) *nk->add_keys() = adverts_[v];
+        }
+        out.push_back(std::move(o));
+      }
+      break;
+    }
+    case kRoundShareKeys: {
+      shared_ = answered_;
+      std::vector<Outgoing> by_node(n);
+      for (uint32_t v = 0; v < n; ++v) {
+        by_node[v] = Outgoing{v, Envelope(kRoundMaskedInput)};
+        by_node[v].message.mutable_incoming_shares();
+      }
+      for (uint32_t u = 0; u < n; ++u) {
+        if (!shared_[u]) continue;
+        for (auto& es : *share_keys_[u].mutable_shares()) {
+          if (!shared_[es.recipient()]) continue;
+          *by_node[es.recipient()]
+               .message.mutable_incoming_shares()
+               ->add_shares() = std::move(es);
+        }
+        share_keys_[u] = v1::ShareKeys();
+      }
+      for (uint32_t v = 0; v < n; ++v) {
+        if (shared_[v]) out.push_back(std::move(by_node[v]));
+      }
+      share_keys_.clear();
+      break;
+    }
+    case kRoundMaskedInput: {
+      masked_ = answered_;
+      survivors_.assign(internal::BitmapBytes(n), '\0');
+      for (uint32_t v = 0; v < n; ++v) {
+        if (masked_[v]) internal::BitmapSet(survivors_, v);
+      }
+      survivors_hash_ = internal::Hash32(survivors_);
+      for (uint32_t v = 0; v < n; ++v) {
+        if (!masked_[v]) continue;
+        Outgoing o{v, Envelope(kRoundConsistency)};
+        o.message.mutable_survivor_set()->set_bitmap(survivors_);
+        out.push_back(std::move(o));
+      }
+      break;
+    }
+    case kRoundConsistency: {
+      signed_ = answered_;
+      for (uint32_t v = 0; v < n; ++v) {
+        if (!signed_[v]) continue;
+        Outgoing o{v, Envelope(kRoundUnmask)};
+        auto* req = o.message.mutable_unmask_request();
+        for (uint32_t w : setup_->graph().Neighbours(v)) {
+          if (!signed_[w]) continue;
+          auto* cs = req->add_signatures();
+          cs->set_sender(w);
+          cs->set_signature(consistency_[w]);
+        }
+        out.push_back(std::move(o));
+      }
+      revealed_.clear();
+      revealed_.resize(n);
+      break;
+    }
+    default:
+      return Finish();
+  }
+  // Nodes that got a message are expected to answer the next round.
+  std::fill(expected_.begin(), expected_.end(), false);
+  for (const auto& o : out) expected_[o.to] = true;
+  std::fill(answered_.begin(), answered_.end(), false);
+  ++round_;
+  return out;
+}
+
+absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::Finish() {
+  const uint32_t n = setup_->size();
+  const int t = static_cast<int>(setup_->threshold());
+  const RingModulus ring = setup_->ring();
+  const std::string_view query = setup_->query_id();
+  for (uint32_t w = 0; w < n; ++w) {
+    if (!shared_[w]) continue;
+    std::vector<ShamirShare>& shares = revealed_[w];
+    if (shares.size() < static_cast<size_t>(t)) {
+      return Fail(StrCat("only ", shares.size(),
+                         " holders revealed their share of node ", w, "'s ",
+                         masked_[w] ? "self mask" : "mask key", "; ", t,
+                         " are needed"));
+    }
+    // Exactly t shares: any t reconstruct, and the mask key is checked
+    // against the advertised public key below.
+    auto secret = ShamirReconstruct(std::span(shares).first(t), t);
+    if (!secret.ok()) {
+      return Fail(StrCat("cannot reconstruct a secret of node ", w, ": ",
+                         ToStd(secret.status().message())));
+    }
+    if (masked_[w]) {
+      auto prg = internal::SelfMask(*secret, query);
+      if (!prg.ok()) return Fail(std::string(ToStd(prg.status().message())));
+      prg->SubtractFrom(ring, sum_);
+      continue;
+    }
+    // w dropped after sharing keys: remove its pairwise masks from the
+    // inputs of its surviving neighbours.
+    auto keys = X25519KeyPair::FromSecret(*std::move(secret));
+    if (!keys.ok() || keys->public_key() != adverts_[w].mask_public_key()) {
+      return Fail(StrCat("the reconstructed mask key of node ", w,
+                         " does not match the key it advertised (corrupt "
+                         "shares)"));
+    }
+    for (uint32_t v : setup_->graph().Neighbours(w)) {
+      if (!masked_[v]) continue;
+      auto prg = internal::PairwiseMask(*keys, setup_->node_id(w),
+                                        adverts_[v].mask_public_key(),
+                                        setup_->node_id(v), query);
+      if (!prg.ok()) return Fail(std::string(ToStd(prg.status().message())));
+      // v added PRG(s_vw) when w > v and subtracted it when w < v.
+      if (w > v) {
+        prg->SubtractFrom(ring, sum_);
+      } else {
+        prg->AddTo(ring, sum_);
+      }
+    }
+  }
+  result_.sum = std::move(sum_);
+  for (uint32_t v = 0; v < n; ++v) {
+    if (masked_[v]) result_.contributors.push_back(v);
+  }
+  revealed_.clear();
+  round_ = 5;
+  return std::vector<Outgoing>{};
+}
+
+}  // namespace kring::crypto::secagg

@@ -1,0 +1,108 @@
+#ifndef KRING_CRYPTO_SECAGG_COORDINATOR_H_
+#define KRING_CRYPTO_SECAGG_COORDINATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/secagg/setup.h"
+#include "crypto/shamir.h"
+#include "kring/v1/secagg.pb.h"
+
+namespace kring::crypto::secagg {
+
+// A message for one node.
+struct Outgoing {
+  uint32_t to = 0;
+  v1::SecAggMessage message;
+};
+
+// The outcome of a successful run: the sum, mod 2^m, of the inputs of the
+// nodes that sent a masked input (the contributors), and nothing else.
+struct SecAggResult {
+  std::vector<uint64_t> sum;
+  std::vector<uint32_t> contributors;  // sorted roster indices
+};
+
+// The coordinator side of secure aggregation as a pure state machine. The
+// driver feeds it node messages with Receive() and calls CloseRound() when
+// every expected node has answered (AllReceived()) or the round's deadline
+// has passed; CloseRound() returns the messages to send for the next round.
+// After round 4 closes, result() holds the sum. If too few nodes remain at
+// any round, or shares cannot be reconstructed, CloseRound() fails, the run
+// is over and there is no partial result.
+//
+// The coordinator verifies the signature of every message it receives and
+// relays encrypted shares it cannot open. Not thread-safe.
+class SecAggCoordinator {
+ public:
+  static absl::StatusOr<SecAggCoordinator> Create(
+      std::shared_ptr<const SecAggSetup> setup);
+
+  // The round whose node messages are being collected (0..4), or 5 once
+  // finished.
+  uint32_t round() const { return round_; }
+  bool finished() const { return round_ == 5 && failure_.empty(); }
+  bool failed() const { return !failure_.empty(); }
+  const std::string& failure() const { return failure_; }
+
+  // Validates and records one node message for the current round. Rejects
+  // (with an error, changing nothing) messages for another query or round,
+  // from nodes not expected in this round, duplicates, bad signatures and
+  // malformed contents.
+  absl::Status Receive(const v1::SecAggMessage& message);
+
+  // Nodes that received a message for the current round and have not
+  // answered yet.
+  std::vector<uint32_t> Pending() const;
+  bool AllReceived() const { return Pending().empty(); }
+
+  absl::StatusOr<std::vector<Outgoing>> CloseRound();
+
+  // Precondition: finished().
+  const SecAggResult& result() const { return result_; }
+
+ private:
+  explicit SecAggCoordinator(std::shared_ptr<const SecAggSetup> setup);
+
+  absl::Status ReceiveAdvertise(const v1::AdvertiseKeys& m);
+  absl::Status ReceiveShareKeys(const v1::ShareKeys& m);
+  absl::Status ReceiveMaskedInput(const v1::MaskedInput& m);
+  absl::Status ReceiveConsistency(const v1::ConsistencySignature& m);
+  absl::Status ReceiveUnmask(const v1::UnmaskResponse& m);
+  absl::Status VerifyFrom(uint32_t sender, std::string_view context,
+                          const std::string& bytes,
+                          const std::string& signature) const;
+  absl::Status CheckSender(uint32_t sender) const;
+  absl::Status Fail(std::string reason);
+  absl::StatusOr<std::vector<Outgoing>> Finish();
+  v1::SecAggMessage Envelope(uint32_t round) const;
+
+  std::shared_ptr<const SecAggSetup> setup_;
+  uint32_t round_ = 0;
+  std::string failure_;
+  // expected_[i]: node i was sent a message for the current round (round 0:
+  // everyone). answered_[i]: it answered.
+  std::vector<bool> expected_;
+  std::vector<bool> answered_;
+  // Per round's live sets: U1 (advertised), U2 (shared keys), U3 (masked
+  // input), U4 (signed survivors).
+  std::vector<bool> advertised_, shared_, masked_, signed_;
+
+  std::vector<v1::AdvertiseKeys> adverts_;
+  std::vector<v1::ShareKeys> share_keys_;
+  std::vector<uint64_t> sum_;
+  std::string survivors_;
+  std::string survivors_hash_;
+  std::vector<std::string> consistency_;
+  // Unmask: for each owner, the shares revealed by its holders.
+  std::vector<std::vector<ShamirShare>> revealed_;
+  SecAggResult result_;
+};
+
+}  // namespace kring::crypto::secagg
+
+#endif  // KRING_CRYPTO_SECAGG_COORDINATOR_H_

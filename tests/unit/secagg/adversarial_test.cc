@@ -1,0 +1,294 @@
+// What a dishonest coordinator or network can try, and how nodes and the
+// coordinator refuse it.
+
+#include "crypto/secagg/internal/masks.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/unit/secagg/harness.h"
+
+namespace kring::crypto::secagg {
+namespace {
+
+using ::kring::testing::IsOk;
+using ::kring::testing::StatusIs;
+using testing::Harness;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using State = SecAggNode::State;
+
+// Runs rounds 1..4 without interference.
+void RunToEnd(Harness& h, std::vector<Outgoing> out) {
+  for (int r = 1; r <= 4; ++r) {
+    auto next = h.Step(std::move(out));
+    ASSERT_THAT(next, IsOk()) << "round " << r;
+    out = *std::move(next);
+  }
+}
+
+TEST(SecAggAdversarialTest, HonestRunThroughTheHarness) {
+  Harness h(5, 3);
+  RunToEnd(h, h.Start());
+  ASSERT_TRUE(h.coordinator->finished());
+  const auto& sum = h.coordinator->result().sum;
+  for (uint32_t j = 0; j < sum.size(); ++j) {
+    EXPECT_EQ(sum[j], 10u + 5u * j);  // sum over i of (i + j)
+  }
+}
+
+TEST(SecAggAdversarialTest, EquivocatingSurvivorSetMakesHonestNodesAbort) {
+  Harness h(6, 4);
+  auto out = h.Start();
+  out = *h.Step(std::move(out));  // ShareKeys
+  out = *h.Step(std::move(out));  // MaskedInput -> survivor sets
+  // The coordinator tells nodes 0-2 that node 5 dropped and nodes 3-5 that
+  // it survived.
+  auto after = h.Step(std::move(out), [](uint32_t to, v1::SecAggMessage& m) {
+    if (to <= 2) {
+      std::string bitmap = m.survivor_set().bitmap();
+      bitmap[0] = static_cast<char>(bitmap[0] & ~(1 << 5));
+      m.mutable_survivor_set()->set_bitmap(bitmap);
+    }
+  });
+  // A lying coordinator forwards every signature it got to everyone.
+  std::vector<Outgoing> requests;
+  for (uint32_t v = 0; v < 6; ++v) {
+    Outgoing o{v, {}};
+    o.message.set_query_id("q-test");
+    o.message.set_round(4);
+    auto* req = o.message.mutable_unmask_request();
+    for (uint32_t w = 0; w < 6; ++w) {
+      if (w == v || (v <= 2 && w == 5)) continue;
+      *req->add_signatures() = h.last_replies[w].consistency_signature();
+    }
+    requests.push_back(std::move(o));
+  }
+  for (auto& o : requests) {
+    auto reply = h.nodes[o.to].Handle(o.message);
+    EXPECT_THAT(reply,
+                StatusIs(absl::StatusCode::kAborted, HasSubstr("equivocating")))
+        << "node " << o.to;
+    EXPECT_EQ(h.nodes[o.to].state(), State::kAborted);
+  }
+  // The honest coordinator code itself refuses the signatures over the
+  // other set, so it cannot gather enough confirmations either.
+  EXPECT_THAT(after, StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST(SecAggAdversarialTest, AskingForBothSharesOfAPeerIsRefused) {
+  Harness h(5, 3);
+  RunToEnd(h, h.Start());
+  ASSERT_EQ(h.nodes[0].state(), State::kDone);
+  // Node 0 revealed self-mask shares for everyone (all survived). Asking
+  // again, now claiming node 4 dropped, would yield node 4's mask-key share.
+  v1::SecAggMessage again = h.delivered[0];
+  EXPECT_THAT(h.nodes[0].Handle(again),
+              StatusIs(absl::StatusCode::kAborted,
+                       HasSubstr("both the self-mask share and the "
+                                 "mask-key share")));
+  EXPECT_EQ(h.nodes[0].state(), State::kAborted);
+}
+
+TEST(SecAggAdversarialTest, ASecondDifferentSurvivorSetIsRefused) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  out = *h.Step(std::move(out));
+  out = *h.Step(std::move(out));
+  v1::SecAggMessage set = out[1].message;
+  ASSERT_THAT(h.nodes[1].Handle(set), IsOk());
+  EXPECT_THAT(h.nodes[1].Handle(set),
+              StatusIs(absl::StatusCode::kAlreadyExists));  // harmless dup
+  std::string bitmap = set.survivor_set().bitmap();
+  bitmap[0] = static_cast<char>(bitmap[0] & ~(1 << 4));
+  set.mutable_survivor_set()->set_bitmap(bitmap);
+  EXPECT_THAT(h.nodes[1].Handle(set),
+              StatusIs(absl::StatusCode::kAborted,
+                       HasSubstr("second, different survivor set")));
+}
+
+TEST(SecAggAdversarialTest, MessageFromAnotherQueryIsRejected) {
+  Harness a(4, 3, "q-a"), b(4, 3, "q-b");  // same schools, two queries
+  auto out_a = a.Start();
+  auto out_b = b.Start();
+  // Replayed as is: refused, nothing changes.
+  EXPECT_THAT(b.nodes[0].Handle(out_a[0].message),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rejected a message for query")));
+  EXPECT_EQ(b.nodes[0].state(), State::kAdvertised);
+  // Relabelled for query b: the keys inside were signed for query a.
+  v1::SecAggMessage relabelled = out_a[0].message;
+  relabelled.set_query_id("q-b");
+  EXPECT_THAT(b.nodes[0].Handle(relabelled),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("not signed")));
+  // The coordinator of b refuses a's node messages.
+  v1::SecAggMessage adv = a.last_replies[1];
+  EXPECT_THAT(b.coordinator->Receive(adv),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  adv.set_query_id("q-b");
+  EXPECT_THAT(b.coordinator->Receive(adv),
+              StatusIs(absl::StatusCode::kInvalidArgument));  // wrong round
+  (void)out_b;
+}
+
+TEST(SecAggAdversarialTest, MessageFromAnotherRoundIsRejected) {
+  Harness h(4, 3);
+  auto round1 = h.Start();
+  auto round2 = *h.Step(round1);
+  // Node 0 is waiting for its shares; an old round-1 message is refused and
+  // leaves it able to continue.
+  EXPECT_THAT(h.nodes[0].Handle(round1[0].message),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("replayed or reordered")));
+  EXPECT_EQ(h.nodes[0].state(), State::kSharedKeys);
+  // The coordinator refuses an old advertisement and a duplicate.
+  EXPECT_THAT(h.coordinator->Receive(h.last_replies[0]),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  auto round3 = h.Step(std::move(round2));
+  ASSERT_THAT(round3, IsOk());
+  EXPECT_THAT(h.coordinator->Receive(h.last_replies[2]),
+              StatusIs(absl::StatusCode::kInvalidArgument));  // now round 3
+}
+
+TEST(SecAggAdversarialTest, DuplicateNodeMessageIsRejectedByCoordinator) {
+  Harness h(4, 3);
+  auto out = h.Start();
+  auto reply = h.nodes[0].Handle(out[0].message);
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_THAT(h.coordinator->Receive(*reply), IsOk());
+  EXPECT_THAT(h.coordinator->Receive(*reply),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
+TEST(SecAggAdversarialTest, TamperedEncryptedShareIsDetected) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  out = *h.Step(std::move(out));
+  auto next = h.Step(std::move(out), [](uint32_t to, v1::SecAggMessage& m) {
+    if (to == 2) {
+      auto* es = m.mutable_incoming_shares()->mutable_shares(0);
+      std::string c = es->ciphertext();
+      c[c.size() / 2] ^= 0x10;
+      es->set_ciphertext(c);
+    }
+  });
+  EXPECT_THAT(h.errors[2], HasSubstr("failed authentication"));
+  EXPECT_EQ(h.nodes[2].state(), State::kAborted);
+}
+
+TEST(SecAggAdversarialTest, ShareRedirectedToAnotherNodeIsDetected) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  out = *h.Step(std::move(out));
+  // Give node 3 the share that node 0 encrypted for node 2.
+  v1::EncryptedShare stolen;
+  for (const auto& o : out) {
+    if (o.to != 2) continue;
+    for (const auto& es : o.message.incoming_shares().shares()) {
+      if (es.sender() == 0) stolen = es;
+    }
+  }
+  (void)h.Step(std::move(out), [&](uint32_t to, v1::SecAggMessage& m) {
+    if (to != 3) return;
+    for (auto& es : *m.mutable_incoming_shares()->mutable_shares()) {
+      if (es.sender() == 0) {
+        es.set_ciphertext(stolen.ciphertext());
+      }
+    }
+  });
+  EXPECT_THAT(h.errors[3], HasSubstr("failed authentication"));
+}
+
+TEST(SecAggAdversarialTest, ForgedNeighbourKeysAreDetected) {
+  Harness h(4, 3);
+  auto out = h.Start();
+  (void)h.Step(std::move(out), [](uint32_t to, v1::SecAggMessage& m) {
+    if (to == 1) {
+      // Substitute the coordinator's own key for node 0's cipher key.
+      m.mutable_neighbour_keys()->mutable_keys(0)->set_cipher_public_key(
+          std::string(X25519KeyPair::Generate().public_key()));
+    }
+  });
+  EXPECT_THAT(h.errors[1], HasSubstr("not signed by its identity key"));
+  EXPECT_EQ(h.nodes[1].state(), State::kAborted);
+}
+
+TEST(SecAggAdversarialTest, CoordinatorRejectsTamperedMaskedInput) {
+  Harness h(4, 3);
+  auto out = h.Start();
+  out = *h.Step(std::move(out));
+  auto reply = h.nodes[0].Handle(out[0].message);
+  ASSERT_THAT(reply, IsOk());
+  v1::SecAggMessage tampered = *reply;
+  std::string packed = tampered.masked_input().packed();
+  packed[0] ^= 1;
+  tampered.mutable_masked_input()->set_packed(packed);
+  EXPECT_THAT(h.coordinator->Receive(tampered),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  tampered = *reply;
+  tampered.mutable_masked_input()->set_sender(1);
+  EXPECT_THAT(h.coordinator->Receive(tampered),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(h.coordinator->Receive(*reply), IsOk());
+}
+
+TEST(SecAggSetupTest, RejectsUnsafeOrMalformedConfigs) {
+  Harness h(5, 3);
+  v1::SecAggConfig good = h.setup->config();
+  EXPECT_THAT(SecAggSetup::Create(good), IsOk());
+  v1::SecAggConfig c = good;
+  c.set_threshold(2);  // not a majority of 5 holders
+  EXPECT_THAT(SecAggSetup::Create(c),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("strict majority")));
+  c = good;
+  c.set_threshold(6);
+  EXPECT_THAT(SecAggSetup::Create(c), Not(IsOk()));
+  c = good;
+  c.set_query_seed("short");
+  EXPECT_THAT(SecAggSetup::Create(c), Not(IsOk()));
+  c = good;
+  c.mutable_roster(1)->set_node_id("school-0");
+  EXPECT_THAT(
+      SecAggSetup::Create(c),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("appears twice")));
+  c = good;
+  c.set_modulus_bits(65);
+  EXPECT_THAT(SecAggSetup::Create(c), Not(IsOk()));
+  c = good;
+  c.set_dims(0);
+  EXPECT_THAT(SecAggSetup::Create(c), Not(IsOk()));
+  c = good;
+  c.mutable_roster()->DeleteSubrange(2, 3);
+  EXPECT_THAT(SecAggSetup::Create(c), Not(IsOk()));
+}
+
+TEST(SecAggNodeTest, RefusesWrongIdentityAndBadInput) {
+  Harness h(5, 3);
+  EXPECT_THAT(SecAggNode::Create(h.setup, 0, h.identities[1],
+                                 std::vector<uint64_t>(8, 0)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("not the key the roster lists")));
+  EXPECT_THAT(SecAggNode::Create(h.setup, 0, h.identities[0],
+                                 std::vector<uint64_t>(7, 0)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      SecAggNode::Create(h.setup, 0, h.identities[0],
+                         std::vector<uint64_t>(8, 1 << 16)),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not fit")));
+  EXPECT_THAT(SecAggNode::Create(h.setup, 9, h.identities[0],
+                                 std::vector<uint64_t>(8, 0)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(SecAggNodeTest, DeadlineAbortsAndForgets) {
+  Harness h(4, 3);
+  auto out = h.Start();
+  h.nodes[2].OnDeadline();
+  EXPECT_EQ(h.nodes[2].state(), State::kAborted);
+  EXPECT_THAT(h.nodes[2].abort_reason(), HasSubstr("did not continue"));
+  EXPECT_THAT(h.nodes[2].Handle(out[2].message),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+}  // namespace
+}  // namespace kring::crypto::secagg
