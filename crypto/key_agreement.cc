@@ -69,6 +69,14 @@ absl::StatusOr<SecretBytes> X25519KeyPair::Agree(
   return key;
 }
 
+absl::Status ValidateX25519PublicKey(std::string_view public_key) {
+  // X25519 clamps every scalar to a multiple of the cofactor, so the result
+  // is all zero (an error) exactly when the point has small order.
+  static const std::string kProbe(32, '\x5a');
+  auto out = internal::X25519(kProbe, public_key);
+  return out.ok() ? absl::OkStatus() : out.status();
+}
+
 absl::StatusOr<SecretBytes> DeriveKey(const SecretBytes& ikm,
                                       std::string_view label,
                                       std::string_view context,

@@ -64,6 +64,11 @@ class X25519KeyPair {
   std::array<uint8_t, 32> public_;
 };
 
+// OK iff `public_key` is a usable X25519 public key: 32 bytes and not of
+// small order (agreeing with it would give an all-zero secret). Costs one
+// scalar multiplication.
+absl::Status ValidateX25519PublicKey(std::string_view public_key);
+
 // Derives `out_bytes` (16..64) bytes from a secret key and a public context
 // with keyed BLAKE2b: BLAKE2b-(out_bytes)(key = ikm, "kring-derive-v1" ||
 // lp(label) || lp(context)). `ikm` must be 16..64 bytes.

@@ -173,6 +173,14 @@ absl::StatusOr<ShamirShare> ShamirShare::Parse(std::string_view bytes) {
   return std::move(one[0]);
 }
 
+absl::StatusOr<ShamirShare> ShamirShare::FromParts(uint32_t x,
+                                                   std::span<const uint8_t> y) {
+  if (auto s = Init(); !s.ok()) return s;
+  std::array<ShamirShare, 1> one{ShamirShare{x, SecretBytes::CopyFrom(y)}};
+  if (auto s = CheckShares(one); !s.ok()) return s;
+  return std::move(one[0]);
+}
+
 absl::StatusOr<std::vector<ShamirShare>> ShamirSplit(
     const SecretBytes& secret, int threshold, std::span<const uint32_t> xs,
     RandomSource& source) {

@@ -38,6 +38,9 @@ struct ShamirShare {
   SecretBytes Serialize() const;
   // Rejects wrong sizes, x = 0 and non-canonical scalars.
   static absl::StatusOr<ShamirShare> Parse(std::string_view bytes);
+  // The share at point x with value y (kValueBytes), validated as Parse does.
+  static absl::StatusOr<ShamirShare> FromParts(uint32_t x,
+                                               std::span<const uint8_t> y);
 };
 
 // Splits a 32-byte secret into shares at the given distinct, non-zero points

@@ -51,6 +51,7 @@ SecAggCoordinator::SecAggCoordinator(std::shared_ptr<const SecAggSetup> setup)
   masked_.assign(n, false);
   signed_.assign(n, false);
   adverts_.resize(n);
+  commitments_.resize(n);
   share_keys_.resize(n);
   consistency_.resize(n);
 }
@@ -113,6 +114,13 @@ absl::Status SecAggCoordinator::VerifyFrom(uint32_t sender,
   return absl::OkStatus();
 }
 
+absl::Status SecAggCoordinator::Admit(uint32_t sender, std::string_view context,
+                                      const std::string& bytes,
+                                      const std::string& signature) const {
+  if (auto s = CheckSender(sender); !s.ok()) return s;
+  return VerifyFrom(sender, context, bytes, signature);
+}
+
 absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
   if (round_ > kRoundUnmask) {
     return absl::FailedPreconditionError(
@@ -146,17 +154,16 @@ absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
 }
 
 absl::Status SecAggCoordinator::ReceiveAdvertise(const v1::AdvertiseKeys& m) {
-  if (auto s = CheckSender(m.sender()); !s.ok()) return s;
-  if (auto s = VerifyFrom(m.sender(), internal::kAdvertiseContext,
-                          internal::AdvertiseBytes(setup_->query_id(), m),
-                          m.signature());
+  if (auto s =
+          Admit(m.sender(), internal::kAdvertiseContext,
+                internal::AdvertiseBytes(setup_->session(), m), m.signature());
       !s.ok()) {
     return s;
   }
-  if (m.cipher_public_key().size() != kX25519PublicKeyBytes ||
-      m.mask_public_key().size() != kX25519PublicKeyBytes) {
-    return absl::InvalidArgumentError(
-        StrCat("node ", m.sender(), " advertised malformed keys"));
+  if (!ValidateX25519PublicKey(m.cipher_public_key()).ok() ||
+      !ValidateX25519PublicKey(m.mask_public_key()).ok()) {
+    return absl::InvalidArgumentError(StrCat(
+        "node ", m.sender(), " advertised malformed or small-order keys"));
   }
   adverts_[m.sender()] = m;
   answered_[m.sender()] = true;
@@ -164,10 +171,9 @@ absl::Status SecAggCoordinator::ReceiveAdvertise(const v1::AdvertiseKeys& m) {
 }
 
 absl::Status SecAggCoordinator::ReceiveShareKeys(const v1::ShareKeys& m) {
-  if (auto s = CheckSender(m.sender()); !s.ok()) return s;
-  if (auto s = VerifyFrom(m.sender(), internal::kShareKeysContext,
-                          internal::ShareKeysBytes(setup_->query_id(), m),
-                          m.signature());
+  if (auto s =
+          Admit(m.sender(), internal::kShareKeysContext,
+                internal::ShareKeysBytes(setup_->session(), m), m.signature());
       !s.ok()) {
     return s;
   }
@@ -182,16 +188,31 @@ absl::Status SecAggCoordinator::ReceiveShareKeys(const v1::ShareKeys& m) {
           ", which is not one of its live neighbours (or was sent twice)"));
     }
   }
+  size_t live_neighbours = 0;
+  for (uint32_t v : setup_->graph().Neighbours(m.sender())) {
+    live_neighbours += advertised_[v] ? 1 : 0;
+  }
+  if (recipients.size() != live_neighbours) {
+    return absl::InvalidArgumentError(StrCat(
+        "node ", m.sender(), " sent shares to ", recipients.size(), " of its ",
+        live_neighbours,
+        " live neighbours; it must share with all of them, or masks would "
+        "not cancel"));
+  }
+  if (m.self_mask_commitment().size() != 32) {
+    return absl::InvalidArgumentError(
+        StrCat("node ", m.sender(), " sent no commitment to its self mask"));
+  }
+  commitments_[m.sender()] = m.self_mask_commitment();
   share_keys_[m.sender()] = m;
   answered_[m.sender()] = true;
   return absl::OkStatus();
 }
 
 absl::Status SecAggCoordinator::ReceiveMaskedInput(const v1::MaskedInput& m) {
-  if (auto s = CheckSender(m.sender()); !s.ok()) return s;
-  if (auto s = VerifyFrom(m.sender(), internal::kMaskedInputContext,
-                          internal::MaskedInputBytes(setup_->query_id(), m),
-                          m.signature());
+  if (auto s = Admit(m.sender(), internal::kMaskedInputContext,
+                     internal::MaskedInputBytes(setup_->session(), m),
+                     m.signature());
       !s.ok()) {
     return s;
   }
@@ -212,11 +233,13 @@ absl::Status SecAggCoordinator::ReceiveMaskedInput(const v1::MaskedInput& m) {
 
 absl::Status SecAggCoordinator::ReceiveConsistency(
     const v1::ConsistencySignature& m) {
-  if (auto s = CheckSender(m.sender()); !s.ok()) return s;
-  if (auto s = VerifyFrom(m.sender(), internal::kConsistencyContext,
-                          internal::ConsistencyBytes(
-                              setup_->query_id(), m.sender(), survivors_hash_),
-                          m.signature());
+  if (auto s =
+          Admit(m.sender(), internal::kConsistencyContext,
+                internal::ConsistencyBytes(
+                    setup_->session(), m.sender(), survivors_hash_,
+                    internal::KeysHash(adverts_[m.sender()].cipher_public_key(),
+                                       adverts_[m.sender()].mask_public_key())),
+                m.signature());
       !s.ok()) {
     return s;
   }
@@ -226,10 +249,9 @@ absl::Status SecAggCoordinator::ReceiveConsistency(
 }
 
 absl::Status SecAggCoordinator::ReceiveUnmask(const v1::UnmaskResponse& m) {
-  if (auto s = CheckSender(m.sender()); !s.ok()) return s;
-  if (auto s = VerifyFrom(m.sender(), internal::kUnmaskContext,
-                          internal::UnmaskBytes(setup_->query_id(), m),
-                          m.signature());
+  if (auto s =
+          Admit(m.sender(), internal::kUnmaskContext,
+                internal::UnmaskBytes(setup_->session(), m), m.signature());
       !s.ok()) {
     return s;
   }
@@ -253,11 +275,10 @@ absl::Status SecAggCoordinator::ReceiveUnmask(const v1::UnmaskResponse& m) {
           StrCat("node ", m.sender(),
                  " revealed the wrong kind of share of node ", owner));
     }
-    std::string wire;
-    uint32_t x = m.sender() + 1;
-    for (int i = 0; i < 4; ++i) wire.push_back(static_cast<char>(x >> (8 * i)));
-    wire += rs.share();
-    auto share = ShamirShare::Parse(wire);
+    auto share = ShamirShare::FromParts(
+        m.sender() + 1,
+        std::span(reinterpret_cast<const uint8_t*>(rs.share().data()),
+                  rs.share().size()));
     if (!share.ok()) {
       return absl::InvalidArgumentError(StrCat(
           "node ", m.sender(), " revealed a malformed share of node ", owner));
@@ -375,7 +396,7 @@ absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::Finish() {
   const uint32_t n = setup_->size();
   const int t = static_cast<int>(setup_->threshold());
   const RingModulus ring = setup_->ring();
-  const std::string_view query = setup_->query_id();
+  const std::string_view session = setup_->session();
   for (uint32_t w = 0; w < n; ++w) {
     if (!shared_[w]) continue;
     std::vector<ShamirShare>& shares = revealed_[w];
@@ -393,7 +414,13 @@ absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::Finish() {
                          ToStd(secret.status().message())));
     }
     if (masked_[w]) {
-      auto prg = internal::SelfMask(*secret, query);
+      if (internal::SelfMaskCommitment(session, secret->view()) !=
+          commitments_[w]) {
+        return Fail(StrCat("the reconstructed self mask of node ", w,
+                           " does not match its commitment (a holder "
+                           "revealed a corrupt share)"));
+      }
+      auto prg = internal::SelfMask(*secret, session);
       if (!prg.ok()) return Fail(std::string(ToStd(prg.status().message())));
       prg->SubtractFrom(ring, sum_);
       continue;
@@ -410,7 +437,7 @@ absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::Finish() {
       if (!masked_[v]) continue;
       auto prg = internal::PairwiseMask(*keys, setup_->node_id(w),
                                         adverts_[v].mask_public_key(),
-                                        setup_->node_id(v), query);
+                                        setup_->node_id(v), session);
       if (!prg.ok()) return Fail(std::string(ToStd(prg.status().message())));
       // v added PRG(s_vw) when w > v and subtracted it when w < v.
       if (w > v) {

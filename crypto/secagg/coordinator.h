@@ -77,6 +77,10 @@ class SecAggCoordinator {
                           const std::string& bytes,
                           const std::string& signature) const;
   absl::Status CheckSender(uint32_t sender) const;
+  // CheckSender, then VerifyFrom.
+  absl::Status Admit(uint32_t sender, std::string_view context,
+                     const std::string& bytes,
+                     const std::string& signature) const;
   absl::Status Fail(std::string reason);
   absl::StatusOr<std::vector<Outgoing>> Finish();
   v1::SecAggMessage Envelope(uint32_t round) const;
@@ -94,6 +98,7 @@ class SecAggCoordinator {
 
   std::vector<v1::AdvertiseKeys> adverts_;
   std::vector<v1::ShareKeys> share_keys_;
+  std::vector<std::string> commitments_;  // BLAKE2b commitments to each b
   std::vector<uint64_t> sum_;
   std::string survivors_;
   std::string survivors_hash_;

@@ -49,7 +49,7 @@ const char* StateName(SecAggNode::State s) {
 absl::StatusOr<SecAggNode> SecAggNode::Create(
     std::shared_ptr<const SecAggSetup> setup, uint32_t self,
     const IdentityKeyPair& identity, std::vector<uint64_t> input,
-    RandomSource& random) {
+    const SecurityGoals& goals, RandomSource& random) {
   if (setup == nullptr) {
     return absl::InvalidArgumentError("secagg node: setup is null");
   }
@@ -72,7 +72,26 @@ absl::StatusOr<SecAggNode> SecAggNode::Create(
         StrCat("secagg node: input has ", input.size(),
                " elements, the query expects ", setup->dims()));
   }
+  const v1::SecAggConfig& config = setup->config();
+  if (auto s = CheckPrivacyOfParameters(
+          setup->size(),
+          GraphParameters{.complete = config.complete_graph(),
+                          .degree = setup->graph().degree(),
+                          .threshold = config.threshold()},
+          goals);
+      !s.ok()) {
+    sodium_memzero(input.data(), input.size() * sizeof(uint64_t));
+    return absl::PermissionDeniedError(
+        StrCat("secagg node: refusing to join query \"", setup->query_id(),
+               "\": ", ToStd(s.message())));
+  }
   for (size_t i = 0; i < input.size(); ++i) {
+    if (input[i] > setup->bound(i)) {
+      sodium_memzero(input.data(), input.size() * sizeof(uint64_t));
+      return absl::InvalidArgumentError(
+          StrCat("secagg node: input element ", i,
+                 " exceeds the query's bound for it (", setup->bound(i), ")"));
+    }
     if (input[i] > setup->ring().mask()) {
       return absl::InvalidArgumentError(
           StrCat("secagg node: input element ", i, " does not fit the query's ",
@@ -149,9 +168,10 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::Start() {
   adv->set_sender(self_);
   adv->set_cipher_public_key(std::string(cipher_keys_->public_key()));
   adv->set_mask_public_key(std::string(mask_keys_->public_key()));
-  auto sig =
-      identity_->Sign(internal::kAdvertiseContext,
-                      internal::AdvertiseBytes(setup_->query_id(), *adv));
+  cipher_public_key_ = adv->cipher_public_key();
+  mask_public_key_ = adv->mask_public_key();
+  auto sig = identity_->Sign(internal::kAdvertiseContext,
+                             internal::AdvertiseBytes(setup_->session(), *adv));
   if (!sig.ok()) return Abort(sig.status());
   adv->set_signature(*sig);
   state_ = State::kAdvertised;
@@ -227,7 +247,7 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::Handle(
 
 absl::StatusOr<v1::SecAggMessage> SecAggNode::OnNeighbourKeys(
     const v1::NeighbourKeys& m) {
-  const std::string_view query = setup_->query_id();
+  const std::string_view session = setup_->session();
   for (const auto& adv : m.keys()) {
     Peer* peer = FindPeer(adv.sender());
     if (peer == nullptr || adv.sender() == self_) {
@@ -241,23 +261,32 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::OnNeighbourKeys(
     }
     auto key = setup_->IdentityKey(adv.sender());
     if (!key.ok()) return Abort(key.status());
-    if (auto s =
-            key->Verify(internal::kAdvertiseContext,
-                        internal::AdvertiseBytes(query, adv), adv.signature());
+    if (auto s = key->Verify(internal::kAdvertiseContext,
+                             internal::AdvertiseBytes(session, adv),
+                             adv.signature());
         !s.ok()) {
       return Abort(absl::PermissionDeniedError(StrCat(
           "the keys of node ", adv.sender(), " (\"",
           setup_->node_id(adv.sender()),
           "\") are not signed by its identity key: forged or tampered")));
     }
-    if (adv.cipher_public_key().size() != kX25519PublicKeyBytes ||
-        adv.mask_public_key().size() != kX25519PublicKeyBytes) {
-      return Abort(absl::PermissionDeniedError(
-          StrCat("node ", adv.sender(), " advertised malformed keys")));
-    }
+    // A neighbour whose signed keys are unusable (wrong size, small order)
+    // is treated as absent, so one bad node cannot make its honest
+    // neighbours abort.
+    auto channel_key = internal::ShareChannelKey(
+        *cipher_keys_, setup_->node_id(self_), adv.cipher_public_key(),
+        setup_->node_id(adv.sender()), session);
+    auto pairwise = internal::PairwiseMask(
+        *mask_keys_, setup_->node_id(self_), adv.mask_public_key(),
+        setup_->node_id(adv.sender()), session);
+    if (!channel_key.ok() || !pairwise.ok()) continue;
+    auto channel = Aead::Create(*std::move(channel_key));
+    if (!channel.ok()) return Abort(channel.status());
     peer->advertised = true;
     peer->cipher_public_key = adv.cipher_public_key();
     peer->mask_public_key = adv.mask_public_key();
+    peer->channel = *std::move(channel);
+    peer->pairwise = *std::move(pairwise);
   }
   Peer* me = FindPeer(self_);
   me->advertised = true;
@@ -296,25 +325,20 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::OnNeighbourKeys(
       p.has_shares = true;
       continue;
     }
-    auto key = internal::ShareChannelKey(*cipher_keys_, setup_->node_id(self_),
-                                         p.cipher_public_key,
-                                         setup_->node_id(p.index), query);
-    if (!key.ok()) return Abort(key.status());
-    auto channel = Aead::Create(*std::move(key));
-    if (!channel.ok()) return Abort(channel.status());
     std::memcpy(plain.data(), b.y.data(), kShareValue);
     std::memcpy(plain.data() + kShareValue, s.y.data(), kShareValue);
-    auto sealed = channel->Seal(
-        plain.view(), internal::ShareAssociatedData(query, self_, p.index));
+    auto sealed = p.channel->Seal(
+        plain.view(), internal::ShareAssociatedData(session, self_, p.index));
     if (!sealed.ok()) return Abort(sealed.status());
-    p.channel = *std::move(channel);
     v1::EncryptedShare* es = sk->add_shares();
     es->set_sender(self_);
     es->set_recipient(p.index);
     es->set_ciphertext(*std::move(sealed));
   }
+  sk->set_self_mask_commitment(
+      internal::SelfMaskCommitment(session, self_mask_seed_.view()));
   auto sig = identity_->Sign(internal::kShareKeysContext,
-                             internal::ShareKeysBytes(query, *sk));
+                             internal::ShareKeysBytes(session, *sk));
   if (!sig.ok()) return Abort(sig.status());
   sk->set_signature(*sig);
   state_ = State::kSharedKeys;
@@ -323,22 +347,23 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::OnNeighbourKeys(
 
 absl::StatusOr<v1::SecAggMessage> SecAggNode::OnIncomingShares(
     const v1::IncomingShares& m) {
-  const std::string_view query = setup_->query_id();
+  const std::string_view session = setup_->session();
   for (const auto& es : m.shares()) {
     Peer* peer = FindPeer(es.sender());
-    if (es.recipient() != self_ || peer == nullptr || es.sender() == self_ ||
-        !peer->channel.has_value()) {
+    if (es.recipient() != self_ || peer == nullptr || es.sender() == self_) {
       return Abort(absl::PermissionDeniedError(
           StrCat("received a share from node ", es.sender(), " to node ",
-                 es.recipient(), " that this node never exchanged keys for")));
+                 es.recipient(), ", which is not for this node")));
     }
+    // From a neighbour whose keys were unusable: it is not a holder.
+    if (!peer->channel.has_value()) continue;
     if (peer->has_shares) {
       return Abort(absl::PermissionDeniedError(
           StrCat("received shares from node ", es.sender(), " twice")));
     }
     auto plain = peer->channel->Open(
         es.ciphertext(),
-        internal::ShareAssociatedData(query, es.sender(), self_));
+        internal::ShareAssociatedData(session, es.sender(), self_));
     if (!plain.ok() || plain->size() != 2 * kShareValue) {
       return Abort(absl::PermissionDeniedError(StrCat(
           "the encrypted share from node ", es.sender(),
@@ -346,13 +371,8 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::OnIncomingShares(
           "round, or not meant for this node")));
     }
     const uint32_t x = self_ + 1;
-    SecretBytes wire(ShamirShare::kSerializedBytes);
-    for (int i = 0; i < 4; ++i)
-      wire.data()[i] = static_cast<uint8_t>(x >> (8 * i));
-    std::memcpy(wire.data() + 4, plain->data(), kShareValue);
-    auto b = ShamirShare::Parse(wire.view());
-    std::memcpy(wire.data() + 4, plain->data() + kShareValue, kShareValue);
-    auto s = ShamirShare::Parse(wire.view());
+    auto b = ShamirShare::FromParts(x, plain->span().first(kShareValue));
+    auto s = ShamirShare::FromParts(x, plain->span().subspan(kShareValue));
     if (!b.ok() || !s.ok()) {
       return Abort(absl::PermissionDeniedError(
           StrCat("node ", es.sender(), " sent malformed shares")));
@@ -375,19 +395,18 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::OnIncomingShares(
   const RingModulus ring = setup_->ring();
   std::vector<uint64_t> y = std::move(input_);
   input_.clear();
-  auto self_mask = internal::SelfMask(self_mask_seed_, query);
-  if (!self_mask.ok()) return Abort(self_mask.status());
+  auto self_mask = internal::SelfMask(self_mask_seed_, session);
+  if (!self_mask.ok()) {
+    sodium_memzero(y.data(), y.size() * sizeof(uint64_t));
+    return Abort(self_mask.status());
+  }
   self_mask->AddTo(ring, y);
   for (const Peer& p : committee_) {
     if (p.index == self_ || !p.has_shares) continue;
-    auto prg = internal::PairwiseMask(*mask_keys_, setup_->node_id(self_),
-                                      p.mask_public_key,
-                                      setup_->node_id(p.index), query);
-    if (!prg.ok()) return Abort(prg.status());
     if (p.index > self_) {
-      prg->AddTo(ring, y);
+      p.pairwise->AddTo(ring, y);
     } else {
-      prg->SubtractFrom(ring, y);
+      p.pairwise->SubtractFrom(ring, y);
     }
   }
   v1::SecAggMessage out = Envelope(kRoundMaskedInput);
@@ -395,7 +414,7 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::OnIncomingShares(
   mi->set_sender(self_);
   mi->set_packed(PackBits(y, ring.bits()));
   auto sig = identity_->Sign(internal::kMaskedInputContext,
-                             internal::MaskedInputBytes(query, *mi));
+                             internal::MaskedInputBytes(session, *mi));
   if (!sig.ok()) return Abort(sig.status());
   mi->set_signature(*sig);
   // The masks are no longer needed; the shares we hold are.
@@ -440,7 +459,9 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::OnSurvivorSet(
   cs->set_sender(self_);
   auto sig = identity_->Sign(
       internal::kConsistencyContext,
-      internal::ConsistencyBytes(setup_->query_id(), self_, survivors_hash_));
+      internal::ConsistencyBytes(
+          setup_->session(), self_, survivors_hash_,
+          internal::KeysHash(cipher_public_key_, mask_public_key_)));
   if (!sig.ok()) return Abort(sig.status());
   cs->set_signature(*sig);
   state_ = State::kSignedSurvivors;
@@ -449,7 +470,7 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::OnSurvivorSet(
 
 absl::StatusOr<v1::SecAggMessage> SecAggNode::OnUnmaskRequest(
     const v1::UnmaskRequest& m) {
-  const std::string_view query = setup_->query_id();
+  const std::string_view session = setup_->session();
   std::unordered_set<uint32_t> signers = {self_};
   for (const auto& cs : m.signatures()) {
     Peer* peer = FindPeer(cs.sender());
@@ -464,10 +485,12 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::OnUnmaskRequest(
     }
     auto key = setup_->IdentityKey(cs.sender());
     if (!key.ok()) return Abort(key.status());
-    if (!key->Verify(
-                internal::kConsistencyContext,
-                internal::ConsistencyBytes(query, cs.sender(), survivors_hash_),
-                cs.signature())
+    if (!key->Verify(internal::kConsistencyContext,
+                     internal::ConsistencyBytes(
+                         session, cs.sender(), survivors_hash_,
+                         internal::KeysHash(peer->cipher_public_key,
+                                            peer->mask_public_key)),
+                     cs.signature())
              .ok()) {
       return Abort(absl::PermissionDeniedError(StrCat(
           "neighbour ", cs.sender(),
@@ -499,7 +522,7 @@ absl::StatusOr<v1::SecAggMessage> SecAggNode::OnUnmaskRequest(
     }
   }
   auto sig = identity_->Sign(internal::kUnmaskContext,
-                             internal::UnmaskBytes(query, *ur));
+                             internal::UnmaskBytes(session, *ur));
   if (!sig.ok()) return Abort(sig.status());
   ur->set_signature(*sig);
   Wipe();

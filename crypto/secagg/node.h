@@ -12,6 +12,7 @@
 #include "crypto/identity.h"
 #include "crypto/key_agreement.h"
 #include "crypto/random.h"
+#include "crypto/secagg/parameters.h"
 #include "crypto/secagg/setup.h"
 #include "crypto/secret_bytes.h"
 #include "kring/v1/secagg.pb.h"
@@ -47,10 +48,14 @@ class SecAggNode {
   };
 
   // `identity` and `random` are borrowed and must outlive the node. `input`
-  // has setup->dims() elements, each < 2^modulus_bits.
+  // has setup->dims() elements, each within the config's element bounds.
+  // Refuses (PERMISSION_DENIED) a run whose threshold and graph do not meet
+  // this node's `goals` (CheckPrivacyOfParameters): the node does not trust
+  // whoever chose them.
   static absl::StatusOr<SecAggNode> Create(
       std::shared_ptr<const SecAggSetup> setup, uint32_t self,
       const IdentityKeyPair& identity, std::vector<uint64_t> input,
+      const SecurityGoals& goals = SecurityGoals(),
       RandomSource& random = SystemRandom());
 
   SecAggNode(SecAggNode&&) = default;
@@ -74,9 +79,10 @@ class SecAggNode {
     bool has_shares = false;  // its shares to us decrypted in round 2
     std::string cipher_public_key;
     std::string mask_public_key;
-    std::optional<Aead> channel;  // pairwise share-encryption key
-    SecretBytes self_mask_share;  // its b, our share (64 bytes)
-    SecretBytes mask_key_share;   // its mask secret key, our share
+    std::optional<Aead> channel;      // pairwise share-encryption key
+    std::optional<MaskPrg> pairwise;  // PRG(s_uv)
+    SecretBytes self_mask_share;      // its b, our share (64 bytes)
+    SecretBytes mask_key_share;       // its mask secret key, our share
   };
 
   SecAggNode(std::shared_ptr<const SecAggSetup> setup, uint32_t self,
@@ -104,9 +110,11 @@ class SecAggNode {
 
   std::optional<X25519KeyPair> cipher_keys_;
   std::optional<X25519KeyPair> mask_keys_;
-  SecretBytes self_mask_seed_;   // b
-  std::vector<Peer> committee_;  // sorted by index, includes self
-  std::string survivors_;        // round 3 bitmap
+  SecretBytes self_mask_seed_;     // b
+  std::vector<Peer> committee_;    // sorted by index, includes self
+  std::string cipher_public_key_;  // as advertised
+  std::string mask_public_key_;
+  std::string survivors_;  // round 3 bitmap
   std::string survivors_hash_;
 };
 

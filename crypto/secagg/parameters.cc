@@ -235,6 +235,52 @@ absl::StatusOr<GraphParameters> ChooseParameters(uint32_t n,
   return check.params;
 }
 
+absl::Status CheckPrivacyOfParameters(uint32_t n, const GraphParameters& p,
+                                      const SecurityGoals& goals) {
+  if (absl::Status s = ValidateGoals(n, goals); !s.ok()) return s;
+  const uint64_t k = p.complete ? uint64_t{n} - 1 : p.degree;
+  if (k == 0 || k >= n) {
+    return absl::InvalidArgumentError(
+        StrCat("degree ", k, " is not possible with ", n, " nodes"));
+  }
+  int64_t c = 0;
+  if (p.complete) {
+    c = static_cast<int64_t>(std::floor(goals.corrupt_fraction * n));
+  } else {
+    // (d): the honest survivors must stay connected.
+    const double log_fail =
+        std::log(goals.corrupt_fraction + goals.dropout_fraction);
+    if (std::log(static_cast<double>(n)) +
+            static_cast<double>(k / 2) * log_fail >
+        -goals.security_bits * kLn2) {
+      return absl::PermissionDeniedError(
+          StrCat("degree k = ", k, " is too small for ", n,
+                 " nodes: with these corrupt and dropout fractions the honest "
+                 "survivors could be split into groups whose sums are revealed "
+                 "(goal (d) of parameters.h)"));
+    }
+    c = static_cast<int64_t>(
+        std::floor(static_cast<double>(k) * goals.corrupt_fraction));
+    while (c < static_cast<int64_t>(k) &&
+           !TailWithin(n, k, goals.corrupt_fraction, c, goals.security_bits)) {
+      ++c;
+    }
+  }
+  const int64_t need = Threshold(k, c);
+  if (static_cast<int64_t>(p.threshold) < need) {
+    return absl::PermissionDeniedError(
+        StrCat("threshold t = ", p.threshold, " is too low: with up to ", c,
+               " colluding holders among ", k + 1,
+               ", t must be at least floor((k + 1 + c)/2) + 1 = ", need,
+               " or the coordinator could collect both secrets of a node"));
+  }
+  if (p.threshold > k + 1) {
+    return absl::InvalidArgumentError(StrCat(
+        "threshold t = ", p.threshold, " exceeds the ", k + 1, " holders"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> ChooseModulusBits(std::span<const uint64_t> bounds,
                                       uint32_t nodes) {
   if (bounds.empty()) {

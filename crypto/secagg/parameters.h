@@ -54,6 +54,16 @@ struct GraphParameters {
 absl::StatusOr<GraphParameters> ChooseParameters(uint32_t n,
                                                  const SecurityGoals& goals);
 
+// What a node checks before joining a run whose parameters someone else
+// chose: for these goals, the threshold is high enough that the coordinator
+// cannot collect both secrets of any node (condition (b), with c from (a)
+// for the given degree, or floor(gamma*n) for the complete graph), and a
+// sparse degree keeps the honest survivors connected (condition (d)).
+// Correctness goals are not enforced here; they only affect whether the
+// run completes. PERMISSION_DENIED when the parameters are unsafe.
+absl::Status CheckPrivacyOfParameters(uint32_t n, const GraphParameters& p,
+                                      const SecurityGoals& goals);
+
 // The smallest modulus bit width m (1..64) such that the sum of `nodes`
 // vectors whose element i is at most bounds[i] cannot wrap: 2^m > max_i
 // bounds[i] * nodes. Errors if that exceeds 64 bits or bounds is empty.

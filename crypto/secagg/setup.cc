@@ -1,9 +1,13 @@
 #include "crypto/secagg/setup.h"
 
 #include <algorithm>
-#include <unordered_set>
 
 #include "absl/status/status.h"
+#include "crypto/internal/encoding.h"
+#include "crypto/secagg/internal/transcript.h"
+#include "crypto/secagg/parameters.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "util/str_cat.h"
 
 namespace kring::crypto::secagg {
@@ -24,16 +28,19 @@ absl::StatusOr<std::shared_ptr<const SecAggSetup>> SecAggSetup::Create(
         StrCat("secagg config: the roster must have 3..", kMaxNodes,
                " participants, got ", n));
   }
-  std::unordered_set<std::string_view> ids;
+  std::string_view previous;
   for (const auto& p : config.roster()) {
     if (p.node_id().empty()) {
       return absl::InvalidArgumentError(
           "secagg config: empty node_id in roster");
     }
-    if (!ids.insert(p.node_id()).second) {
+    if (&p != &config.roster(0) && p.node_id() <= previous) {
       return absl::InvalidArgumentError(
-          StrCat("secagg config: node_id \"", p.node_id(), "\" appears twice"));
+          StrCat("secagg config: the roster must be sorted by node_id without "
+                 "repeats; \"",
+                 p.node_id(), "\" appears twice or out of order"));
     }
+    previous = p.node_id();
     if (p.identity_public_key().size() != kIdentityPublicKeyBytes) {
       return absl::InvalidArgumentError(
           StrCat("secagg config: identity key of \"", p.node_id(),
@@ -49,11 +56,40 @@ absl::StatusOr<std::shared_ptr<const SecAggSetup>> SecAggSetup::Create(
     return absl::InvalidArgumentError(
         StrCat("secagg config: ", ToStd(ring.status().message())));
   }
+  const auto& bounds = config.element_bounds();
+  if (bounds.size() != 1 &&
+      static_cast<uint32_t>(bounds.size()) != config.dims()) {
+    return absl::InvalidArgumentError(
+        StrCat("secagg config: element_bounds needs 1 or ", config.dims(),
+               " entries, got ", bounds.size()));
+  }
+  auto need_bits =
+      ChooseModulusBits(std::span<const uint64_t>(bounds.data(), bounds.size()),
+                        static_cast<uint32_t>(n));
+  if (!need_bits.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("secagg config: ", ToStd(need_bits.status().message())));
+  }
+  if (static_cast<int>(config.modulus_bits()) < *need_bits) {
+    return absl::InvalidArgumentError(
+        StrCat("secagg config: a ", config.modulus_bits(),
+               "-bit modulus can wrap the sum of ", n,
+               " inputs within the element bounds; at least ", *need_bits,
+               " bits are needed"));
+  }
+  std::string roster_bytes;
+  for (const auto& p : config.roster()) {
+    crypto::internal::AppendLengthPrefixed(roster_bytes, p.node_id());
+    crypto::internal::AppendLengthPrefixed(roster_bytes,
+                                           p.identity_public_key());
+  }
+  const std::string graph_seed =
+      internal::Hash32(config.query_seed() + internal::Hash32(roster_bytes));
   absl::StatusOr<NeighbourGraph> graph =
       config.complete_graph()
           ? NeighbourGraph::Complete(static_cast<uint32_t>(n))
           : NeighbourGraph::Harary(static_cast<uint32_t>(n), config.degree(),
-                                   config.query_seed());
+                                   graph_seed);
   if (!graph.ok()) {
     return absl::InvalidArgumentError(
         StrCat("secagg config: ", ToStd(graph.status().message())));
@@ -68,8 +104,17 @@ absl::StatusOr<std::shared_ptr<const SecAggSetup>> SecAggSetup::Create(
         "the coordinator could collect both the self-mask and the mask key "
         "of a node"));
   }
-  return std::shared_ptr<const SecAggSetup>(
-      new SecAggSetup(std::move(config), *ring, *std::move(graph)));
+  std::string serialized;
+  {
+    google::protobuf::io::StringOutputStream raw(&serialized);
+    google::protobuf::io::CodedOutputStream coded(&raw);
+    coded.SetSerializationDeterministic(true);
+    config.SerializeToCodedStream(&coded);
+  }
+  std::string session =
+      internal::Hash32("kring-secagg-session-v1" + serialized);
+  return std::shared_ptr<const SecAggSetup>(new SecAggSetup(
+      std::move(config), std::move(session), *ring, *std::move(graph)));
 }
 
 absl::StatusOr<IdentityPublicKey> SecAggSetup::IdentityKey(uint32_t i) const {

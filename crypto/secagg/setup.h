@@ -25,16 +25,30 @@ class SecAggSetup {
   static constexpr uint32_t kMaxNodes = 1'000'000;
 
   // Validates `config`: non-empty query id, 32-byte seed, 3..kMaxNodes
-  // roster entries with distinct node ids, 1..kMaxDims dims, 1..64 modulus
-  // bits, a valid graph, and a threshold that is a strict majority of every
-  // committee (t > (k+1)/2, so honest holders can never be split into two
-  // groups that both reach t) and at most k+1. Identity keys are parsed
-  // lazily (IdentityKey) so a node only pays for its neighbours.
+  // roster entries sorted by node id (a canonical order, so nobody can
+  // place nodes on the ring by reordering), 1..kMaxDims dims, element bounds
+  // (one, or one per element) that the modulus holds n times over, a valid
+  // graph, and a threshold that is a strict majority of every committee
+  // (t > (k+1)/2) and at most k+1. Identity keys are parsed lazily
+  // (IdentityKey) so a node only pays for its neighbours.
+  //
+  // The sparse graph is seeded with BLAKE2b(query_seed || roster). The
+  // query seed must be fixed by the approvals, not chosen by the
+  // coordinator, or it could grind for a ring that surrounds a victim.
   static absl::StatusOr<std::shared_ptr<const SecAggSetup>> Create(
       v1::SecAggConfig config);
 
   const v1::SecAggConfig& config() const { return config_; }
   std::string_view query_id() const { return config_.query_id(); }
+  // BLAKE2b of the whole config: every signature and derived key of the run
+  // is bound to it, so nothing carries over to a run with other parameters.
+  std::string_view session() const { return session_; }
+  // The largest allowed value of input element i.
+  uint64_t bound(size_t i) const {
+    return config_.element_bounds_size() == 1
+               ? config_.element_bounds(0)
+               : config_.element_bounds(static_cast<int>(i));
+  }
   uint32_t size() const { return static_cast<uint32_t>(config_.roster_size()); }
   uint32_t dims() const { return config_.dims(); }
   uint32_t threshold() const { return config_.threshold(); }
@@ -50,14 +64,17 @@ class SecAggSetup {
   std::vector<uint32_t> Committee(uint32_t u) const;
 
  private:
-  SecAggSetup(v1::SecAggConfig config, RingModulus ring, NeighbourGraph graph)
+  SecAggSetup(v1::SecAggConfig config, std::string session, RingModulus ring,
+              NeighbourGraph graph)
       : config_(std::move(config)),
+        session_(std::move(session)),
         ring_(ring),
         graph_(std::move(graph)),
         key_once_(config_.roster_size()),
         keys_(config_.roster_size()) {}
 
   v1::SecAggConfig config_;
+  std::string session_;
   RingModulus ring_;
   NeighbourGraph graph_;
   mutable std::vector<std::once_flag> key_once_;

@@ -105,7 +105,11 @@ SimulationReport RunSimulation(const SimulationConfig& c) {
     identities.push_back(
         *IdentityKeyPair::FromSeed(SecretBytes::Random(32, rng)));
     auto* p = config.add_roster();
-    p->set_node_id(StrCat("node-", i));
+    // Zero-padded so that the roster is sorted by node id.
+    std::string digits = std::to_string(i);
+    p->set_node_id(StrCat(
+        "node-", std::string(digits.size() < 7 ? 7 - digits.size() : 0, '0'),
+        digits));
     p->set_identity_public_key(std::string(identities[i].public_key().bytes()));
   }
   config.set_dims(c.dims);
@@ -113,6 +117,7 @@ SimulationReport RunSimulation(const SimulationConfig& c) {
   config.set_complete_graph(rep.parameters.complete);
   config.set_degree(rep.parameters.degree);
   config.set_threshold(rep.parameters.threshold);
+  config.add_element_bounds(c.input_bound);
   auto setup = SecAggSetup::Create(config);
   if (!setup.ok()) {
     rep.status = setup.status();
@@ -153,7 +158,7 @@ SimulationReport RunSimulation(const SimulationConfig& c) {
       if (drops[i] == DropPoint::kBeforeAdvertise) return;
       auto node =
           SecAggNode::Create(*setup, static_cast<uint32_t>(i), identities[i],
-                             InputOf(c, i), *node_rng[i]);
+                             InputOf(c, i), goals, *node_rng[i]);
       if (!node.ok()) {
         std::lock_guard<std::mutex> lock(mu);
         rep.node_aborts[static_cast<uint32_t>(i)] =

@@ -7,17 +7,17 @@
 namespace kring::crypto::secagg::internal {
 
 absl::StatusOr<MaskPrg> SelfMask(const SecretBytes& seed,
-                                 std::string_view query) {
-  return MaskPrg::Create(seed, StrCat("secagg/self-mask/", query));
+                                 std::string_view session) {
+  return MaskPrg::Create(seed, StrCat("secagg/self-mask/", session));
 }
 
 absl::StatusOr<MaskPrg> PairwiseMask(const X25519KeyPair& mine,
                                      std::string_view my_id,
                                      std::string_view their_mask_public_key,
                                      std::string_view their_id,
-                                     std::string_view query) {
+                                     std::string_view session) {
   auto key = mine.Agree(my_id, their_mask_public_key, their_id,
-                        {"secagg/pairwise-mask", query, kRoundMaskedInput});
+                        {"secagg/pairwise-mask", session, kRoundMaskedInput});
   if (!key.ok()) return key.status();
   return MaskPrg::Create(*key, "secagg/pairwise-mask");
 }
@@ -25,9 +25,9 @@ absl::StatusOr<MaskPrg> PairwiseMask(const X25519KeyPair& mine,
 absl::StatusOr<SecretBytes> ShareChannelKey(
     const X25519KeyPair& mine, std::string_view my_id,
     std::string_view their_cipher_public_key, std::string_view their_id,
-    std::string_view query) {
+    std::string_view session) {
   return mine.Agree(my_id, their_cipher_public_key, their_id,
-                    {"secagg/share-encryption", query, kRoundShareKeys});
+                    {"secagg/share-encryption", session, kRoundShareKeys});
 }
 
 size_t BitmapBytes(uint32_t n) { return (static_cast<size_t>(n) + 7) / 8; }

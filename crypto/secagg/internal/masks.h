@@ -16,20 +16,20 @@ namespace kring::crypto::secagg::internal {
 
 // PRG(b): the self mask of a node with seed b.
 absl::StatusOr<MaskPrg> SelfMask(const SecretBytes& seed,
-                                 std::string_view query);
+                                 std::string_view session);
 
 // PRG(s_uv): the pairwise mask between u (holding `mine`) and v.
 absl::StatusOr<MaskPrg> PairwiseMask(const X25519KeyPair& mine,
                                      std::string_view my_id,
                                      std::string_view their_mask_public_key,
                                      std::string_view their_id,
-                                     std::string_view query);
+                                     std::string_view session);
 
 // The key that encrypts shares between u (holding `mine`) and v.
 absl::StatusOr<SecretBytes> ShareChannelKey(
     const X25519KeyPair& mine, std::string_view my_id,
     std::string_view their_cipher_public_key, std::string_view their_id,
-    std::string_view query);
+    std::string_view session);
 
 // Bitmaps over roster indices: bit i of byte i/8.
 size_t BitmapBytes(uint32_t n);

@@ -1,7 +1,10 @@
 // What a dishonest coordinator or network can try, and how nodes and the
 // coordinator refuse it.
 
+#include <sodium.h>
+
 #include "crypto/secagg/internal/masks.h"
+#include "crypto/secagg/internal/transcript.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -271,13 +274,119 @@ TEST(SecAggNodeTest, RefusesWrongIdentityAndBadInput) {
   EXPECT_THAT(SecAggNode::Create(h.setup, 0, h.identities[0],
                                  std::vector<uint64_t>(7, 0)),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(
-      SecAggNode::Create(h.setup, 0, h.identities[0],
-                         std::vector<uint64_t>(8, 1 << 16)),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("does not fit")));
+  EXPECT_THAT(SecAggNode::Create(h.setup, 0, h.identities[0],
+                                 std::vector<uint64_t>(8, 101)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("exceeds the query's bound")));
   EXPECT_THAT(SecAggNode::Create(h.setup, 9, h.identities[0],
                                  std::vector<uint64_t>(8, 0)),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(SecAggNodeTest, RefusesAThresholdTooLowForItsOwnGoals) {
+  Harness h(10, 6);  // enough against 5% colluders, not against 30%
+  SecurityGoals strict;
+  strict.corrupt_fraction = 0.3;
+  EXPECT_THAT(SecAggNode::Create(h.setup, 0, h.identities[0],
+                                 std::vector<uint64_t>(8, 0), strict),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("threshold t = 6 is too low")));
+  EXPECT_THAT(SecAggNode::Create(h.setup, 0, h.identities[0],
+                                 std::vector<uint64_t>(8, 0)),
+              IsOk());
+}
+
+TEST(SecAggSetupTest, RefusesUnsortedRosterAndWrappingModulus) {
+  Harness h(5, 3);
+  v1::SecAggConfig c = h.setup->config();
+  c.mutable_roster()->SwapElements(0, 1);
+  EXPECT_THAT(SecAggSetup::Create(c),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("sorted by node_id")));
+  c = h.setup->config();
+  c.set_modulus_bits(8);  // 5 x 100 needs 9 bits
+  EXPECT_THAT(
+      SecAggSetup::Create(c),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("can wrap")));
+  c = h.setup->config();
+  c.add_element_bounds(3);  // 2 bounds for 8 elements
+  EXPECT_THAT(SecAggSetup::Create(c), Not(IsOk()));
+}
+
+TEST(SecAggAdversarialTest, CoordinatorRefusesSmallOrderKeys) {
+  Harness h(4, 3);
+  v1::SecAggMessage m;
+  m.set_query_id("q-test");
+  m.set_round(0);
+  auto* adv = m.mutable_advertise_keys();
+  adv->set_sender(0);
+  adv->set_cipher_public_key(std::string(32, '\0'));
+  adv->set_mask_public_key(std::string(X25519KeyPair::Generate().public_key()));
+  adv->set_signature(*h.identities[0].Sign(
+      internal::kAdvertiseContext,
+      internal::AdvertiseBytes(h.setup->session(), *adv)));
+  EXPECT_THAT(
+      h.coordinator->Receive(m),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("small-order")));
+}
+
+TEST(SecAggAdversarialTest, CoordinatorRefusesSharesThatLeaveOutANeighbour) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  auto reply = h.nodes[0].Handle(out[0].message);
+  ASSERT_THAT(reply, IsOk());
+  // Node 0 (malicious) drops its share for one neighbour and signs anew:
+  // it would mask with that neighbour, which would not mask back.
+  v1::SecAggMessage m = *reply;
+  auto* sk = m.mutable_share_keys();
+  sk->mutable_shares()->RemoveLast();
+  sk->set_signature(
+      *h.identities[0].Sign(internal::kShareKeysContext,
+                            internal::ShareKeysBytes(h.setup->session(), *sk)));
+  EXPECT_THAT(h.coordinator->Receive(m),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("must share with all")));
+}
+
+TEST(SecAggAdversarialTest, CorruptSelfMaskShareIsCaughtByTheCommitment) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  for (int r = 1; r <= 3; ++r) out = *h.Step(std::move(out));
+  // Node 1 (malicious) shifts its share of node 0's self-mask seed so that
+  // the coordinator, interpolating from nodes 0, 1 and 2 (points 1, 2, 3),
+  // gets b + 1: a seed that still looks valid but leaves the mask in place.
+  // The shift is h(2) for the polynomial h through (0, 1), (1, 0), (3, 0).
+  std::vector<ShamirShare> points;
+  points.push_back({0, SecretBytes(64)});
+  points[0].y.data()[0] = 1;
+  points.push_back({1, SecretBytes(64)});
+  points.push_back({3, SecretBytes(64)});
+  KRING_ASSERT_OK_AND_ASSIGN(SecretBytes shift,
+                             crypto::internal::ShamirInterpolateAt(points, 2));
+  for (auto& o : out) {
+    auto reply = h.nodes[o.to].Handle(o.message);
+    ASSERT_THAT(reply, IsOk());
+    if (o.to == 1) {
+      auto* ur = reply->mutable_unmask_response();
+      for (auto& rs : *ur->mutable_shares()) {
+        if (rs.owner() != 0) continue;
+        std::string y = rs.share();
+        for (int half = 0; half < 2; ++half) {
+          auto* p = reinterpret_cast<uint8_t*>(y.data()) + 32 * half;
+          crypto_core_ristretto255_scalar_add(p, p, shift.data() + 32 * half);
+        }
+        rs.set_share(y);
+      }
+      ur->set_signature(*h.identities[1].Sign(
+          internal::kUnmaskContext,
+          internal::UnmaskBytes(h.setup->session(), *ur)));
+    }
+    ASSERT_THAT(h.coordinator->Receive(*reply), IsOk());
+  }
+  EXPECT_THAT(h.coordinator->CloseRound(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("does not match its commitment")));
+  EXPECT_FALSE(h.coordinator->finished());
 }
 
 TEST(SecAggNodeTest, DeadlineAbortsAndForgets) {

@@ -40,13 +40,14 @@ struct Harness {
     config.set_modulus_bits(16);
     config.set_complete_graph(true);
     config.set_threshold(t);
+    config.add_element_bounds(100);
     setup = *SecAggSetup::Create(config);
     for (uint32_t i = 0; i < n; ++i) {
       node_rng.push_back(std::make_unique<DeterministicRandom>(seed * 100 + i));
       std::vector<uint64_t> x(dims);
       for (uint32_t j = 0; j < dims; ++j) x[j] = i + j;
-      nodes.push_back(
-          *SecAggNode::Create(setup, i, identities[i], x, *node_rng.back()));
+      nodes.push_back(*SecAggNode::Create(setup, i, identities[i], x,
+                                          SecurityGoals(), *node_rng.back()));
     }
     coordinator.emplace(*SecAggCoordinator::Create(setup));
   }

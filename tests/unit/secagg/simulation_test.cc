@@ -69,6 +69,9 @@ SimulationConfig ConfigFor(const Case& c) {
     if (c.nodes == 10) {
       config.degree = 4;  // ring of 10, two neighbours on each side
       config.threshold = 3;
+      // Goals that such a small ring can meet: no colluders assumed.
+      config.goals.corrupt_fraction = 0;
+      config.goals.security_bits = 1;
     }
   } else {
     config.graph = SimulationConfig::Graph::kComplete;
@@ -232,6 +235,8 @@ TEST(SecAggSimulationTest, SparseGraphWithTooManyLocalDropsFailsCleanly) {
   config.graph = SimulationConfig::Graph::kSparse;
   config.degree = 4;
   config.threshold = 3;
+  config.goals.corrupt_fraction = 0;
+  config.goals.security_bits = 1;
   config.seed = 5;
   for (uint32_t i = 1; i < 8; ++i) {
     config.drops[i] = DropPoint::kBeforeMaskedInput;
