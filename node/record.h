@@ -1,0 +1,49 @@
+#ifndef KRING_NODE_RECORD_H_
+#define KRING_NODE_RECORD_H_
+
+// Parsing and naming of the record fields schools export (Dutch first,
+// English accepted), and validation of a whole record.
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "kring/v1/record.pb.h"
+#include "node/instrument.h"
+
+namespace kring::node {
+
+// Each parser accepts the canonical Dutch value (as Name() prints it), its
+// common spellings and English equivalents, case-insensitively, and errors
+// with the list of accepted values otherwise.
+absl::StatusOr<v1::Sector> ParseSector(std::string_view s);   // "vo", "VO"
+absl::StatusOr<v1::Track> ParseTrack(std::string_view s);     // "vmbo-gt", "mavo"
+absl::StatusOr<v1::Gender> ParseGender(std::string_view s);   // "meisje", "girl"
+absl::StatusOr<v1::AgeBand> ParseAgeBand(std::string_view s); // "12-13", "13"
+absl::StatusOr<v1::MigrationBackground> ParseMigrationBackground(
+    std::string_view s);
+absl::StatusOr<v1::FinancialStrain> ParseFinancialStrain(std::string_view s);
+// A school year "2025-26" (second part is the first + 1).
+absl::Status ValidateWave(std::string_view wave);
+// 1..12, from "3", "03", "maart", "march", or an ISO date "2025-03-14"
+// (only the month is kept).
+absl::StatusOr<uint32_t> ParseSurveyMonth(std::string_view s);
+
+std::string_view Name(v1::Sector v);   // "vo"
+std::string_view Name(v1::Track v);    // "vmbo-gt"
+std::string_view Name(v1::Gender v);   // "wil niet zeggen"
+std::string_view Name(v1::AgeBand v);  // "12-13"
+std::string_view Name(v1::MigrationBackground v);
+std::string_view Name(v1::FinancialStrain v);
+
+// Checks a complete record against `instrument`: 32-byte pseudonym, valid
+// wave and month, every enum set, grade 1..8, one response per item with a
+// valid code, and special-category fields only when `special_categories`
+// is true.
+absl::Status ValidateRecord(const v1::PupilRecord& record,
+                            const Instrument& instrument,
+                            bool special_categories);
+
+}  // namespace kring::node
+
+#endif  // KRING_NODE_RECORD_H_
