@@ -1,0 +1,103 @@
+#ifndef KRING_NODE_IMPORT_H_
+#define KRING_NODE_IMPORT_H_
+
+// Reading survey exports (CSV) into records: format and dialect detection,
+// column mapping, dropping identifying columns, and validation of every row.
+// Pure: bytes in, parsed rows and problems out; no files, no store.
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/secret_bytes.h"
+#include "kring/v1/record.pb.h"
+#include "node/instrument.h"
+
+namespace kring::node {
+
+enum class ExportFormat {
+  kAuto,            // detect from the headers
+  kKring,           // the documented kring template (docs/import.md)
+  kLimeSurvey,      // question codes as headers, answer codes as values
+  kMicrosoftForms,  // question texts as headers, answer labels as values
+  kQualtrics,       // three header rows (tags, texts, ImportIds)
+};
+std::string_view FormatName(ExportFormat f);  // "kring", "limesurvey", ...
+
+// A mapping file (YAML, docs/import.md) for layouts kring does not know:
+// which column holds which field, and constant values for fields the
+// export lacks.
+struct ColumnMapping {
+  // Column header (exactly as in the file) -> field: "pupil_number",
+  // "wave", "survey_month", "sector", "track", "grade", "gender", "age",
+  // "migration_background", "financial_strain", an instrument item id, or
+  // "drop" to drop the column explicitly.
+  std::map<std::string, std::string> columns;
+  // Field -> value used for every row, e.g. {"wave": "2025-26"}.
+  std::map<std::string, std::string> constants;
+
+  static absl::StatusOr<ColumnMapping> Parse(std::string_view yaml);
+};
+
+struct ImportOptions {
+  ExportFormat format = ExportFormat::kAuto;
+  std::optional<ColumnMapping> mapping;
+  // Values for fields the export has no column for (e.g. from --wave);
+  // a column in the file takes precedence.
+  std::map<std::string, std::string> defaults;
+  // Whether special-category columns may be read (the node's setting);
+  // otherwise they are dropped like identifying columns.
+  bool special_categories = false;
+  // Called now and then with (bytes parsed, total bytes).
+  std::function<void(size_t, size_t)> progress;
+};
+
+// One problem with one cell or row. `line` is the physical line number in
+// the file (1-based); `column` the header of the offending column (empty
+// for whole-row problems).
+struct ImportProblem {
+  size_t line = 0;
+  std::string column;
+  std::string reason;
+};
+
+// A valid row: everything but the pseudonym, which the store derives from
+// the pupil number (kept apart, in a SecretBytes, and never stored).
+struct ImportRow {
+  size_t line = 0;
+  crypto::SecretBytes pupil_number;
+  v1::PupilRecord record;  // pseudonym empty
+};
+
+struct ParsedExport {
+  ExportFormat format = ExportFormat::kAuto;
+  char delimiter = ',';
+  bool had_bom = false;
+  bool crlf = false;
+  size_t data_rows = 0;
+  // Column headers dropped because they identify people (names, e-mail,
+  // IP address, location, free text, timestamps beyond the month).
+  std::vector<std::string> dropped_identifying;
+  // Other columns that are not used (e.g. "lastpage"), also never stored.
+  std::vector<std::string> ignored;
+  std::vector<ImportRow> rows;  // empty when there are problems
+  std::vector<ImportProblem> problems;
+};
+
+// Parses a whole export. Structural failures (not CSV, no pupil-number
+// column, an item of the instrument missing, ambiguous format) are errors;
+// row-level problems are collected in `problems` — all of them, not just
+// the first — and then `rows` is empty (all-or-nothing). Duplicate pupils
+// within a wave of the same file are problems too.
+absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
+                                         const Instrument& instrument,
+                                         const ImportOptions& options);
+
+}  // namespace kring::node
+
+#endif  // KRING_NODE_IMPORT_H_
