@@ -71,8 +71,12 @@ class Instrument {
   // existing items, 1 <= min_answered <= number of items. Errors name the
   // offending entry and say how to fix it.
   static absl::StatusOr<Instrument> Parse(std::string_view yaml);
+  // Reads and parses a file (at most 1 MiB): NOT_FOUND if it does not
+  // exist, otherwise Parse's errors prefixed with the path.
   static absl::StatusOr<Instrument> LoadFile(const std::filesystem::path& p);
-  // The shipped kring-belonging-v1 instrument (embedded in the binary).
+  // The shipped kring-belonging-v1 instrument (embedded in the binary),
+  // parsed once on first use; aborts if the embedded file is invalid (a
+  // build defect the tests catch).
   static const Instrument& BelongingV1();
 
   const std::string& id() const { return id_; }
@@ -90,13 +94,17 @@ class Instrument {
   std::optional<size_t> ItemIndex(std::string_view item_id) const;
   const Scale* FindScale(std::string_view scale_id) const;
   const ResponseScale& ResponseScaleOf(size_t item) const;
-  // True iff `code` is a valid answer to item `item` (0 = missing is valid).
+  // True iff `code` is a valid answer to item `item` (0 = missing is valid);
+  // false for an item index out of range.
   bool IsValidCode(size_t item, uint32_t code) const;
-  // The code with reverse keying applied (min + max - code); 0 stays 0.
+  // The code with reverse keying applied (min + max - code); 0 stays 0, and
+  // an invalid code (see IsValidCode) yields 0.
   uint32_t Recode(size_t item, uint32_t code) const;
   // The scale score for one pupil's responses (indexed like items(), 0 =
   // missing): mean of recoded answered items if at least min_answered are
-  // answered, else nullopt.
+  // answered, else nullopt. Invalid codes and responses beyond the end of
+  // `responses` count as missing; nullopt if `scale` names an item this
+  // instrument lacks.
   std::optional<double> ScaleScore(const Scale& scale,
                                    std::span<const uint32_t> responses) const;
 

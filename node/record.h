@@ -15,11 +15,13 @@ namespace kring::node {
 
 // Each parser accepts the canonical Dutch value (as Name() prints it), its
 // common spellings and English equivalents, case-insensitively, and errors
-// with the list of accepted values otherwise.
-absl::StatusOr<v1::Sector> ParseSector(std::string_view s);   // "vo", "VO"
-absl::StatusOr<v1::Track> ParseTrack(std::string_view s);     // "vmbo-gt", "mavo"
-absl::StatusOr<v1::Gender> ParseGender(std::string_view s);   // "meisje", "girl"
-absl::StatusOr<v1::AgeBand> ParseAgeBand(std::string_view s); // "12-13", "13"
+// (INVALID_ARGUMENT) with the list of accepted values otherwise. Errors
+// quote at most the offending value (cut at 40 bytes); the special-category
+// parsers do not repeat it at all.
+absl::StatusOr<v1::Sector> ParseSector(std::string_view s);  // "vo", "VO"
+absl::StatusOr<v1::Track> ParseTrack(std::string_view s);  // "vmbo-gt", "mavo"
+absl::StatusOr<v1::Gender> ParseGender(std::string_view s);  // "meisje", "girl"
+absl::StatusOr<v1::AgeBand> ParseAgeBand(std::string_view s);  // "12-13", "13"
 absl::StatusOr<v1::MigrationBackground> ParseMigrationBackground(
     std::string_view s);
 absl::StatusOr<v1::FinancialStrain> ParseFinancialStrain(std::string_view s);
@@ -29,6 +31,8 @@ absl::Status ValidateWave(std::string_view wave);
 // (only the month is kept).
 absl::StatusOr<uint32_t> ParseSurveyMonth(std::string_view s);
 
+// Canonical Dutch names; UNSPECIFIED prints as "niet ingevuld" and a value
+// outside the enum as "ongeldig". Static storage.
 std::string_view Name(v1::Sector v);   // "vo"
 std::string_view Name(v1::Track v);    // "vmbo-gt"
 std::string_view Name(v1::Gender v);   // "wil niet zeggen"
@@ -39,7 +43,11 @@ std::string_view Name(v1::FinancialStrain v);
 // Checks a complete record against `instrument`: 32-byte pseudonym, valid
 // wave and month, every enum set, grade 1..8, one response per item with a
 // valid code, and special-category fields only when `special_categories`
-// is true.
+// is true. Also checks that the track occurs in the sector (po/so: n.v.t.;
+// vo/vso: pro..vwo or n.v.t.; mbo: mbo-1..mbo-4) and grade <= 6 in vo.
+// INVALID_ARGUMENT names the first failing field; FAILED_PRECONDITION when
+// special-category data is present but not enabled. Never echoes the
+// pseudonym or special-category values.
 absl::Status ValidateRecord(const v1::PupilRecord& record,
                             const Instrument& instrument,
                             bool special_categories);
