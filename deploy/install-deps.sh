@@ -25,6 +25,7 @@ PACKAGES=(
   libyaml-cpp-dev
   libcsv-dev
   openssl
+  sqlite3
 )
 
 missing=()

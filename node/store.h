@@ -1,0 +1,137 @@
+#ifndef KRING_NODE_STORE_H_
+#define KRING_NODE_STORE_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/aead.h"
+#include "crypto/key_wrap.h"
+#include "crypto/secret_bytes.h"
+#include "kring/v1/record.pb.h"
+
+namespace kring::node {
+
+// How the node's data key is protected at rest.
+struct KeySource {
+  enum class Kind { kPassphrase, kKeyFile };
+  Kind kind = Kind::kPassphrase;
+  crypto::SecretBytes passphrase;  // kPassphrase
+  std::filesystem::path key_file;  // kKeyFile: 0600, written by Init
+  // Argon2id cost for kPassphrase (MODERATE by default).
+  crypto::PasswordHashLimits limits = crypto::PasswordHashLimits::Moderate();
+
+  static KeySource Passphrase(crypto::SecretBytes passphrase);
+  static KeySource KeyFile(std::filesystem::path path);
+};
+
+struct StoreOptions {
+  // Whether special-category attributes (migration background, financial
+  // strain) may be stored at all. Fixed at init.
+  bool special_categories = false;
+};
+
+// What one import added.
+struct ImportResult {
+  uint64_t import_id = 0;
+  size_t added = 0;
+  size_t replaced = 0;  // records of an earlier import of the same file
+};
+
+// The school node's encrypted record store: one SQLite database in the data
+// directory. Every record is sealed with XChaCha20-Poly1305 under a random
+// 256-bit data key, with associated data binding the record id and schema
+// version; the data key is wrapped under a passphrase (Argon2id) or a 0600
+// key file. Without the key the file reveals row counts and nothing else:
+// no waves, grades, pseudonyms or answers, and no links between rows.
+// Duplicates are detected with a keyed tag of (wave, pseudonym), unique per
+// row. Deleted rows are overwritten (secure_delete, VACUUM, WAL truncate).
+// Not thread-safe; one Store per process.
+class Store {
+ public:
+  static constexpr uint32_t kSchemaVersion = 1;
+
+  // Creates the data directory (mode 0700) and a new store in it. Fails if a
+  // store exists there. With a key file, writes a new random key to it
+  // (0600, never overwritten).
+  static absl::StatusOr<Store> Init(const std::filesystem::path& dir,
+                                    const KeySource& key,
+                                    const StoreOptions& options);
+  // Opens and unlocks an existing store. A wrong passphrase or key file is
+  // PERMISSION_DENIED.
+  static absl::StatusOr<Store> Open(const std::filesystem::path& dir,
+                                    const KeySource& key);
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  const StoreOptions& options() const { return options_; }
+
+  // The pseudonym of a pupil number: BLAKE2b-256 keyed with the school's
+  // pseudonym secret (kept sealed in the store; it never leaves the
+  // school). The number is trimmed and upper-cased first.
+  std::string Pseudonym(std::string_view pupil_number) const;
+
+  // A keyed digest of an import file's bytes, for "already imported".
+  std::string FileTag(std::string_view file_bytes) const;
+  // True iff a file with this tag was imported before.
+  absl::StatusOr<bool> WasImported(std::string_view file_tag) const;
+
+  // Adds `records` (already validated) in one transaction: all or nothing.
+  // With `replace`, first removes the records of the earlier import with
+  // the same file tag; without it, a known file tag is ALREADY_EXISTS.
+  // A (wave, pseudonym) already stored is ALREADY_EXISTS naming the batch
+  // index of the first clash.
+  absl::StatusOr<ImportResult> Add(std::span<const v1::PupilRecord> records,
+                                   std::string_view file_tag, bool replace);
+
+  // Decrypts every record in id order. Tampering with any stored row
+  // (content, id, swapping rows) is DATA_LOSS naming the row id.
+  absl::Status ForEach(
+      const std::function<void(const v1::PupilRecord&)>& f) const;
+  absl::StatusOr<size_t> Count() const;
+
+  // Right to erasure: removes every record of this pupil. Returns how many.
+  absl::StatusOr<size_t> ErasePupil(std::string_view pupil_number);
+  // Retention: removes every record of `wave`. Returns how many.
+  absl::StatusOr<size_t> EraseWave(std::string_view wave);
+
+  // Re-wraps the data key under `next` (records are not re-encrypted).
+  absl::Status RotateKey(const KeySource& next);
+
+  std::filesystem::path database_path() const;
+
+ private:
+  struct Db;
+  Store(std::filesystem::path dir, std::unique_ptr<Db> db,
+        crypto::SecretBytes data_key, crypto::SecretBytes pseudonym_key,
+        StoreOptions options);
+  static absl::StatusOr<Store> Unlock(const std::filesystem::path& dir,
+                                      std::unique_ptr<Db> db,
+                                      const KeySource& key);
+  static absl::StatusOr<std::unique_ptr<Db>> OpenDb(
+      const std::filesystem::path& path, bool create);
+  absl::StatusOr<size_t> EraseWhere(
+      const std::function<bool(const v1::PupilRecord&)>& match);
+  absl::Status Scrub();
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Db> db_;
+  crypto::SecretBytes data_key_;
+  crypto::Aead records_;  // seals records under the data key
+  crypto::SecretBytes pseudonym_key_;
+  crypto::SecretBytes tag_key_;  // duplicate tags and file tags
+  StoreOptions options_;
+};
+
+}  // namespace kring::node
+
+#endif  // KRING_NODE_STORE_H_

@@ -1,0 +1,328 @@
+#include "node/store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace kring::node {
+namespace {
+
+using crypto::SecretBytes;
+using ::kring::testing::IsOk;
+using ::kring::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kring-store-XXXXXX")
+            .string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+KeySource Pass(std::string_view p) {
+  KeySource k = KeySource::Passphrase(SecretBytes::CopyFrom(p));
+  k.limits = crypto::PasswordHashLimits::Interactive();  // fast tests
+  return k;
+}
+
+v1::PupilRecord MakeRecord(const Store& store, std::string_view pupil,
+                           std::string_view wave, uint32_t answer) {
+  v1::PupilRecord r;
+  r.set_pseudonym(store.Pseudonym(pupil));
+  r.set_wave(std::string(wave));
+  r.set_survey_month(3);
+  r.set_sector(v1::SECTOR_VO);
+  r.set_track(v1::TRACK_HAVO);
+  r.set_grade(2);
+  r.set_gender(v1::GENDER_MEISJE);
+  r.set_age_band(v1::AGE_BAND_12_13);
+  r.set_instrument_id("kring-belonging-v1");
+  for (int i = 0; i < 6; ++i) r.add_responses(answer);
+  return r;
+}
+
+std::string ReadAll(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Everything the store keeps on disk, concatenated.
+std::string DiskBytes(const std::filesystem::path& dir) {
+  std::string all;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().starts_with("node.db")) {
+      all += ReadAll(e.path());
+    }
+  }
+  return all;
+}
+
+TEST(StoreTest, InitAddOpenRoundTrip) {
+  TempDir dir;
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Init(dir.path(), Pass("pw"), {}));
+    std::vector<v1::PupilRecord> batch = {
+        MakeRecord(store, "123456", "2025-26", 3),
+        MakeRecord(store, "654321", "2025-26", 4)};
+    KRING_ASSERT_OK_AND_ASSIGN(ImportResult r,
+                               store.Add(batch, store.FileTag("f1"), false));
+    EXPECT_EQ(r.added, 2u);
+  }
+  KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(dir.path(), Pass("pw")));
+  EXPECT_THAT(store.Count(), ::kring::testing::IsOkAndHolds(2u));
+  std::vector<uint32_t> answers;
+  KRING_ASSERT_OK(store.ForEach([&](const v1::PupilRecord& r) {
+    answers.push_back(r.responses(0));
+    EXPECT_EQ(r.wave(), "2025-26");
+  }));
+  EXPECT_EQ(answers, (std::vector<uint32_t>{3, 4}));
+  struct stat st;
+  ASSERT_EQ(stat(store.database_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u);
+}
+
+TEST(StoreTest, WrongPassphraseIsRefused) {
+  TempDir dir;
+  KRING_ASSERT_OK(Store::Init(dir.path(), Pass("right"), {}).status());
+  EXPECT_THAT(Store::Open(dir.path(), Pass("wrong")),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+TEST(StoreTest, InitRefusesExistingStoreAndOpenRefusesMissingOne) {
+  TempDir dir;
+  KRING_ASSERT_OK(Store::Init(dir.path(), Pass("pw"), {}).status());
+  EXPECT_THAT(Store::Init(dir.path(), Pass("pw"), {}),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(Store::Open(dir.path() / "nope", Pass("pw")),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("init")));
+}
+
+TEST(StoreTest, KeyFileMode) {
+  TempDir dir;
+  auto key_file = dir.path() / "node.key";
+  KRING_ASSERT_OK(
+      Store::Init(dir.path() / "data", KeySource::KeyFile(key_file), {})
+          .status());
+  struct stat st;
+  ASSERT_EQ(stat(key_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_THAT(Store::Open(dir.path() / "data", KeySource::KeyFile(key_file)),
+              IsOk());
+  // A key file from another store does not unlock this one.
+  auto other = dir.path() / "other.key";
+  KRING_ASSERT_OK(
+      Store::Init(dir.path() / "data2", KeySource::KeyFile(other), {})
+          .status());
+  EXPECT_THAT(Store::Open(dir.path() / "data", KeySource::KeyFile(other)),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  // Nor a passphrase, nor a key file others can read.
+  EXPECT_THAT(Store::Open(dir.path() / "data", Pass("pw")),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_EQ(chmod(key_file.c_str(), 0644), 0);
+  EXPECT_THAT(
+      Store::Open(dir.path() / "data", KeySource::KeyFile(key_file)),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("chmod 600")));
+}
+
+TEST(StoreTest, BatchWithDuplicatePupilImportsNothing) {
+  TempDir dir;
+  KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                             Store::Init(dir.path(), Pass("pw"), {}));
+  std::vector<v1::PupilRecord> batch = {
+      MakeRecord(store, "1", "2025-26", 1),
+      MakeRecord(store, "2", "2025-26", 1),
+      MakeRecord(store, " 1 ", "2025-26", 2)};  // same pupil, same wave
+  EXPECT_THAT(
+      store.Add(batch, store.FileTag("f"), false),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("record 3")));
+  EXPECT_THAT(store.Count(), ::kring::testing::IsOkAndHolds(0u));
+  // The same pupil in another wave is fine.
+  batch[2].set_wave("2026-27");
+  EXPECT_THAT(store.Add(batch, store.FileTag("f"), false), IsOk());
+  // And across imports a duplicate is refused as well.
+  std::vector<v1::PupilRecord> again = {MakeRecord(store, "2", "2025-26", 4)};
+  EXPECT_THAT(store.Add(again, store.FileTag("g"), false),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(store.Count(), ::kring::testing::IsOkAndHolds(3u));
+}
+
+TEST(StoreTest, ReimportNeedsReplace) {
+  TempDir dir;
+  KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                             Store::Init(dir.path(), Pass("pw"), {}));
+  std::vector<v1::PupilRecord> batch = {MakeRecord(store, "1", "2025-26", 1),
+                                        MakeRecord(store, "2", "2025-26", 1)};
+  const std::string tag = store.FileTag("file bytes");
+  KRING_ASSERT_OK(store.Add(batch, tag, false).status());
+  EXPECT_THAT(store.WasImported(tag), ::kring::testing::IsOkAndHolds(true));
+  EXPECT_THAT(
+      store.Add(batch, tag, false),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("--replace")));
+  KRING_ASSERT_OK_AND_ASSIGN(ImportResult r, store.Add(batch, tag, true));
+  EXPECT_EQ(r.replaced, 2u);
+  EXPECT_EQ(r.added, 2u);
+  EXPECT_THAT(store.Count(), ::kring::testing::IsOkAndHolds(2u));
+}
+
+// Runs SQL against the raw database file, as an attacker with the file
+// (but not the key) could.
+void RawSql(const std::filesystem::path& db, const char* sql) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(h, sql, nullptr, nullptr, &err), SQLITE_OK)
+      << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(h);
+}
+
+TEST(StoreTest, TamperedRecordsAreDetected) {
+  for (const char* attack :
+       {"UPDATE records SET sealed = substr(sealed, 1, 40) || "
+        "x'00' || substr(sealed, 42) WHERE id = 2",
+        "UPDATE records SET sealed = (SELECT sealed FROM records WHERE id = 1)"
+        " WHERE id = 2",
+        "UPDATE records SET id = 7 WHERE id = 2",
+        "UPDATE records SET dup_tag = x'00112233445566778899aabbccddeeff' "
+        "WHERE id = 1"}) {
+    TempDir dir;
+    {
+      KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                                 Store::Init(dir.path(), Pass("pw"), {}));
+      std::vector<v1::PupilRecord> batch = {
+          MakeRecord(store, "1", "2025-26", 1),
+          MakeRecord(store, "2", "2025-26", 2)};
+      KRING_ASSERT_OK(store.Add(batch, store.FileTag("f"), false).status());
+    }
+    RawSql(dir.path() / "node.db", attack);
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Open(dir.path(), Pass("pw")));
+    EXPECT_THAT(store.ForEach([](const v1::PupilRecord&) {}),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         HasSubstr("fails authentication")))
+        << attack;
+  }
+}
+
+TEST(StoreTest, CopiedFileWithoutKeyRevealsNoContent) {
+  TempDir dir;
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Init(dir.path(), Pass("pw"), {}));
+    std::vector<v1::PupilRecord> batch;
+    for (int i = 0; i < 50; ++i) {
+      batch.push_back(
+          MakeRecord(store, std::to_string(1000 + i), "2025-26", 1 + i % 4));
+    }
+    KRING_ASSERT_OK(store.Add(batch, store.FileTag("f"), false).status());
+  }
+  std::string disk = DiskBytes(dir.path());
+  for (std::string_view secret :
+       {"2025-26", "kring-belonging", "havo", "meisje", "1000", "1049"}) {
+    EXPECT_EQ(disk.find(secret), std::string::npos) << secret;
+  }
+}
+
+TEST(StoreTest, ErasedRecordsAreGoneFromDisk) {
+  TempDir dir;
+  KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                             Store::Init(dir.path(), Pass("pw"), {}));
+  std::vector<v1::PupilRecord> batch = {MakeRecord(store, "111", "2024-25", 1),
+                                        MakeRecord(store, "111", "2025-26", 2),
+                                        MakeRecord(store, "222", "2025-26", 3),
+                                        MakeRecord(store, "333", "2024-25", 4)};
+  KRING_ASSERT_OK(store.Add(batch, store.FileTag("f"), false).status());
+  // The ciphertexts as they are on disk now.
+  std::vector<std::string> sealed;
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(store.database_path().c_str(), &h), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(h, "SELECT sealed FROM records ORDER BY id", -1, &st,
+                       nullptr);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      sealed.emplace_back(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                          static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+  }
+  ASSERT_EQ(sealed.size(), 4u);
+  EXPECT_THAT(store.ErasePupil("111"), ::kring::testing::IsOkAndHolds(2u));
+  std::string disk = DiskBytes(dir.path());
+  EXPECT_EQ(disk.find(sealed[0]), std::string::npos);
+  EXPECT_EQ(disk.find(sealed[1]), std::string::npos);
+  EXPECT_NE(disk.find(sealed[2]), std::string::npos);
+  EXPECT_THAT(store.EraseWave("2024-25"), ::kring::testing::IsOkAndHolds(1u));
+  disk = DiskBytes(dir.path());
+  EXPECT_EQ(disk.find(sealed[3]), std::string::npos);
+  EXPECT_THAT(store.Count(), ::kring::testing::IsOkAndHolds(1u));
+  EXPECT_THAT(store.ErasePupil("999"), ::kring::testing::IsOkAndHolds(0u));
+}
+
+TEST(StoreTest, RotateKeyRewrapsTheDataKey) {
+  TempDir dir;
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Init(dir.path(), Pass("old"), {}));
+    std::vector<v1::PupilRecord> batch = {MakeRecord(store, "1", "2025-26", 1)};
+    KRING_ASSERT_OK(store.Add(batch, store.FileTag("f"), false).status());
+    KRING_ASSERT_OK(store.RotateKey(Pass("new")));
+  }
+  EXPECT_THAT(Store::Open(dir.path(), Pass("old")),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Open(dir.path(), Pass("new")));
+    EXPECT_THAT(store.Count(), ::kring::testing::IsOkAndHolds(1u));
+    KRING_ASSERT_OK(store.RotateKey(KeySource::KeyFile(dir.path() / "k")));
+  }
+  KRING_ASSERT_OK_AND_ASSIGN(
+      Store store,
+      Store::Open(dir.path(), KeySource::KeyFile(dir.path() / "k")));
+  EXPECT_THAT(store.ForEach([](const v1::PupilRecord& r) {
+    EXPECT_EQ(r.responses(0), 1u);
+  }),
+              IsOk());
+}
+
+TEST(StoreTest, PseudonymsAreKeyedPerSchoolAndNormalised) {
+  TempDir a, b;
+  KRING_ASSERT_OK_AND_ASSIGN(Store sa, Store::Init(a.path(), Pass("pw"), {}));
+  KRING_ASSERT_OK_AND_ASSIGN(Store sb, Store::Init(b.path(), Pass("pw"), {}));
+  EXPECT_EQ(sa.Pseudonym("ab123"), sa.Pseudonym(" AB123 "));
+  EXPECT_EQ(sa.Pseudonym("ab123").size(), 32u);
+  EXPECT_NE(sa.Pseudonym("ab123"), sa.Pseudonym("ab124"));
+  EXPECT_NE(sa.Pseudonym("ab123"), sb.Pseudonym("ab123"));
+}
+
+TEST(StoreTest, SpecialCategoryOptionIsPersisted) {
+  TempDir dir;
+  StoreOptions opts;
+  opts.special_categories = true;
+  KRING_ASSERT_OK(Store::Init(dir.path(), Pass("pw"), opts).status());
+  KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(dir.path(), Pass("pw")));
+  EXPECT_TRUE(store.options().special_categories);
+}
+
+}  // namespace
+}  // namespace kring::node
