@@ -1,6 +1,7 @@
 // kring-bench: benchmark drivers that print one JSON object per run.
 //
 //   kring-bench crypto [--elements N] [--repetitions R]
+//   kring-bench import [--rows N]
 //   kring-bench secagg --nodes N --dims D --dropout P
 //                      [--graph auto|complete|sparse] [--json]
 
@@ -8,6 +9,7 @@
 
 #include "CLI/CLI.hpp"
 #include "bench/crypto_bench.h"
+#include "bench/import_bench.h"
 #include "bench/secagg_bench.h"
 
 int main(int argc, char** argv) {
@@ -83,6 +85,22 @@ int main(int argc, char** argv) {
     }
   });
 
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+  kring::bench::ImportBenchOptions imp;
+  CLI::App* import = app.add_subcommand(
+      "import",
+      "Imports the same synthetic export with `sqlite3 .import` (plain "
+      "table) and with kring-node (encrypted store), side by side.");
+  import->add_option("--rows", imp.rows, "Rows in the synthetic export")
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
+  import->add_option("--seed", imp.seed, "Seed of the synthetic export");
+  import
+      ->add_option("--repetitions", imp.repetitions,
+                   "Repetitions (medians are reported)")
+      ->check(CLI::Range(1, 100));
+  import->callback([&] {
+    std::cout << kring::bench::RunImportBench(imp).dump(2) << "\n";
+});
+
+CLI11_PARSE(app, argc, argv);
+return 0;
 }

@@ -1,0 +1,896 @@
+#include "node/import.h"
+
+#include <csv.h>
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "node/internal/text.h"
+#include "node/record.h"
+#include "util/str_cat.h"
+#include "yaml-cpp/yaml.h"
+
+namespace kring::node {
+namespace {
+
+using internal::NormalizeLabel;
+using internal::ParseDecimal;
+using internal::Quote;
+
+// ---------------------------------------------------------------------------
+// CSV reading (libcsv)
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+constexpr size_t kChunk = 1 << 20;  // bytes per csv_parse call
+
+struct CsvRow {
+  size_t line = 0;  // physical line the row starts on (1-based)
+  std::vector<std::string> cells;
+};
+
+struct CsvReader {
+  std::vector<CsvRow> rows;
+  CsvRow current;
+  size_t line = 1;  // physical line of the next row's start
+  size_t newlines_in_row = 0;
+  bool row_open = false;
+
+  static void OnField(void* data, size_t len, void* self) {
+    auto* r = static_cast<CsvReader*>(self);
+    if (!r->row_open) {
+      r->current.line = r->line;
+      r->row_open = true;
+    }
+    std::string cell(static_cast<const char*>(data), data ? len : 0);
+    r->newlines_in_row +=
+        static_cast<size_t>(std::count(cell.begin(), cell.end(), '\n'));
+    r->current.cells.push_back(std::move(cell));
+  }
+  // With CSV_REPALL_NL every unquoted CR and LF ends a "row"; only LF (or
+  // the end of the input) advances the line count, so CRLF counts once.
+  static void OnRowEnd(int c, void* self) {
+    auto* r = static_cast<CsvReader*>(self);
+    if (r->row_open) {
+      r->rows.push_back(std::move(r->current));
+      r->current = CsvRow{};
+      r->row_open = false;
+    }
+    r->line += r->newlines_in_row + (c == '\n' ? 1 : 0);
+    r->newlines_in_row = 0;
+  }
+};
+
+char DetectDelimiter(std::string_view text) {
+  // Count candidates on the first line, outside quotes.
+  std::array<std::pair<char, size_t>, 3> counts = {
+      {{',', 0}, {';', 0}, {'\t', 0}}};
+  bool quoted = false;
+  for (char c : text) {
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    if (c == '\n' || c == '\r') break;
+    for (auto& [d, n] : counts) n += c == d;
+  }
+  auto best = std::max_element(
+      counts.begin(), counts.end(),
+      [](const auto& a, const auto& b) { return a.second < b.second; });
+  return best->second == 0 ? ',' : best->first;
+}
+
+absl::StatusOr<std::vector<CsvRow>> ReadCsv(
+    std::string_view text, char delimiter,
+    const std::function<void(size_t, size_t)>& progress, size_t offset,
+    size_t total) {
+  csv_parser parser;
+  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL) != 0) {
+    return absl::ResourceExhaustedError("cannot start the CSV parser");
+  }
+  csv_set_delim(&parser, static_cast<unsigned char>(delimiter));
+  CsvReader reader;
+  absl::Status status;
+  for (size_t at = 0; at < text.size(); at += kChunk) {
+    const size_t n = std::min(kChunk, text.size() - at);
+    if (csv_parse(&parser, text.data() + at, n, &CsvReader::OnField,
+                  &CsvReader::OnRowEnd, &reader) != n) {
+      status = absl::InvalidArgumentError(
+          StrCat("the file is not valid CSV near line ", reader.line, ": ",
+                 csv_strerror(csv_error(&parser)),
+                 " (a quote that is not closed, or a quote inside an "
+                 "unquoted cell); fix it in a spreadsheet and export again"));
+      break;
+    }
+    if (progress) progress(offset + at + n, total);
+  }
+  if (status.ok() && csv_fini(&parser, &CsvReader::OnField,
+                              &CsvReader::OnRowEnd, &reader) != 0) {
+    status = absl::InvalidArgumentError(
+        StrCat("the file is not valid CSV: a quoted cell starting on or after "
+               "line ",
+               reader.line, " is never closed"));
+  }
+  csv_free(&parser);
+  if (!status.ok()) return status;
+  return std::move(reader.rows);
+}
+
+bool AllEmpty(const std::vector<std::string>& cells) {
+  return std::all_of(cells.begin(), cells.end(), [](const std::string& c) {
+    return NormalizeLabel(c).empty();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Columns
+
+enum class Field {
+  kPupilNumber,
+  kWave,
+  kSurveyMonth,
+  kSector,
+  kTrack,
+  kGrade,
+  kGender,
+  kAge,
+  kMigration,
+  kStrain,
+};
+constexpr size_t kNumFields = 10;
+
+constexpr std::array<std::string_view, kNumFields> kFieldNames = {
+    "pupil_number",    "wave",  "survey_month",
+    "sector",          "track", "grade",
+    "gender",          "age",   "migration_background",
+    "financial_strain"};
+
+std::optional<Field> FieldByName(std::string_view name) {
+  for (size_t i = 0; i < kNumFields; ++i) {
+    if (kFieldNames[i] == name) return static_cast<Field>(i);
+  }
+  return std::nullopt;
+}
+
+bool IsSpecial(Field f) {
+  return f == Field::kMigration || f == Field::kStrain;
+}
+
+// Only letters and digits, lower-cased: "E-mail" and "email" match.
+std::string Key(std::string_view header) {
+  std::string out;
+  for (char c : NormalizeLabel(header)) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+        static_cast<unsigned char>(c) >= 0x80) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+struct Synonyms {
+  Field field;
+  std::initializer_list<std::string_view> exact;     // Key()s
+  std::initializer_list<std::string_view> contains;  // Key() substrings
+};
+
+// Headers schools use for the record fields (Dutch and English). Matched
+// on Key(): exact first, then "contains" for question-style headers such
+// as "Wat is je leerlingnummer?".
+const std::array<Synonyms, kNumFields>& FieldSynonyms() {
+  static const std::array<Synonyms, kNumFields> kTable = {{
+      {Field::kPupilNumber,
+       {"pupilnumber", "leerlingnummer", "leerlingnr", "llnr", "studentnumber",
+        "studentnummer", "pupilid", "studentid"},
+       {"leerlingnummer", "studentnumber", "pupilnumber"}},
+      {Field::kWave, {"wave", "meting", "schooljaar", "schoolyear"}, {}},
+      {Field::kSurveyMonth,
+       {"surveymonth", "maand", "afnamemaand", "month"},
+       {}},
+      {Field::kSector, {"sector", "onderwijssector"}, {}},
+      {Field::kTrack,
+       {"track", "leerweg", "niveau", "onderwijstype", "schooltype"},
+       {"leerweg", "niveau"}},
+      {Field::kGrade,
+       {"grade", "leerjaar", "klas", "groep", "year"},
+       {"leerjaar", "inwelkegroep"}},
+      {Field::kGender,
+       {"gender", "geslacht", "sekse", "ikbeneen", "sex"},
+       {"geslacht", "gender"}},
+      {Field::kAge, {"age", "leeftijd"}, {"leeftijd", "hoeoudben"}},
+      {Field::kMigration,
+       {"migrationbackground", "migratieachtergrond"},
+       {"migratieachtergrond", "migrationbackground"}},
+      {Field::kStrain,
+       {"financialstrain", "financielekrapte", "financiëlekrapte"},
+       {"financielekrapte", "financiëlekrapte", "financialstrain"}},
+  }};
+  return kTable;
+}
+
+// Headers of columns that identify people, matched on Key().
+struct IdentifyingPattern {
+  std::string_view key;
+  bool contains;
+};
+constexpr IdentifyingPattern kIdentifying[] = {
+    // names
+    {"naam", true},
+    {"name", true},
+    {"voornaam", true},
+    {"achternaam", true},
+    // e-mail
+    {"email", true},
+    {"mail", true},
+    // network and location
+    {"ipaddr", true},
+    {"ipaddress", true},
+    {"ipadres", true},
+    {"ip", false},
+    {"location", true},
+    {"locatie", true},
+    {"latitude", true},
+    {"longitude", true},
+    {"refurl", false},
+    {"referer", true},
+    {"referrer", true},
+    // identifiers of the response or the respondent outside kring
+    {"externalreference", false},
+    {"externaldatareference", false},
+    {"responseid", false},
+    {"token", false},
+    {"seed", false},
+    // timestamps (only the month is ever kept)
+    {"submitdate", false},
+    {"startdate", false},
+    {"enddate", false},
+    {"datestamp", false},
+    {"recordeddate", false},
+    {"begintijd", false},
+    {"starttijd", false},
+    {"eindtijd", false},
+    {"tijdvanvoltooien", false},
+    {"voltooiingstijd", false},
+    {"starttime", false},
+    {"completiontime", false},
+    {"lastmodifiedtime", false},
+    {"tijdvanlaatstewijziging", false},
+    {"datum", false},
+    {"date", false},
+    {"timestamp", true},
+    {"tijdstempel", true},
+    // free text
+    {"opmerking", true},
+    {"comment", true},
+    {"toelichting", true},
+    {"anders", true},
+    {"other", true},
+    {"text", true},
+    {"tekst", true},
+    {"feedback", true},
+};
+
+bool IsIdentifying(std::string_view header) {
+  const std::string k = Key(header);
+  for (const auto& p : kIdentifying) {
+    if (p.contains ? k.find(p.key) != std::string::npos : k == p.key) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Timestamp columns the survey month can be read from when the export has
+// no month column (in order of preference: completion before start).
+constexpr std::string_view kTimestampKeys[] = {
+    "submitdate",   "tijdvanvoltooien", "completiontime",
+    "recordeddate", "enddate",          "datestamp",
+    "begintijd",    "starttime",        "startdate"};
+
+std::optional<size_t> TimestampRank(std::string_view header) {
+  const std::string k = Key(header);
+  for (size_t i = 0; i < std::size(kTimestampKeys); ++i) {
+    if (k == kTimestampKeys[i]) return i;
+  }
+  return std::nullopt;
+}
+
+struct DateParts {
+  uint32_t year, month;
+};
+
+// The year and month of a timestamp as exports write it: ISO
+// ("2026-03-14 09:05:00"), Dutch day-first ("14-3-2026 9:05:00",
+// "14/03/2026") or, with `month_first`, US month-first ("3/14/26").
+std::optional<DateParts> ParseTimestamp(std::string_view s, bool month_first) {
+  std::string norm = NormalizeLabel(s);
+  std::string_view v = norm;
+  if (size_t sp = v.find_first_of(" t"); sp != std::string_view::npos) {
+    v = v.substr(0, sp);
+  }
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= v.size(); ++i) {
+    if (i == v.size() || v[i] == '-' || v[i] == '/' || v[i] == '.') {
+      parts.push_back(v.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (parts.size() != 3) return std::nullopt;
+  std::array<std::optional<uint32_t>, 3> n = {
+      ParseDecimal(parts[0]), ParseDecimal(parts[1]), ParseDecimal(parts[2])};
+  if (!n[0] || !n[1] || !n[2]) return std::nullopt;
+  DateParts d{};
+  if (parts[0].size() == 4) {
+    d = {*n[0], *n[1]};
+  } else if (month_first) {
+    d = {*n[2], *n[0]};
+  } else {
+    d = {*n[2], *n[1]};
+  }
+  if (d.year < 100) d.year += 2000;
+  if (d.month < 1 || d.month > 12 || d.year < 2000 || d.year > 2099) {
+    return std::nullopt;
+  }
+  return d;
+}
+
+// The school year a survey date falls in (a school year starts in August).
+std::string WaveOf(const DateParts& d) {
+  const uint32_t first = d.month >= 8 ? d.year : d.year - 1;
+  const uint32_t next = (first + 1) % 100;
+  return StrCat(first, "-", next < 10 ? "0" : "", next);
+}
+
+// What a column holds.
+struct Column {
+  enum class Kind { kUnused, kField, kItem, kTimestamp } kind = Kind::kUnused;
+  Field field = Field::kPupilNumber;
+  size_t item = 0;
+};
+
+// The item a header names: the item id itself (kring, Qualtrics tags),
+// LimeSurvey's "group[ITEMID]" or "groupITEMID" is handled by the id in
+// brackets, or the item's Dutch or English text (Microsoft Forms,
+// Qualtrics' second header row).
+std::optional<size_t> ItemForHeader(
+    const std::unordered_map<std::string, size_t>& by_key,
+    std::string_view header) {
+  std::string norm = NormalizeLabel(header);
+  if (auto it = by_key.find(norm); it != by_key.end()) return it->second;
+  if (size_t open = norm.rfind('[');
+      open != std::string::npos && !norm.empty() && norm.back() == ']') {
+    std::string inner = norm.substr(open + 1, norm.size() - open - 2);
+    if (auto it = by_key.find(inner); it != by_key.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
+std::unordered_map<std::string, size_t> ItemKeys(const Instrument& ins) {
+  std::unordered_map<std::string, size_t> keys;
+  for (size_t i = 0; i < ins.items().size(); ++i) {
+    const Item& item = ins.items()[i];
+    keys.emplace(NormalizeLabel(item.id), i);
+    keys.emplace(NormalizeLabel(item.text_nl), i);
+    keys.emplace(NormalizeLabel(item.text_en), i);
+  }
+  return keys;
+}
+
+std::optional<Field> FieldForHeader(std::string_view header) {
+  const std::string k = Key(header);
+  if (k.empty()) return std::nullopt;
+  for (const Synonyms& s : FieldSynonyms()) {
+    for (std::string_view e : s.exact) {
+      if (k == e) return s.field;
+    }
+  }
+  for (const Synonyms& s : FieldSynonyms()) {
+    for (std::string_view c : s.contains) {
+      if (k.find(c) != std::string::npos) return s.field;
+    }
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Format detection
+
+bool HasKey(const std::vector<std::string>& headers, std::string_view key) {
+  return std::any_of(headers.begin(), headers.end(),
+                     [&](const std::string& h) { return Key(h) == key; });
+}
+
+bool LooksLikeQualtrics(const std::vector<CsvRow>& rows) {
+  if (rows.size() < 3) return false;
+  return std::any_of(rows[2].cells.begin(), rows[2].cells.end(),
+                     [](const std::string& c) {
+                       return c.find("\"ImportId\"") != std::string::npos ||
+                              c.find("ImportId:") != std::string::npos;
+                     });
+}
+
+ExportFormat Detect(const std::vector<CsvRow>& rows) {
+  const auto& h = rows[0].cells;
+  if (LooksLikeQualtrics(rows)) return ExportFormat::kQualtrics;
+  if (HasKey(h, "submitdate") || HasKey(h, "lastpage") ||
+      HasKey(h, "startlanguage")) {
+    return ExportFormat::kLimeSurvey;
+  }
+  if (HasKey(h, "begintijd") || HasKey(h, "tijdvanvoltooien") ||
+      HasKey(h, "starttime") || HasKey(h, "completiontime")) {
+    return ExportFormat::kMicrosoftForms;
+  }
+  return ExportFormat::kKring;
+}
+
+// An answer cell: a label (Dutch or English), a code ("3"), or a
+// LimeSurvey answer code ("A3", "AO03"). 0 = missing.
+struct Answer {
+  uint32_t code = 0;
+  enum class Error { kNone, kOutOfRange, kUnknownLabel } error = Error::kNone;
+};
+
+Answer ParseAnswer(const Instrument& ins, size_t item, std::string_view cell) {
+  std::string norm = NormalizeLabel(cell);
+  if (norm.empty()) return {};
+  const ResponseScale& scale = ins.ResponseScaleOf(item);
+  if (std::optional<uint32_t> code = scale.CodeForLabel(norm)) {
+    return {*code, Answer::Error::kNone};
+  }
+  std::string_view digits = norm;
+  while (!digits.empty() && digits.front() >= 'a' && digits.front() <= 'z') {
+    digits.remove_prefix(1);
+  }
+  if (std::optional<uint32_t> n = ParseDecimal(digits)) {
+    if (ins.IsValidCode(item, *n) && *n != 0) return {*n, Answer::Error::kNone};
+    return {0, Answer::Error::kOutOfRange};
+  }
+  return {0, Answer::Error::kUnknownLabel};
+}
+
+std::string PupilKey(std::string_view pupil_number) {
+  std::string k = NormalizeLabel(pupil_number);
+  for (char& c : k) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return k;
+}
+
+}  // namespace
+
+std::string_view FormatName(ExportFormat f) {
+  switch (f) {
+    case ExportFormat::kAuto:
+      return "auto";
+    case ExportFormat::kKring:
+      return "kring";
+    case ExportFormat::kLimeSurvey:
+      return "limesurvey";
+    case ExportFormat::kMicrosoftForms:
+      return "msforms";
+    case ExportFormat::kQualtrics:
+      return "qualtrics";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<ColumnMapping> ColumnMapping::Parse(std::string_view yaml) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(StrCat(
+        "mapping file: not valid YAML at line ", e.mark.line + 1, ": ", e.msg));
+  }
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(
+        "mapping file: expected a map with `columns:` and optionally "
+        "`constants:` (see docs/import.md)");
+  }
+  ColumnMapping m;
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>("");
+    if (key != "columns" && key != "constants") {
+      return absl::InvalidArgumentError(
+          StrCat("mapping file: unknown key ", Quote(key),
+                 "; only `columns` and `constants` are allowed"));
+    }
+    if (!kv.second.IsMap()) {
+      return absl::InvalidArgumentError(
+          StrCat("mapping file: `", key, "` must be a map"));
+    }
+    for (const auto& e : kv.second) {
+      if (!e.first.IsScalar() || !e.second.IsScalar()) {
+        return absl::InvalidArgumentError(StrCat(
+            "mapping file: every entry under `", key, "` must be `a: b`"));
+      }
+      std::string a = e.first.as<std::string>();
+      std::string b = e.second.as<std::string>();
+      if (key == "columns") {
+        m.columns[a] = b;
+      } else {
+        if (!FieldByName(a).has_value()) {
+          return absl::InvalidArgumentError(StrCat(
+              "mapping file: constant for unknown field ", Quote(a),
+              "; fields are pupil_number, wave, survey_month, sector, track, "
+              "grade, gender, age, migration_background, financial_strain"));
+        }
+        m.constants[a] = b;
+      }
+    }
+  }
+  return m;
+}
+
+absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
+                                         const Instrument& instrument,
+                                         const ImportOptions& options) {
+  ParsedExport out;
+  std::string_view text = bytes;
+  if (text.substr(0, kBom.size()) == kBom) {
+    out.had_bom = true;
+    text.remove_prefix(kBom.size());
+  }
+  if (size_t lf = text.find('\n'); lf != std::string_view::npos) {
+    out.crlf = lf > 0 && text[lf - 1] == '\r';
+  }
+  if (text.find('\0') != std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        "the file contains NUL bytes: it is not a CSV text export (is it an "
+        "Excel .xlsx file? export as CSV instead)");
+  }
+  out.delimiter = DetectDelimiter(text);
+  auto csv = ReadCsv(text, out.delimiter, options.progress,
+                     bytes.size() - text.size(), bytes.size());
+  if (!csv.ok()) return csv.status();
+  std::vector<CsvRow>& rows = *csv;
+  while (!rows.empty() && AllEmpty(rows.front().cells))
+    rows.erase(rows.begin());
+  if (rows.empty()) {
+    return absl::InvalidArgumentError("the file is empty: no header row");
+  }
+
+  out.format =
+      options.format == ExportFormat::kAuto ? Detect(rows) : options.format;
+  size_t first_data = 1;
+  if (out.format == ExportFormat::kQualtrics) {
+    if (!LooksLikeQualtrics(rows)) {
+      return absl::InvalidArgumentError(
+          "not a Qualtrics export: the third row holds no ImportIds; export "
+          "with \"Use choice text\" off and all three header rows, or use "
+          "--format auto");
+    }
+    first_data = 3;
+  }
+  const std::vector<std::string>& headers = rows[0].cells;
+  const auto item_keys = ItemKeys(instrument);
+
+  // Decide what every column holds.
+  std::vector<Column> columns(headers.size());
+  std::array<std::optional<size_t>, kNumFields> field_col;
+  std::vector<std::optional<size_t>> item_col(instrument.items().size());
+  std::optional<size_t> timestamp_col;
+  size_t timestamp_rank = std::size(kTimestampKeys);
+  bool timestamp_month_first = false;
+  std::set<std::string> seen_headers;
+  for (size_t c = 0; c < headers.size(); ++c) {
+    const std::string& h = headers[c];
+    if (!seen_headers.insert(h).second && !NormalizeLabel(h).empty()) {
+      return absl::InvalidArgumentError(
+          StrCat("the header ", Quote(h),
+                 " occurs twice; give every column its own name"));
+    }
+    Column& col = columns[c];
+    std::optional<Field> field;
+    std::optional<size_t> item;
+    bool drop = false;
+    if (options.mapping.has_value()) {
+      if (auto it = options.mapping->columns.find(h);
+          it != options.mapping->columns.end()) {
+        if (it->second == "drop") {
+          drop = true;
+        } else if ((field = FieldByName(it->second))) {
+        } else if ((item = instrument.ItemIndex(it->second))) {
+        } else {
+          return absl::InvalidArgumentError(StrCat(
+              "mapping file: column ", Quote(h), " maps to ", Quote(it->second),
+              ", which is neither a record field nor an item of instrument ",
+              instrument.id()));
+        }
+      }
+    }
+    if (!drop && !field && !item) {
+      item = ItemForHeader(item_keys, h);
+      // Qualtrics: the second header row holds the question texts.
+      if (!item && out.format == ExportFormat::kQualtrics &&
+          c < rows[1].cells.size()) {
+        item = ItemForHeader(item_keys, rows[1].cells[c]);
+      }
+      if (!item) field = FieldForHeader(h);
+    }
+    if (field && IsSpecial(*field) && !options.special_categories) {
+      out.ignored.push_back(
+          StrCat(h, " (special-category data; not enabled on this node)"));
+      continue;
+    }
+    if (field) {
+      if (field_col[static_cast<size_t>(*field)].has_value()) {
+        return absl::InvalidArgumentError(StrCat(
+            "two columns hold the ", kFieldNames[static_cast<size_t>(*field)],
+            ": ", Quote(headers[*field_col[static_cast<size_t>(*field)]]),
+            " and ", Quote(h), "; drop one of them with a mapping file"));
+      }
+      field_col[static_cast<size_t>(*field)] = c;
+      col.kind = Column::Kind::kField;
+      col.field = *field;
+      continue;
+    }
+    if (item) {
+      if (item_col[*item].has_value()) {
+        return absl::InvalidArgumentError(
+            StrCat("two columns hold item ", instrument.items()[*item].id, ": ",
+                   Quote(headers[*item_col[*item]]), " and ", Quote(h)));
+      }
+      item_col[*item] = c;
+      col.kind = Column::Kind::kItem;
+      col.item = *item;
+      continue;
+    }
+    if (!drop) {
+      if (auto rank = TimestampRank(h); rank && *rank < timestamp_rank) {
+        timestamp_rank = *rank;
+        timestamp_col = c;
+        const std::string k = Key(h);
+        timestamp_month_first = k == "completiontime" || k == "starttime";
+      }
+    }
+    if (drop || IsIdentifying(h)) {
+      out.dropped_identifying.push_back(h);
+    } else if (!NormalizeLabel(h).empty()) {
+      out.ignored.push_back(h);
+    }
+  }
+
+  // Structural checks: the pupil number and every item must have a column;
+  // the other fields a column or a constant.
+  if (!field_col[static_cast<size_t>(Field::kPupilNumber)]) {
+    return absl::InvalidArgumentError(
+        "no column holds the pupil number (looked for headers such as "
+        "pupil_number, leerlingnummer, \"Wat is je leerlingnummer?\"); name "
+        "the column in a mapping file (docs/import.md)");
+  }
+  std::vector<std::string> missing_items;
+  for (size_t i = 0; i < item_col.size(); ++i) {
+    if (!item_col[i]) missing_items.push_back(instrument.items()[i].id);
+  }
+  if (!missing_items.empty()) {
+    std::string list;
+    for (const auto& id : missing_items)
+      list += (list.empty() ? "" : ", ") + id;
+    return absl::InvalidArgumentError(StrCat(
+        "no column found for ", missing_items.size(), " item(s) of instrument ",
+        instrument.id(), ": ", list,
+        ". Headers must be the item id, the LimeSurvey code ending in "
+        "[item id], or the item's exact question text; otherwise map them in "
+        "a mapping file (docs/import.md)"));
+  }
+  std::array<std::optional<std::string>, kNumFields> constant;
+  for (size_t f = 0; f < kNumFields; ++f) {
+    const std::string name(kFieldNames[f]);
+    if (auto it = options.defaults.find(name); it != options.defaults.end()) {
+      constant[f] = it->second;
+    } else if (options.mapping.has_value()) {
+      if (auto m = options.mapping->constants.find(name);
+          m != options.mapping->constants.end()) {
+        constant[f] = m->second;
+      }
+    }
+  }
+  auto available = [&](Field f) {
+    const size_t i = static_cast<size_t>(f);
+    return field_col[i].has_value() || constant[i].has_value();
+  };
+  std::vector<std::string> missing_fields;
+  const bool month_from_timestamp =
+      !available(Field::kSurveyMonth) && timestamp_col.has_value();
+  const bool wave_from_timestamp =
+      !available(Field::kWave) && timestamp_col.has_value();
+  for (Field f : {Field::kWave, Field::kSurveyMonth, Field::kSector,
+                  Field::kTrack, Field::kGrade, Field::kGender, Field::kAge}) {
+    if (available(f)) continue;
+    if (f == Field::kWave && wave_from_timestamp) continue;
+    if (f == Field::kSurveyMonth && month_from_timestamp) continue;
+    missing_fields.push_back(std::string(kFieldNames[static_cast<size_t>(f)]));
+  }
+  if (!missing_fields.empty()) {
+    std::string list;
+    for (const auto& m : missing_fields) list += (list.empty() ? "" : ", ") + m;
+    return absl::InvalidArgumentError(StrCat(
+        "the export has no column for: ", list,
+        ". Give the value for the whole file (--wave, --month, --sector) or "
+        "name the column in a mapping file (docs/import.md)"));
+  }
+
+  // Rows.
+  std::unordered_map<std::string, size_t> first_line;
+  for (size_t r = first_data; r < rows.size(); ++r) {
+    CsvRow& row = rows[r];
+    if (AllEmpty(row.cells)) continue;
+    ++out.data_rows;
+    const size_t problems_before = out.problems.size();
+    auto problem = [&](std::string_view column, std::string reason) {
+      out.problems.push_back(
+          {row.line, std::string(column), std::move(reason)});
+    };
+    if (row.cells.size() != headers.size()) {
+      problem("", StrCat("the row has ", row.cells.size(),
+                         " cells but the "
+                         "header has ",
+                         headers.size(),
+                         "; a cell with the delimiter or a line break in it "
+                         "must be quoted"));
+      continue;
+    }
+    auto value = [&](Field f) -> std::optional<std::string> {
+      const size_t i = static_cast<size_t>(f);
+      if (field_col[i]) {
+        std::string v = row.cells[*field_col[i]];
+        if (!NormalizeLabel(v).empty() || !constant[i]) return v;
+      }
+      return constant[i];
+    };
+    auto header_of = [&](Field f) -> std::string {
+      const size_t i = static_cast<size_t>(f);
+      return field_col[i] ? headers[*field_col[i]]
+                          : StrCat("(", kFieldNames[i], ")");
+    };
+
+    ImportRow out_row;
+    out_row.line = row.line;
+    v1::PupilRecord& rec = out_row.record;
+    rec.set_instrument_id(instrument.id());
+
+    const std::string pupil = *value(Field::kPupilNumber);
+    const std::string pupil_key = PupilKey(pupil);
+    if (pupil_key.empty()) {
+      problem(header_of(Field::kPupilNumber), "the pupil number is missing");
+    }
+
+    std::optional<DateParts> stamp;
+    if (timestamp_col && (month_from_timestamp || wave_from_timestamp)) {
+      stamp = ParseTimestamp(row.cells[*timestamp_col], timestamp_month_first);
+      if (!stamp) {
+        problem(headers[*timestamp_col],
+                "the survey date is not a date this import understands "
+                "(e.g. 2026-03-14 or 14-3-2026); give --month and --wave");
+      }
+    }
+    if (wave_from_timestamp) {
+      if (stamp) rec.set_wave(WaveOf(*stamp));
+    } else {
+      std::string w = NormalizeLabel(*value(Field::kWave));
+      // "2025/26" and "2025-2026" are common spellings of "2025-26".
+      std::replace(w.begin(), w.end(), '/', '-');
+      if (w.size() == 9 && w[4] == '-') w = w.substr(0, 5) + w.substr(7);
+      if (auto s = ValidateWave(w); !s.ok()) {
+        problem(header_of(Field::kWave), std::string(ToStd(s.message())));
+      } else {
+        rec.set_wave(w);
+      }
+    }
+    if (month_from_timestamp) {
+      if (stamp) rec.set_survey_month(stamp->month);
+    } else if (auto m = ParseSurveyMonth(*value(Field::kSurveyMonth)); m.ok()) {
+      rec.set_survey_month(*m);
+    } else {
+      problem(header_of(Field::kSurveyMonth),
+              std::string(ToStd(m.status().message())));
+    }
+    auto parse = [&](Field f, auto parser, auto setter) {
+      std::optional<std::string> v = value(f);
+      if (!v || NormalizeLabel(*v).empty()) {
+        problem(
+            header_of(f),
+            StrCat("the ", kFieldNames[static_cast<size_t>(f)], " is missing"));
+        return;
+      }
+      auto parsed = parser(*v);
+      if (!parsed.ok()) {
+        problem(header_of(f), std::string(ToStd(parsed.status().message())));
+      } else {
+        setter(*parsed);
+      }
+    };
+    parse(Field::kSector, ParseSector,
+          [&](v1::Sector s) { rec.set_sector(s); });
+    parse(Field::kTrack, ParseTrack, [&](v1::Track t) { rec.set_track(t); });
+    parse(Field::kGender, ParseGender,
+          [&](v1::Gender g) { rec.set_gender(g); });
+    parse(Field::kAge, ParseAgeBand,
+          [&](v1::AgeBand a) { rec.set_age_band(a); });
+    parse(
+        Field::kGrade,
+        [](std::string_view s) -> absl::StatusOr<uint32_t> {
+          std::string n = NormalizeLabel(s);
+          std::optional<uint32_t> g = ParseDecimal(n);
+          if (!g || *g < 1 || *g > 8) {
+            return absl::InvalidArgumentError(
+                StrCat("grade ", Quote(s), " is not a whole number 1..8"));
+          }
+          return *g;
+        },
+        [&](uint32_t g) { rec.set_grade(g); });
+    if (options.special_categories) {
+      if (field_col[static_cast<size_t>(Field::kMigration)] ||
+          constant[static_cast<size_t>(Field::kMigration)]) {
+        parse(Field::kMigration, ParseMigrationBackground,
+              [&](v1::MigrationBackground m) {
+                rec.set_migration_background(m);
+              });
+      }
+      if (field_col[static_cast<size_t>(Field::kStrain)] ||
+          constant[static_cast<size_t>(Field::kStrain)]) {
+        parse(Field::kStrain, ParseFinancialStrain,
+              [&](v1::FinancialStrain s) { rec.set_financial_strain(s); });
+      }
+    }
+
+    for (size_t i = 0; i < item_col.size(); ++i) {
+      const std::string& cell = row.cells[*item_col[i]];
+      Answer a = ParseAnswer(instrument, i, cell);
+      const ResponseScale& scale = instrument.ResponseScaleOf(i);
+      if (a.error == Answer::Error::kOutOfRange) {
+        problem(headers[*item_col[i]],
+                StrCat("answer ", Quote(cell), " is out of range: item ",
+                       instrument.items()[i].id, " takes codes ",
+                       scale.min_code(), "..", scale.max_code()));
+      } else if (a.error == Answer::Error::kUnknownLabel) {
+        std::string labels;
+        for (const auto& o : scale.options) {
+          labels += StrCat(labels.empty() ? "" : ", ", "\"", o.label_nl, "\"");
+        }
+        problem(
+            headers[*item_col[i]],
+            StrCat("unknown answer label ", Quote(cell), " for item ",
+                   instrument.items()[i].id, "; expected one of: ", labels,
+                   " or a code ", scale.min_code(), "..", scale.max_code()));
+      }
+      rec.add_responses(a.code);
+    }
+
+    if (!pupil_key.empty() && !rec.wave().empty()) {
+      std::string k = StrCat(rec.wave(), std::string_view("\0", 1), pupil_key);
+      if (auto [it, fresh] = first_line.emplace(k, row.line); !fresh) {
+        problem(header_of(Field::kPupilNumber),
+                StrCat("duplicate pupil in wave ", rec.wave(),
+                       ": the same pupil number is on line ", it->second));
+      }
+    }
+
+    if (out.problems.size() == problems_before) {
+      // Whole-record checks (track fits sector, grade in vo, ...). The
+      // pseudonym is derived later by the store; a placeholder of the
+      // right length stands in for the check.
+      rec.set_pseudonym(std::string(32, '\0'));
+      if (auto s = ValidateRecord(rec, instrument, options.special_categories);
+          !s.ok()) {
+        problem("", std::string(ToStd(s.message())));
+      }
+      rec.clear_pseudonym();
+    }
+    if (out.problems.size() == problems_before) {
+      out_row.pupil_number =
+          crypto::SecretBytes::CopyFrom(std::string_view(pupil));
+      out.rows.push_back(std::move(out_row));
+    }
+  }
+  if (out.data_rows == 0) {
+    return absl::InvalidArgumentError("the file has a header but no data rows");
+  }
+  if (!out.problems.empty()) out.rows.clear();
+  return out;
+}
+
+}  // namespace kring::node

@@ -1,0 +1,558 @@
+// kring-node: the school's side of kring. Keeps the school's survey data
+// encrypted on the school's own server and imports the exports school IT
+// already has. See `kring-node --help`.
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "crypto/secret_bytes.h"
+#include "nlohmann/json.hpp"
+#include "node/import.h"
+#include "node/importer.h"
+#include "node/instrument.h"
+#include "node/record.h"
+#include "node/store.h"
+#include "node/synth.h"
+#include "util/str_cat.h"
+
+namespace kring::node {
+namespace {
+
+using crypto::SecretBytes;
+
+constexpr int kExitOk = 0;
+constexpr int kExitProblem = 1;  // the command ran into a problem
+constexpr int kExitUsage = 2;
+
+int Fail(const absl::Status& s) {
+  std::cerr << "kring-node: " << ToStd(s.message()) << "\n";
+  return kExitProblem;
+}
+
+// Reads a passphrase from the terminal without echo.
+absl::StatusOr<SecretBytes> Prompt(const char* question) {
+  FILE* tty = std::fopen("/dev/tty", "r+");
+  if (tty == nullptr) {
+    return absl::FailedPreconditionError(
+        "no passphrase: set KRING_NODE_PASSPHRASE, run on a terminal, or "
+        "use --key-file");
+  }
+  std::fputs(question, tty);
+  std::fflush(tty);
+  termios old{};
+  const int fd = fileno(tty);
+  const bool have_termios = tcgetattr(fd, &old) == 0;
+  if (have_termios) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  SecretBytes buf(1024);
+  char* line = std::fgets(reinterpret_cast<char*>(buf.data()),
+                          static_cast<int>(buf.size()), tty);
+  if (have_termios) tcsetattr(fd, TCSAFLUSH, &old);
+  std::fputs("\n", tty);
+  std::fclose(tty);
+  if (line == nullptr) return absl::CancelledError("no passphrase entered");
+  size_t n = std::strlen(line);
+  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) --n;
+  return SecretBytes::CopyFrom(buf.span().first(n));
+}
+
+absl::StatusOr<SecretBytes> Passphrase(const char* env, bool confirm) {
+  if (const char* v = std::getenv(env); v != nullptr && *v != '\0') {
+    return SecretBytes::CopyFrom(std::string_view(v));
+  }
+  auto first = Prompt("Passphrase for the school's data: ");
+  if (!first.ok()) return first.status();
+  if (first->size() < 8) {
+    return absl::InvalidArgumentError(
+        "the passphrase must be at least 8 characters");
+  }
+  if (confirm) {
+    auto again = Prompt("Type it again: ");
+    if (!again.ok()) return again.status();
+    if (!(*first == *again)) {
+      return absl::InvalidArgumentError("the passphrases do not match");
+    }
+  }
+  return first;
+}
+
+struct Common {
+  std::string data_dir;
+  std::string key_file;
+  std::string instrument_file;
+};
+
+absl::StatusOr<KeySource> KeyFor(const Common& c, bool confirm) {
+  if (!c.key_file.empty()) return KeySource::KeyFile(c.key_file);
+  auto pass = Passphrase("KRING_NODE_PASSPHRASE", confirm);
+  if (!pass.ok()) return pass.status();
+  return KeySource::Passphrase(*std::move(pass));
+}
+
+absl::StatusOr<Instrument> LoadInstrument(const Common& c) {
+  if (c.instrument_file.empty()) return Instrument::BelongingV1();
+  return Instrument::LoadFile(c.instrument_file);
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(StrCat("cannot read ", path));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A progress bar on a terminal; silent otherwise.
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled && isatty(2)) {}
+  void Update(std::string_view what, size_t done, size_t total) {
+    if (!enabled_ || total == 0) return;
+    int pct = static_cast<int>(100.0 * static_cast<double>(done) /
+                               static_cast<double>(total));
+    if (pct == last_) return;
+    last_ = pct;
+    int bar = pct / 4;
+    std::cerr << "\r" << what << " [" << std::string(bar, '#')
+              << std::string(25 - bar, ' ') << "] " << pct << "%" << std::flush;
+  }
+  void Done() {
+    if (enabled_ && last_ >= 0)
+      std::cerr << "\r" << std::string(60, ' ') << "\r" << std::flush;
+  }
+
+ private:
+  bool enabled_;
+  int last_ = -1;
+};
+
+double Ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+int RunInit(const Common& c, bool special) {
+  auto key = KeyFor(c, /*confirm=*/true);
+  if (!key.ok()) return Fail(key.status());
+  StoreOptions options;
+  options.special_categories = special;
+  auto store = Store::Init(c.data_dir, *key, options);
+  if (!store.ok()) return Fail(store.status());
+  std::cout << "Created the kring node store in " << c.data_dir << "\n";
+  if (!c.key_file.empty()) {
+    std::cout << "The data key is protected by the key file " << c.key_file
+              << ". Keep a backup of it in a safe place: without it the "
+                 "data cannot be read.\n";
+  } else {
+    std::cout << "The data key is protected by your passphrase. Without it "
+                 "the data cannot be read; nobody can recover it.\n";
+  }
+  std::cout << "Special-category attributes (migration background, "
+               "financial strain): "
+            << (special ? "enabled" : "disabled (not stored)") << "\n";
+  return kExitOk;
+}
+
+struct ImportFlags {
+  std::string file;
+  std::string format = "auto";
+  std::string mapping;
+  std::string wave, month, sector;
+  bool replace = false;
+  bool json = false;
+};
+
+ExportFormat ParseFormat(const std::string& f) {
+  if (f == "kring") return ExportFormat::kKring;
+  if (f == "limesurvey") return ExportFormat::kLimeSurvey;
+  if (f == "msforms") return ExportFormat::kMicrosoftForms;
+  if (f == "qualtrics") return ExportFormat::kQualtrics;
+  return ExportFormat::kAuto;
+}
+
+int RunImport(const Common& c, const ImportFlags& f) {
+  auto instrument = LoadInstrument(c);
+  if (!instrument.ok()) return Fail(instrument.status());
+  auto bytes = ReadFile(f.file);
+  if (!bytes.ok()) return Fail(bytes.status());
+  auto key = KeyFor(c, /*confirm=*/false);
+  if (!key.ok()) return Fail(key.status());
+  auto t_unlock = std::chrono::steady_clock::now();
+  auto store = Store::Open(c.data_dir, *key);
+  if (!store.ok()) return Fail(store.status());
+  const double unlock_ms = Ms(t_unlock);
+
+  auto t_import = std::chrono::steady_clock::now();
+  ImportOptions options;
+  options.format = ParseFormat(f.format);
+  if (!f.mapping.empty()) {
+    auto text = ReadFile(f.mapping);
+    if (!text.ok()) return Fail(text.status());
+    auto mapping = ColumnMapping::Parse(*text);
+    if (!mapping.ok()) return Fail(mapping.status());
+    options.mapping = *std::move(mapping);
+  }
+  if (!f.wave.empty()) options.defaults["wave"] = f.wave;
+  if (!f.month.empty()) options.defaults["survey_month"] = f.month;
+  if (!f.sector.empty()) options.defaults["sector"] = f.sector;
+  Progress progress(!f.json);
+  options.progress = [&](size_t done, size_t total) {
+    progress.Update("Reading", done, total);
+  };
+  auto outcome =
+      ImportExport(*store, *bytes, *instrument, std::move(options), f.replace);
+  progress.Done();
+  if (!outcome.ok()) {
+    if (f.json) {
+      nlohmann::json err = {
+          {"file", f.file},
+          {"imported", 0},
+          {"error", std::string(ToStd(outcome.status().message()))}};
+      std::cout << err.dump(2) << "\n";
+      return kExitProblem;
+    }
+    return Fail(outcome.status());
+  }
+  const ParsedExport& parsed = outcome->parsed;
+  nlohmann::json summary;
+  summary["file"] = f.file;
+  summary["format"] = std::string(FormatName(parsed.format));
+  summary["delimiter"] = std::string(1, parsed.delimiter);
+  summary["utf8_bom"] = parsed.had_bom;
+  summary["crlf"] = parsed.crlf;
+  summary["data_rows"] = parsed.data_rows;
+  summary["dropped_identifying_columns"] = parsed.dropped_identifying;
+  summary["ignored_columns"] = parsed.ignored;
+  if (!parsed.problems.empty()) {
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& p : parsed.problems) {
+      problems.push_back(
+          {{"line", p.line}, {"column", p.column}, {"reason", p.reason}});
+    }
+    summary["imported"] = 0;
+    summary["problems"] = problems;
+    if (f.json) {
+      std::cout << summary.dump(2) << "\n";
+    } else {
+      std::cerr << "kring-node: " << parsed.problems.size() << " problem(s) in "
+                << f.file << "; nothing was imported:\n";
+      for (const auto& p : parsed.problems) {
+        std::cerr << "  line " << p.line;
+        if (!p.column.empty()) std::cerr << ", column \"" << p.column << "\"";
+        std::cerr << ": " << p.reason << "\n";
+      }
+    }
+    return kExitProblem;
+  }
+  const ImportResult* added = &outcome->result;
+  summary["imported"] = added->added;
+  summary["replaced"] = added->replaced;
+  summary["unlock_ms"] = unlock_ms;
+  summary["import_ms"] = Ms(t_import);
+  if (f.json) {
+    std::cout << summary.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "Imported " << added->added << " records from " << f.file << " ("
+            << FormatName(parsed.format) << " export)";
+  if (added->replaced > 0) {
+    std::cout << ", replacing " << added->replaced
+              << " records of the earlier import";
+  }
+  std::cout << ".\n";
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s.empty() ? std::string("none") : s;
+  };
+  std::cout << "Dropped, never stored (they identify people): "
+            << list(parsed.dropped_identifying) << "\n";
+  std::cout << "Not used: " << list(parsed.ignored) << "\n";
+  return kExitOk;
+}
+
+int RunStatus(const Common& c, bool json) {
+  auto key = KeyFor(c, /*confirm=*/false);
+  if (!key.ok()) return Fail(key.status());
+  auto store = Store::Open(c.data_dir, *key);
+  if (!store.ok()) return Fail(store.status());
+  // wave -> (total, per grade, per track)
+  struct Counts {
+    size_t total = 0;
+    std::map<uint32_t, size_t> grade;
+    std::map<std::string, size_t> track;
+  };
+  std::map<std::string, Counts> waves;
+  auto s = store->ForEach([&](const v1::PupilRecord& r) {
+    Counts& w = waves[r.wave()];
+    ++w.total;
+    ++w.grade[r.grade()];
+    ++w.track[std::string(Name(r.track()))];
+  });
+  if (!s.ok()) return Fail(s);
+  if (json) {
+    nlohmann::json out;
+    out["data_dir"] = c.data_dir;
+    out["special_categories"] = store->options().special_categories;
+    nlohmann::json jw = nlohmann::json::object();
+    for (const auto& [wave, w] : waves) {
+      nlohmann::json g = nlohmann::json::object(), t = nlohmann::json::object();
+      for (const auto& [k, v] : w.grade) g[std::to_string(k)] = v;
+      for (const auto& [k, v] : w.track) t[k] = v;
+      jw[wave] = {{"records", w.total}, {"by_grade", g}, {"by_track", t}};
+    }
+    out["waves"] = jw;
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "kring node store: " << c.data_dir << "\n";
+  if (waves.empty()) std::cout << "No records yet. Use `kring-node import`.\n";
+  for (const auto& [wave, w] : waves) {
+    std::cout << "\nWave " << wave << ": " << w.total << " records\n";
+    std::cout << "  by grade:";
+    for (const auto& [k, v] : w.grade) std::cout << "  " << k << ": " << v;
+    std::cout << "\n  by track:";
+    for (const auto& [k, v] : w.track) std::cout << "  " << k << ": " << v;
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+int RunErase(const Common& c, const std::string& pupil, const std::string& wave,
+             bool yes) {
+  if (pupil.empty() == wave.empty()) {
+    std::cerr << "kring-node erase: give exactly one of --pupil or --wave\n";
+    return kExitUsage;
+  }
+  if (!wave.empty()) {
+    if (auto s = ValidateWave(wave); !s.ok()) return Fail(s);
+  }
+  if (!yes) {
+    if (!isatty(0)) {
+      std::cerr << "kring-node erase: add --yes to erase without asking\n";
+      return kExitUsage;
+    }
+    std::cout << "Erase every record of "
+              << (pupil.empty() ? "wave " + wave : std::string("this pupil"))
+              << "? This cannot be undone. Type yes: " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "yes") {
+      std::cout << "Nothing erased.\n";
+      return kExitOk;
+    }
+  }
+  auto key = KeyFor(c, /*confirm=*/false);
+  if (!key.ok()) return Fail(key.status());
+  auto store = Store::Open(c.data_dir, *key);
+  if (!store.ok()) return Fail(store.status());
+  auto n = pupil.empty() ? store->EraseWave(wave) : store->ErasePupil(pupil);
+  if (!n.ok()) return Fail(n.status());
+  std::cout << "Erased " << *n << " record(s); they cannot be recovered "
+            << "from the data directory.\n";
+  return kExitOk;
+}
+
+int RunRotate(const Common& c, const std::string& new_key_file) {
+  auto key = KeyFor(c, /*confirm=*/false);
+  if (!key.ok()) return Fail(key.status());
+  auto store = Store::Open(c.data_dir, *key);
+  if (!store.ok()) return Fail(store.status());
+  KeySource next;
+  if (!new_key_file.empty()) {
+    next = KeySource::KeyFile(new_key_file);
+  } else {
+    auto pass = Passphrase("KRING_NODE_NEW_PASSPHRASE", /*confirm=*/true);
+    if (!pass.ok()) return Fail(pass.status());
+    next = KeySource::Passphrase(*std::move(pass));
+  }
+  if (auto s = store->RotateKey(next); !s.ok()) return Fail(s);
+  std::cout << "The data key is now protected by "
+            << (new_key_file.empty() ? std::string("the new passphrase")
+                                     : "the key file " + new_key_file)
+            << "; the old one no longer opens the store.\n";
+  return kExitOk;
+}
+
+struct SynthFlags {
+  std::string out;
+  std::string format = "kring";
+  size_t rows = 500;
+  uint64_t seed = 1;
+  std::string wave = "2025-26";
+  uint32_t month = 3;
+  std::string delimiter = "comma";
+  bool bom = false, crlf = false, special = false;
+};
+
+int RunSynth(const Common& c, const SynthFlags& f) {
+  auto instrument = LoadInstrument(c);
+  if (!instrument.ok()) return Fail(instrument.status());
+  if (auto s = ValidateWave(f.wave); !s.ok()) return Fail(s);
+  SynthOptions o;
+  o.format = ParseFormat(f.format);
+  if (o.format == ExportFormat::kAuto) o.format = ExportFormat::kKring;
+  o.rows = f.rows;
+  o.seed = f.seed;
+  o.wave = f.wave;
+  o.survey_month = f.month;
+  o.delimiter = f.delimiter == "semicolon" ? ';'
+                : f.delimiter == "tab"     ? '\t'
+                                           : ',';
+  o.bom = f.bom;
+  o.crlf = f.crlf;
+  o.special_categories = f.special;
+  std::string csv = SynthesizeExport(*instrument, o);
+  if (f.out == "-") {
+    std::cout << csv;
+    return kExitOk;
+  }
+  std::ofstream out(f.out, std::ios::binary);
+  out << csv;
+  if (!out) return Fail(absl::InternalError(StrCat("cannot write ", f.out)));
+  std::cerr << "Wrote " << f.rows << " synthetic " << FormatName(o.format)
+            << " rows to " << f.out << "\n";
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "kring-node keeps your school's sense-of-belonging survey data on this "
+      "server, encrypted, and takes part in kring queries without any "
+      "pupil's answers leaving the school.\n\n"
+      "Start with `kring-node init`, then `kring-node import EXPORT.csv`. "
+      "The passphrase comes from KRING_NODE_PASSPHRASE or is asked for; "
+      "use --key-file to protect the data with a key file instead."};
+  app.require_subcommand(1);
+  Common c;
+  const char* env_dir = std::getenv("KRING_NODE_DATA_DIR");
+  c.data_dir = env_dir != nullptr ? env_dir : "kring-node-data";
+  auto add_common = [&](CLI::App* sub, bool with_key, bool with_instrument) {
+    sub->add_option("--data-dir", c.data_dir,
+                    "Directory holding the encrypted store (default: "
+                    "$KRING_NODE_DATA_DIR or ./kring-node-data)");
+    if (with_key) {
+      sub->add_option("--key-file", c.key_file,
+                      "Key file protecting the store instead of a passphrase "
+                      "(created by init; mode 0600)");
+    }
+    if (with_instrument) {
+      sub->add_option("--instrument", c.instrument_file,
+                      "Your own instrument file (YAML, see "
+                      "docs/instruments.md); default: kring-belonging-v1");
+    }
+  };
+
+  bool special = false;
+  auto* init = app.add_subcommand(
+      "init", "Create the encrypted store for this school (once).");
+  add_common(init, true, false);
+  init->add_flag("--special-categories", special,
+                 "Also store migration background and financial strain "
+                 "(special-category data; only with your privacy officer's "
+                 "approval)");
+
+  ImportFlags imp;
+  auto* import = app.add_subcommand(
+      "import",
+      "Import a survey export (CSV from LimeSurvey, Microsoft Forms, "
+      "Qualtrics or the kring template). Columns that identify pupils are "
+      "dropped; a file with any invalid row imports nothing.");
+  add_common(import, true, true);
+  import->add_option("file", imp.file, "The export (CSV)")->required();
+  import->add_option("--format", imp.format, "Export layout")
+      ->check(CLI::IsMember(
+          {"auto", "kring", "limesurvey", "msforms", "qualtrics"}));
+  import->add_option("--mapping", imp.mapping,
+                     "Mapping file for other layouts (docs/import.md)");
+  import->add_option("--wave", imp.wave,
+                     "School year when the export has no wave column, "
+                     "e.g. 2025-26");
+  import->add_option("--month", imp.month,
+                     "Survey month when the export has none (1-12)");
+  import->add_option("--sector", imp.sector,
+                     "Sector when the export has none (po, vo, mbo, so, vso)");
+  import->add_flag("--replace", imp.replace,
+                   "Replace the records of an earlier import of this file");
+  import->add_flag("--json", imp.json, "Machine-readable summary");
+
+  bool status_json = false;
+  auto* status = app.add_subcommand(
+      "status",
+      "Show how many records are stored per wave, grade and track "
+      "(never individual rows).");
+  add_common(status, true, false);
+  status->add_flag("--json", status_json, "Machine-readable output");
+
+  std::string erase_pupil, erase_wave;
+  bool erase_yes = false;
+  auto* erase = app.add_subcommand(
+      "erase",
+      "Erase records: one pupil's (right to erasure) or a whole "
+      "wave's (retention). Erased data cannot be recovered.");
+  add_common(erase, true, false);
+  erase->add_option("--pupil", erase_pupil, "Pupil number to erase");
+  erase->add_option("--wave", erase_wave, "Wave to erase, e.g. 2023-24");
+  erase->add_flag("--yes", erase_yes, "Do not ask for confirmation");
+
+  std::string new_key_file;
+  auto* rotate = app.add_subcommand(
+      "rotate-key",
+      "Protect the data key with a new passphrase "
+      "(KRING_NODE_NEW_PASSPHRASE or prompt) or a new key file.");
+  add_common(rotate, true, false);
+  rotate->add_option("--new-key-file", new_key_file,
+                     "Switch to a new key file (created, mode 0600)");
+
+  SynthFlags syn;
+  auto* synth = app.add_subcommand(
+      "synth",
+      "Write a realistic synthetic export for demos and tests (no "
+      "real pupils).");
+  add_common(synth, false, true);
+  synth->add_option("--out", syn.out, "Output file, or - for stdout")
+      ->required();
+  synth->add_option("--format", syn.format, "Export layout")
+      ->check(CLI::IsMember({"kring", "limesurvey", "msforms", "qualtrics"}));
+  synth->add_option("--rows", syn.rows, "Number of pupils")
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
+  synth->add_option("--seed", syn.seed, "Seed (same seed, same file)");
+  synth->add_option("--wave", syn.wave, "School year, e.g. 2025-26");
+  synth->add_option("--month", syn.month, "Survey month (1-12)")
+      ->check(CLI::Range(1u, 12u));
+  synth->add_option("--delimiter", syn.delimiter, "comma, semicolon or tab")
+      ->check(CLI::IsMember({"comma", "semicolon", "tab"}));
+  synth->add_flag("--bom", syn.bom, "Start with a UTF-8 byte order mark");
+  synth->add_flag("--crlf", syn.crlf, "Windows line endings");
+  synth->add_flag("--special-categories", syn.special,
+                  "Include migration background and financial strain");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*init) return RunInit(c, special);
+  if (*import) return RunImport(c, imp);
+  if (*status) return RunStatus(c, status_json);
+  if (*erase) return RunErase(c, erase_pupil, erase_wave, erase_yes);
+  if (*rotate) return RunRotate(c, new_key_file);
+  if (*synth) return RunSynth(c, syn);
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace kring::node
+
+int main(int argc, char** argv) { return kring::node::Main(argc, argv); }

@@ -1,0 +1,136 @@
+// Runs the real kring-node binary the way school IT would.
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout and stderr
+};
+
+class NodeCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kring-cli-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs kring-node with `args`; the passphrase comes from the environment.
+  CliRun Node(const std::string& args,
+              const std::string& passphrase = "correct horse battery") {
+    std::string cmd = "KRING_NODE_PASSPHRASE='" + passphrase + "' " +
+                      KRING_NODE_BINARY + " " + args + " --data-dir '" +
+                      (dir_ / "data").string() + "' 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  }
+  std::string Path(const std::string& name) { return (dir_ / name).string(); }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(NodeCliTest, InitSynthImportStatusErase) {
+  CliRun init = Node("init");
+  ASSERT_EQ(init.exit_code, 0) << init.out;
+  for (const char* format : {"kring", "limesurvey", "msforms", "qualtrics"}) {
+    std::string file = Path(std::string(format) + ".csv");
+    CliRun synth = Node("synth --rows 200 --seed 3 --format " +
+                        std::string(format) + " --wave 2024-25 --out " + file);
+    ASSERT_EQ(synth.exit_code, 0) << synth.out;
+  }
+  CliRun imported = Node("import --json " + Path("msforms.csv"));
+  ASSERT_EQ(imported.exit_code, 0) << imported.out;
+  auto j = nlohmann::json::parse(imported.out);
+  EXPECT_EQ(j["imported"], 200);
+  EXPECT_EQ(j["format"], "msforms");
+  std::string dropped = j["dropped_identifying_columns"].dump();
+  EXPECT_THAT(dropped, HasSubstr("Naam"));
+  EXPECT_THAT(dropped, HasSubstr("E-mail"));
+
+  // The same pupils again (another format of the same synthetic school):
+  // refused as duplicates, nothing imported.
+  CliRun dup = Node("import " + Path("kring.csv"));
+  EXPECT_EQ(dup.exit_code, 1) << dup.out;
+  // The same file again: refused unless --replace.
+  CliRun again = Node("import " + Path("msforms.csv"));
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.out, HasSubstr("--replace"));
+  CliRun replace = Node("import --replace " + Path("msforms.csv"));
+  EXPECT_EQ(replace.exit_code, 0) << replace.out;
+
+  CliRun status = Node("status --json");
+  ASSERT_EQ(status.exit_code, 0) << status.out;
+  auto s = nlohmann::json::parse(status.out);
+  EXPECT_EQ(s["waves"]["2024-25"]["records"], 200);
+
+  CliRun erase = Node("erase --wave 2024-25 --yes");
+  EXPECT_EQ(erase.exit_code, 0) << erase.out;
+  auto after = nlohmann::json::parse(Node("status --json").out);
+  EXPECT_TRUE(after["waves"].empty());
+}
+
+TEST_F(NodeCliTest, WrongPassphraseIsRefused) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  CliRun status = Node("status", "not the passphrase");
+  EXPECT_EQ(status.exit_code, 1);
+  EXPECT_THAT(status.out, HasSubstr("passphrase"));
+}
+
+TEST_F(NodeCliTest, InvalidFileImportsNothingAndListsEveryProblem) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  std::string file = Path("bad.csv");
+  ASSERT_EQ(Node("synth --rows 20 --out " + file).exit_code, 0);
+  // Break two rows: an out-of-range answer and a missing pupil number.
+  std::ifstream in(file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  std::vector<std::string> lines;
+  std::string line;
+  std::istringstream ls(text);
+  while (std::getline(ls, line)) lines.push_back(line);
+  lines[3] = lines[3].substr(0, lines[3].rfind(',')) + ",9";
+  lines[7] = lines[7].substr(lines[7].find(','));
+  std::ofstream outf(file);
+  for (const auto& l : lines) outf << l << "\n";
+  outf.close();
+  CliRun r = Node("import " + file);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("line 4"));
+  EXPECT_THAT(r.out, HasSubstr("line 8"));
+  EXPECT_THAT(r.out, HasSubstr("nothing was imported"));
+  auto s = nlohmann::json::parse(Node("status --json").out);
+  EXPECT_TRUE(s["waves"].empty());
+}
+
+TEST_F(NodeCliTest, HelpExplainsTheCommands) {
+  CliRun help = Node("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* cmd :
+       {"init", "import", "status", "erase", "rotate-key", "synth"}) {
+    EXPECT_THAT(help.out, HasSubstr(cmd));
+  }
+}
+
+}  // namespace
