@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -122,6 +124,58 @@ TEST_F(NodeCliTest, InvalidFileImportsNothingAndListsEveryProblem) {
   EXPECT_THAT(r.out, HasSubstr("nothing was imported"));
   auto s = nlohmann::json::parse(Node("status --json").out);
   EXPECT_TRUE(s["waves"].empty());
+}
+
+// What someone who copied the data directory, but not the key, can read
+// with ordinary tools: row counts, and no pupil's content.
+TEST_F(NodeCliTest, CopiedDatabaseRevealsNoContentToSqlite3OrStrings) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  std::string file = Path("export.csv");
+  ASSERT_EQ(Node("synth --rows 300 --seed 5 --format kring --wave 2024-25 "
+                 "--out " +
+                 file)
+                .exit_code,
+            0);
+  ASSERT_EQ(Node("import " + file).exit_code, 0);
+  // A few pupil numbers from the export, to look for.
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<std::string> numbers;
+  while (numbers.size() < 20 && std::getline(in, line)) {
+    numbers.push_back(line.substr(0, line.find(',')));
+  }
+  ASSERT_EQ(numbers.size(), 20u);
+  const std::string copy = Path("copied.db");
+  std::filesystem::copy_file(dir_ / "data" / "node.db", copy);
+  auto capture = [](const std::string& cmd) {
+    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    EXPECT_EQ(pclose(p), 0) << cmd << ": " << out;
+    return out;
+  };
+  // Blobs print as hex (X'...'), in which digits occur by chance: look for
+  // pupil numbers in everything else.
+  const std::string dump =
+      std::regex_replace(capture("sqlite3 '" + copy + "' .dump"),
+                         std::regex("X'[0-9A-Fa-f]*'"), "X''");
+  const std::string count =
+      capture("sqlite3 '" + copy + "' 'SELECT count(*) FROM records'");
+  EXPECT_THAT(count, HasSubstr("300"));  // row counts are visible
+  const std::string strings = capture("strings -n 4 '" + copy + "'");
+  for (const std::string* text : {&dump, &strings}) {
+    for (const char* content :
+         {"2024-25", "havo", "vwo", "vmbo", "meisje", "jongen",
+          "kring-belonging", "mee eens", "ST034"}) {
+      EXPECT_THAT(*text, Not(HasSubstr(content)));
+    }
+    for (const std::string& n : numbers) {
+      EXPECT_THAT(*text, Not(HasSubstr(n)));
+    }
+  }
 }
 
 TEST_F(NodeCliTest, HelpExplainsTheCommands) {
