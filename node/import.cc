@@ -351,9 +351,8 @@ struct Column {
 };
 
 // The item a header names: the item id itself (kring, Qualtrics tags),
-// LimeSurvey's "group[ITEMID]" or "groupITEMID" is handled by the id in
-// brackets, or the item's Dutch or English text (Microsoft Forms,
-// Qualtrics' second header row).
+// LimeSurvey's "group[ITEMID]", or the item's Dutch or English text
+// (Microsoft Forms, Qualtrics' second header row); all case-insensitive.
 std::optional<size_t> ItemForHeader(
     const std::unordered_map<std::string, size_t>& by_key,
     std::string_view header) {
@@ -450,14 +449,6 @@ Answer ParseAnswer(const Instrument& ins, size_t item, std::string_view cell) {
   return {0, Answer::Error::kUnknownLabel};
 }
 
-std::string PupilKey(std::string_view pupil_number) {
-  std::string k = NormalizeLabel(pupil_number);
-  for (char& c : k) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return k;
-}
-
 }  // namespace
 
 std::string_view FormatName(ExportFormat f) {
@@ -511,6 +502,11 @@ absl::StatusOr<ColumnMapping> ColumnMapping::Parse(std::string_view yaml) {
       if (key == "columns") {
         m.columns[a] = b;
       } else {
+        if (a == "pupil_number") {
+          return absl::InvalidArgumentError(
+              "mapping file: pupil_number cannot be a constant; every row "
+              "needs its own pupil number");
+        }
         if (!FieldByName(a).has_value()) {
           return absl::InvalidArgumentError(StrCat(
               "mapping file: constant for unknown field ", Quote(a),
@@ -559,8 +555,7 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
     if (!LooksLikeQualtrics(rows)) {
       return absl::InvalidArgumentError(
           "not a Qualtrics export: the third row holds no ImportIds; export "
-          "with \"Use choice text\" off and all three header rows, or use "
-          "--format auto");
+          "the CSV with all three header rows, or use --format auto");
     }
     first_data = 3;
   }
@@ -653,6 +648,17 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
     }
   }
 
+  if (options.mapping.has_value()) {
+    for (const auto& [header, target] : options.mapping->columns) {
+      if (seen_headers.count(header) == 0) {
+        return absl::InvalidArgumentError(
+            StrCat("mapping file: the file has no column ", Quote(header),
+                   " (mapped to ", Quote(target),
+                   "); headers must match exactly, including case and spaces"));
+      }
+    }
+  }
+
   // Structural checks: the pupil number and every item must have a column;
   // the other fields a column or a constant.
   if (!field_col[static_cast<size_t>(Field::kPupilNumber)]) {
@@ -686,6 +692,38 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
           m != options.mapping->constants.end()) {
         constant[f] = m->second;
       }
+    }
+  }
+  // A value given for the whole file is checked once, not once per row.
+  for (size_t f = 0; f < kNumFields; ++f) {
+    if (!constant[f]) continue;
+    absl::Status s;
+    switch (static_cast<Field>(f)) {
+      case Field::kWave:
+        s = ValidateWave(*constant[f]);
+        break;
+      case Field::kSurveyMonth:
+        s = ParseSurveyMonth(*constant[f]).status();
+        break;
+      case Field::kSector:
+        s = ParseSector(*constant[f]).status();
+        break;
+      case Field::kTrack:
+        s = ParseTrack(*constant[f]).status();
+        break;
+      case Field::kGender:
+        s = ParseGender(*constant[f]).status();
+        break;
+      case Field::kAge:
+        s = ParseAgeBand(*constant[f]).status();
+        break;
+      default:
+        break;
+    }
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("the value given for every row's ", kFieldNames[f],
+                 " is not valid: ", ToStd(s.message())));
     }
   }
   auto available = [&](Field f) {
@@ -753,7 +791,7 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
     rec.set_instrument_id(instrument.id());
 
     const std::string pupil = *value(Field::kPupilNumber);
-    const std::string pupil_key = PupilKey(pupil);
+    const std::string pupil_key = NormalizePupilNumber(pupil);
     if (pupil_key.empty()) {
       problem(header_of(Field::kPupilNumber), "the pupil number is missing");
     }

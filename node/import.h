@@ -51,7 +51,8 @@ struct ImportOptions {
   // a column in the file takes precedence.
   std::map<std::string, std::string> defaults;
   // Whether special-category columns may be read (the node's setting);
-  // otherwise they are dropped like identifying columns.
+  // otherwise they are never read and are listed in `ignored`, marked as
+  // special-category data.
   bool special_categories = false;
   // Called now and then with (bytes parsed, total bytes).
   std::function<void(size_t, size_t)> progress;

@@ -68,24 +68,31 @@ absl::StatusOr<SecretBytes> Prompt(const char* question) {
   return SecretBytes::CopyFrom(buf.span().first(n));
 }
 
-absl::StatusOr<SecretBytes> Passphrase(const char* env, bool confirm) {
+// A passphrase from `env` or the terminal. A new passphrase (`is_new`) must
+// have at least 8 characters and, typed, is asked twice.
+absl::StatusOr<SecretBytes> Passphrase(const char* env, bool is_new,
+                                       const char* question) {
+  auto check = [&](SecretBytes p) -> absl::StatusOr<SecretBytes> {
+    if (is_new && p.size() < 8) {
+      return absl::InvalidArgumentError(
+          StrCat("the new passphrase must be at least 8 characters (", env,
+                 " or the prompt)"));
+    }
+    return p;
+  };
   if (const char* v = std::getenv(env); v != nullptr && *v != '\0') {
-    return SecretBytes::CopyFrom(std::string_view(v));
+    return check(SecretBytes::CopyFrom(std::string_view(v)));
   }
-  auto first = Prompt("Passphrase for the school's data: ");
+  auto first = Prompt(question);
   if (!first.ok()) return first.status();
-  if (first->size() < 8) {
-    return absl::InvalidArgumentError(
-        "the passphrase must be at least 8 characters");
-  }
-  if (confirm) {
+  if (is_new) {
     auto again = Prompt("Type it again: ");
     if (!again.ok()) return again.status();
     if (!(*first == *again)) {
       return absl::InvalidArgumentError("the passphrases do not match");
     }
   }
-  return first;
+  return check(*std::move(first));
 }
 
 struct Common {
@@ -96,7 +103,8 @@ struct Common {
 
 absl::StatusOr<KeySource> KeyFor(const Common& c, bool confirm) {
   if (!c.key_file.empty()) return KeySource::KeyFile(c.key_file);
-  auto pass = Passphrase("KRING_NODE_PASSPHRASE", confirm);
+  auto pass = Passphrase("KRING_NODE_PASSPHRASE", confirm,
+                         "Passphrase for the school's data: ");
   if (!pass.ok()) return pass.status();
   return KeySource::Passphrase(*std::move(pass));
 }
@@ -377,7 +385,8 @@ int RunRotate(const Common& c, const std::string& new_key_file) {
   if (!new_key_file.empty()) {
     next = KeySource::KeyFile(new_key_file);
   } else {
-    auto pass = Passphrase("KRING_NODE_NEW_PASSPHRASE", /*confirm=*/true);
+    auto pass = Passphrase("KRING_NODE_NEW_PASSPHRASE", /*is_new=*/true,
+                           "New passphrase for the school's data: ");
     if (!pass.ok()) return Fail(pass.status());
     next = KeySource::Passphrase(*std::move(pass));
   }
@@ -484,7 +493,8 @@ int Main(int argc, char** argv) {
                      "School year when the export has no wave column, "
                      "e.g. 2025-26");
   import->add_option("--month", imp.month,
-                     "Survey month when the export has none (1-12)");
+                     "Survey month when the export has none (1-12 or a "
+                     "month name)");
   import->add_option("--sector", imp.sector,
                      "Sector when the export has none (po, vo, mbo, so, vso)");
   import->add_flag("--replace", imp.replace,

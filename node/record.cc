@@ -503,6 +503,25 @@ absl::StatusOr<uint32_t> ParseSurveyMonth(std::string_view s) {
   return error();
 }
 
+std::string NormalizePupilNumber(std::string_view pupil_number) {
+  std::string out;
+  out.reserve(pupil_number.size());
+  for (size_t i = 0; i < pupil_number.size(); ++i) {
+    const char c = pupil_number[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+        c == '\v') {
+      continue;
+    }
+    if (c == '\xC2' && i + 1 < pupil_number.size() &&
+        pupil_number[i + 1] == '\xA0') {
+      ++i;  // U+00A0 no-break space
+      continue;
+    }
+    out.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
+  }
+  return out;
+}
+
 std::string_view Name(v1::Sector v) {
   return NameIn<v1::Sector>(kSectors, v, v1::SECTOR_UNSPECIFIED);
 }

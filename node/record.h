@@ -40,6 +40,12 @@ std::string_view Name(v1::AgeBand v);  // "12-13"
 std::string_view Name(v1::MigrationBackground v);
 std::string_view Name(v1::FinancialStrain v);
 
+// The canonical form of a pupil number, used for pseudonyms and duplicate
+// checks alike: every whitespace character (including the no-break space
+// spreadsheets produce) removed, ASCII letters upper-cased ("ab 12\u00A0"
+// -> "AB12"). The caller wipes the result when done.
+std::string NormalizePupilNumber(std::string_view pupil_number);
+
 // Checks a complete record against `instrument`: 32-byte pseudonym, valid
 // wave and month, every enum set, grade 1..8, one response per item with a
 // valid code, and special-category fields only when `special_categories`

@@ -12,6 +12,7 @@
 #include "crypto/internal/encoding.h"
 #include "crypto/internal/files.h"
 #include "crypto/key_agreement.h"
+#include "node/record.h"
 #include "util/str_cat.h"
 
 namespace kring::node {
@@ -397,12 +398,7 @@ absl::StatusOr<Store> Store::Unlock(const std::filesystem::path& dir,
 }
 
 std::string Store::Pseudonym(std::string_view pupil_number) const {
-  std::string normalized;
-  for (char c : pupil_number) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-    normalized.push_back(
-        static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
+  std::string normalized = NormalizePupilNumber(pupil_number);
   std::string out = Keyed(pseudonym_key_, "pupil", normalized, 32);
   sodium_memzero(normalized.data(), normalized.size());
   return out;

@@ -77,7 +77,8 @@ class Store {
 
   // The pseudonym of a pupil number: BLAKE2b-256 keyed with the school's
   // pseudonym secret (kept sealed in the store; it never leaves the
-  // school). The number is trimmed and upper-cased first.
+  // school). The number is normalised first (NormalizePupilNumber: all
+  // whitespace removed, letters upper-cased).
   std::string Pseudonym(std::string_view pupil_number) const;
 
   // A keyed digest of an import file's bytes, for "already imported".

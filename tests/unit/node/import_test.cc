@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/importer.h"
+#include "node/record.h"
 #include "node/store.h"
 #include "node/synth.h"
 #include "tests/testing/status_matchers.h"
@@ -490,6 +491,50 @@ TEST_F(ImporterTest, ImportReimportAndReplace) {
       [&](const v1::PupilRecord& r) { pseudonyms.push_back(r.pseudonym()); }));
   ASSERT_THAT(pseudonyms, SizeIs(40));
   EXPECT_EQ(pseudonyms[0].size(), 32u);
+}
+
+}  // namespace
+}  // namespace kring::node
+
+namespace kring::node {
+namespace {
+
+TEST(ImportTest, PupilNumbersAreNormalisedLikeTheStoreDoes) {
+  EXPECT_EQ(NormalizePupilNumber(" ab 12\xC2\xA0"), "AB12");
+  std::string csv = kHeader;
+  csv += Row("AB 12");
+  csv += Row("ab12\xC2\xA0");  // the same pupil
+  KRING_ASSERT_OK_AND_ASSIGN(ParsedExport parsed, Parse(csv));
+  ASSERT_THAT(parsed.problems, SizeIs(1));
+  EXPECT_THAT(parsed.problems[0].reason, HasSubstr("duplicate pupil"));
+}
+
+TEST(ImportTest, ValuesForTheWholeFileAreCheckedOnce) {
+  std::string header(kHeader);
+  header.replace(0, header.find(",track"), "pupil_number");
+  std::string csv = header;
+  for (int i = 0; i < 5; ++i) {
+    csv += std::to_string(7000 + i) +
+           ",havo,2,meisje,13,1,2,3,4,1,2,3,4,1,2,3,4,1,2,3,4,1\n";
+  }
+  ImportOptions o;
+  o.defaults = {{"wave", "2024-26"}, {"survey_month", "3"}, {"sector", "vo"}};
+  EXPECT_THAT(Parse(csv, o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                      AllOf(HasSubstr("every row's wave"),
+                                            HasSubstr("2024-26"))));
+}
+
+TEST(ImportTest, MappingMustNameExistingColumnsAndNoPupilConstant) {
+  KRING_ASSERT_OK_AND_ASSIGN(ColumnMapping m,
+                             ColumnMapping::Parse("columns: {Klass: drop}"));
+  ImportOptions o;
+  o.mapping = m;
+  EXPECT_THAT(Parse(std::string(kHeader) + Row("1"), o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("no column \"Klass\"")));
+  EXPECT_THAT(ColumnMapping::Parse("constants: {pupil_number: 1}"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("pupil_number cannot be a constant")));
 }
 
 }  // namespace
