@@ -38,11 +38,13 @@ struct CsvReader {
   size_t line = 1;  // physical line of the next row's start
   size_t newlines_in_row = 0;
   bool row_open = false;
+  size_t width = 0;  // cells in the first row, to reserve for the next
 
   static void OnField(void* data, size_t len, void* self) {
     auto* r = static_cast<CsvReader*>(self);
     if (!r->row_open) {
       r->current.line = r->line;
+      r->current.cells.reserve(r->width);
       r->row_open = true;
     }
     std::string cell(static_cast<const char*>(data), data ? len : 0);
@@ -55,6 +57,7 @@ struct CsvReader {
   static void OnRowEnd(int c, void* self) {
     auto* r = static_cast<CsvReader*>(self);
     if (r->row_open) {
+      if (r->width == 0) r->width = r->current.cells.size();
       r->rows.push_back(std::move(r->current));
       r->current = CsvRow{};
       r->row_open = false;
@@ -117,10 +120,52 @@ absl::StatusOr<std::vector<CsvRow>> ReadCsv(
   return std::move(reader.rows);
 }
 
+// Whitespace only (including the UTF-8 no-break space).
+bool IsBlank(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+        c == '\v') {
+      continue;
+    }
+    if (c == '\xC2' && i + 1 < s.size() && s[i + 1] == '\xA0') {
+      ++i;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
 bool AllEmpty(const std::vector<std::string>& cells) {
-  return std::all_of(cells.begin(), cells.end(), [](const std::string& c) {
-    return NormalizeLabel(c).empty();
-  });
+  return std::all_of(cells.begin(), cells.end(),
+                     [](const std::string& c) { return IsBlank(c); });
+}
+
+// Parse results remembered per distinct raw cell value: exports repeat the
+// same few values (sector, track, answer labels) on every row. Values are
+// enum numbers or codes; errors keep their message.
+class CellCache {
+ public:
+  template <typename Parse>
+  const absl::StatusOr<uint32_t>& Get(const std::string& raw, Parse parse) {
+    auto it = cache_.find(raw);
+    if (it == cache_.end()) it = cache_.emplace(raw, parse(raw)).first;
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, absl::StatusOr<uint32_t>> cache_;
+};
+
+// Adapts a field parser returning StatusOr<Enum or uint32_t> to the cache.
+template <typename Parser>
+auto AsCode(Parser parser) {
+  return [parser](const std::string& raw) -> absl::StatusOr<uint32_t> {
+    auto v = parser(raw);
+    if (!v.ok()) return v.status();
+    return static_cast<uint32_t>(*v);
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -425,28 +470,23 @@ ExportFormat Detect(const std::vector<CsvRow>& rows) {
 }
 
 // An answer cell: a label (Dutch or English), a code ("3"), or a
-// LimeSurvey answer code ("A3", "AO03"). 0 = missing.
-struct Answer {
-  uint32_t code = 0;
-  enum class Error { kNone, kOutOfRange, kUnknownLabel } error = Error::kNone;
-};
-
-Answer ParseAnswer(const Instrument& ins, size_t item, std::string_view cell) {
+// LimeSurvey answer code ("A3", "AO03"); 0 = missing. OUT_OF_RANGE for a
+// code the item does not have, INVALID_ARGUMENT for an unknown label.
+absl::StatusOr<uint32_t> ParseAnswer(const Instrument& ins, size_t item,
+                                     std::string_view cell) {
   std::string norm = NormalizeLabel(cell);
-  if (norm.empty()) return {};
+  if (norm.empty()) return 0u;
   const ResponseScale& scale = ins.ResponseScaleOf(item);
-  if (std::optional<uint32_t> code = scale.CodeForLabel(norm)) {
-    return {*code, Answer::Error::kNone};
-  }
+  if (std::optional<uint32_t> code = scale.CodeForLabel(norm)) return *code;
   std::string_view digits = norm;
   while (!digits.empty() && digits.front() >= 'a' && digits.front() <= 'z') {
     digits.remove_prefix(1);
   }
   if (std::optional<uint32_t> n = ParseDecimal(digits)) {
-    if (ins.IsValidCode(item, *n) && *n != 0) return {*n, Answer::Error::kNone};
-    return {0, Answer::Error::kOutOfRange};
+    if (ins.IsValidCode(item, *n) && *n != 0) return *n;
+    return absl::OutOfRangeError("code");
   }
-  return {0, Answer::Error::kUnknownLabel};
+  return absl::InvalidArgumentError("label");
 }
 
 }  // namespace
@@ -753,6 +793,9 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
 
   // Rows.
   std::unordered_map<std::string, size_t> first_line;
+  first_line.reserve(rows.size());
+  std::array<CellCache, kNumFields> field_cache;
+  std::vector<CellCache> answer_cache(item_col.size());
   for (size_t r = first_data; r < rows.size(); ++r) {
     CsvRow& row = rows[r];
     if (AllEmpty(row.cells)) continue;
@@ -771,13 +814,15 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
                          "must be quoted"));
       continue;
     }
-    auto value = [&](Field f) -> std::optional<std::string> {
+    // The cell of field `f`, or the value for the whole file when the cell
+    // is blank or there is no column; nullptr when there is neither.
+    auto value = [&](Field f) -> const std::string* {
       const size_t i = static_cast<size_t>(f);
       if (field_col[i]) {
-        std::string v = row.cells[*field_col[i]];
-        if (!NormalizeLabel(v).empty() || !constant[i]) return v;
+        const std::string& v = row.cells[*field_col[i]];
+        if (!IsBlank(v) || !constant[i]) return &v;
       }
-      return constant[i];
+      return constant[i] ? &*constant[i] : nullptr;
     };
     auto header_of = [&](Field f) -> std::string {
       const size_t i = static_cast<size_t>(f);
@@ -808,33 +853,48 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
     if (wave_from_timestamp) {
       if (stamp) rec.set_wave(WaveOf(*stamp));
     } else {
-      std::string w = NormalizeLabel(*value(Field::kWave));
-      // "2025/26" and "2025-2026" are common spellings of "2025-26".
-      std::replace(w.begin(), w.end(), '/', '-');
-      if (w.size() == 9 && w[4] == '-') w = w.substr(0, 5) + w.substr(7);
-      if (auto s = ValidateWave(w); !s.ok()) {
-        problem(header_of(Field::kWave), std::string(ToStd(s.message())));
+      // "2025/26" and "2025-2026" are common spellings of "2025-26";
+      // the cache holds the first year.
+      const absl::StatusOr<uint32_t>& first_year =
+          field_cache[static_cast<size_t>(Field::kWave)].Get(
+              *value(Field::kWave),
+              [](const std::string& raw) -> absl::StatusOr<uint32_t> {
+                std::string w = NormalizeLabel(raw);
+                std::replace(w.begin(), w.end(), '/', '-');
+                if (w.size() == 9 && w[4] == '-') {
+                  w = w.substr(0, 5) + w.substr(7);
+                }
+                if (auto s = ValidateWave(w); !s.ok()) return s;
+                return *ParseDecimal(w.substr(0, 4));
+              });
+      if (!first_year.ok()) {
+        problem(header_of(Field::kWave),
+                std::string(ToStd(first_year.status().message())));
       } else {
-        rec.set_wave(w);
+        rec.set_wave(WaveOf({*first_year, 8}));
       }
     }
     if (month_from_timestamp) {
       if (stamp) rec.set_survey_month(stamp->month);
-    } else if (auto m = ParseSurveyMonth(*value(Field::kSurveyMonth)); m.ok()) {
+    } else if (const absl::StatusOr<uint32_t>& m =
+                   field_cache[static_cast<size_t>(Field::kSurveyMonth)].Get(
+                       *value(Field::kSurveyMonth), AsCode(ParseSurveyMonth));
+               m.ok()) {
       rec.set_survey_month(*m);
     } else {
       problem(header_of(Field::kSurveyMonth),
               std::string(ToStd(m.status().message())));
     }
     auto parse = [&](Field f, auto parser, auto setter) {
-      std::optional<std::string> v = value(f);
-      if (!v || NormalizeLabel(*v).empty()) {
+      const std::string* v = value(f);
+      if (!v || IsBlank(*v)) {
         problem(
             header_of(f),
             StrCat("the ", kFieldNames[static_cast<size_t>(f)], " is missing"));
         return;
       }
-      auto parsed = parser(*v);
+      const absl::StatusOr<uint32_t>& parsed =
+          field_cache[static_cast<size_t>(f)].Get(*v, AsCode(parser));
       if (!parsed.ok()) {
         problem(header_of(f), std::string(ToStd(parsed.status().message())));
       } else {
@@ -842,12 +902,13 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
       }
     };
     parse(Field::kSector, ParseSector,
-          [&](v1::Sector s) { rec.set_sector(s); });
-    parse(Field::kTrack, ParseTrack, [&](v1::Track t) { rec.set_track(t); });
+          [&](uint32_t v) { rec.set_sector(static_cast<v1::Sector>(v)); });
+    parse(Field::kTrack, ParseTrack,
+          [&](uint32_t v) { rec.set_track(static_cast<v1::Track>(v)); });
     parse(Field::kGender, ParseGender,
-          [&](v1::Gender g) { rec.set_gender(g); });
+          [&](uint32_t v) { rec.set_gender(static_cast<v1::Gender>(v)); });
     parse(Field::kAge, ParseAgeBand,
-          [&](v1::AgeBand a) { rec.set_age_band(a); });
+          [&](uint32_t v) { rec.set_age_band(static_cast<v1::AgeBand>(v)); });
     parse(
         Field::kGrade,
         [](std::string_view s) -> absl::StatusOr<uint32_t> {
@@ -863,28 +924,37 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
     if (options.special_categories) {
       if (field_col[static_cast<size_t>(Field::kMigration)] ||
           constant[static_cast<size_t>(Field::kMigration)]) {
-        parse(Field::kMigration, ParseMigrationBackground,
-              [&](v1::MigrationBackground m) {
-                rec.set_migration_background(m);
-              });
+        parse(Field::kMigration, ParseMigrationBackground, [&](uint32_t v) {
+          rec.set_migration_background(static_cast<v1::MigrationBackground>(v));
+        });
       }
       if (field_col[static_cast<size_t>(Field::kStrain)] ||
           constant[static_cast<size_t>(Field::kStrain)]) {
-        parse(Field::kStrain, ParseFinancialStrain,
-              [&](v1::FinancialStrain s) { rec.set_financial_strain(s); });
+        parse(Field::kStrain, ParseFinancialStrain, [&](uint32_t v) {
+          rec.set_financial_strain(static_cast<v1::FinancialStrain>(v));
+        });
       }
     }
 
     for (size_t i = 0; i < item_col.size(); ++i) {
       const std::string& cell = row.cells[*item_col[i]];
-      Answer a = ParseAnswer(instrument, i, cell);
+      // Fast path for the common single-digit code.
+      if (cell.size() == 1 && cell[0] >= '1' && cell[0] <= '9' &&
+          instrument.IsValidCode(i, static_cast<uint32_t>(cell[0] - '0'))) {
+        rec.add_responses(static_cast<uint32_t>(cell[0] - '0'));
+        continue;
+      }
+      const absl::StatusOr<uint32_t>& a =
+          answer_cache[i].Get(cell, [&](const std::string& raw) {
+            return ParseAnswer(instrument, i, raw);
+          });
       const ResponseScale& scale = instrument.ResponseScaleOf(i);
-      if (a.error == Answer::Error::kOutOfRange) {
+      if (a.status().code() == absl::StatusCode::kOutOfRange) {
         problem(headers[*item_col[i]],
                 StrCat("answer ", Quote(cell), " is out of range: item ",
                        instrument.items()[i].id, " takes codes ",
                        scale.min_code(), "..", scale.max_code()));
-      } else if (a.error == Answer::Error::kUnknownLabel) {
+      } else if (!a.ok()) {
         std::string labels;
         for (const auto& o : scale.options) {
           labels += StrCat(labels.empty() ? "" : ", ", "\"", o.label_nl, "\"");
@@ -895,7 +965,7 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
                    instrument.items()[i].id, "; expected one of: ", labels,
                    " or a code ", scale.min_code(), "..", scale.max_code()));
       }
-      rec.add_responses(a.code);
+      rec.add_responses(a.ok() ? *a : 0);
     }
 
     if (!pupil_key.empty() && !rec.wave().empty()) {

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "util/parallel.h"
+
 namespace kring::node {
 
 absl::StatusOr<ImportOutcome> ImportExport(Store& store, std::string_view bytes,
@@ -17,15 +19,15 @@ absl::StatusOr<ImportOutcome> ImportExport(Store& store, std::string_view bytes,
     outcome.parsed = *std::move(parsed);
     return outcome;
   }
-  std::vector<v1::PupilRecord> records;
-  records.reserve(parsed->rows.size());
-  for (auto& row : parsed->rows) {
+  std::vector<v1::PupilRecord> records(parsed->rows.size());
+  ParallelFor(records.size(), [&](size_t i) {
+    ImportRow& row = parsed->rows[i];
     row.record.set_pseudonym(store.Pseudonym(row.pupil_number.view()));
     if (row.record.instrument_id().empty()) {
       row.record.set_instrument_id(instrument.id());
     }
-    records.push_back(std::move(row.record));
-  }
+    records[i] = std::move(row.record);
+  });
   parsed->rows.clear();
   auto added = store.Add(records, store.FileTag(bytes), replace);
   if (!added.ok()) return added.status();

@@ -4,8 +4,11 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <system_error>
+#include <unordered_set>
 
 #include "absl/status/status.h"
 #include "crypto/init.h"
@@ -13,6 +16,7 @@
 #include "crypto/internal/files.h"
 #include "crypto/key_agreement.h"
 #include "node/record.h"
+#include "util/parallel.h"
 #include "util/str_cat.h"
 
 namespace kring::node {
@@ -43,14 +47,20 @@ std::string RecordAd(int64_t id, std::string_view dup_tag) {
 
 std::string Keyed(const SecretBytes& key, std::string_view label,
                   std::string_view data, size_t out_bytes) {
-  std::string in;
-  crypto::internal::AppendLengthPrefixed(in, label);
-  in.append(data);
+  // BLAKE2b keyed over length-prefixed label || data, streamed so that
+  // neither is copied.
+  std::string prefix;
+  crypto::internal::AppendLengthPrefixed(prefix, label);
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, key.data(), key.size(), out_bytes);
+  crypto_generichash_update(
+      &state, reinterpret_cast<const uint8_t*>(prefix.data()), prefix.size());
+  crypto_generichash_update(
+      &state, reinterpret_cast<const uint8_t*>(data.data()), data.size());
   std::string out(out_bytes, '\0');
-  crypto_generichash(reinterpret_cast<uint8_t*>(out.data()), out.size(),
-                     reinterpret_cast<const uint8_t*>(in.data()), in.size(),
-                     key.data(), key.size());
-  sodium_memzero(in.data(), in.size());
+  crypto_generichash_final(&state, reinterpret_cast<uint8_t*>(out.data()),
+                           out.size());
+  sodium_memzero(&state, sizeof state);
   return out;
 }
 
@@ -306,7 +316,7 @@ absl::StatusOr<Store> Store::Init(const std::filesystem::path& dir,
           "  file_tag BLOB NOT NULL UNIQUE);"
           "CREATE TABLE records(id INTEGER PRIMARY KEY,"
           "  import_id INTEGER NOT NULL REFERENCES imports(id),"
-          "  dup_tag BLOB NOT NULL UNIQUE, sealed BLOB NOT NULL);");
+          "  dup_tag BLOB NOT NULL, sealed BLOB NOT NULL);");
       !s.ok()) {
     return s;
   }
@@ -458,29 +468,58 @@ absl::StatusOr<ImportResult> Store::Add(
     if (max.Step() != SQLITE_ROW) return fail(db_->Error("read ids"));
     next_id = max.Int(0) + 1;
   }
+  // One record per (wave, pupil): the keyed duplicate tags of what is
+  // stored, checked in memory (a unique index on random tags would make
+  // every insert a random B-tree write).
+  struct TagHash {
+    size_t operator()(const std::string& t) const {
+      size_t h = 0;  // the tags are keyed hashes: any 8 bytes will do
+      std::memcpy(&h, t.data(), std::min(sizeof h, t.size()));
+      return h;
+    }
+  };
+  std::unordered_set<std::string, TagHash> tags;
+  {
+    Db::Statement all(db_->handle, "SELECT dup_tag FROM records");
+    if (!all.ok()) return fail(db_->Error("read duplicate tags"));
+    int rc;
+    while ((rc = all.Step()) == SQLITE_ROW) {
+      tags.emplace(all.Blob(0));
+    }
+    if (rc != SQLITE_DONE) return fail(db_->Error("read duplicate tags"));
+  }
+  tags.reserve(tags.size() + records.size());
   Db::Statement ins(db_->handle,
                     "INSERT INTO records(id, import_id, dup_tag, sealed) "
                     "VALUES(?, ?, ?, ?)");
   if (!ins.ok()) return fail(db_->Error("prepare insert"));
-  std::string plain;
-  for (size_t i = 0; i < records.size(); ++i) {
+  // Tag and seal every record on all cores, then insert in order.
+  struct Sealed {
+    std::string tag;
+    absl::StatusOr<std::string> blob;
+  };
+  std::vector<Sealed> sealed(records.size());
+  ParallelFor(records.size(), [&](size_t i) {
     const int64_t id = next_id + static_cast<int64_t>(i);
-    const std::string tag = DupTag(tag_key_, records[i]);
+    sealed[i].tag = DupTag(tag_key_, records[i]);
+    std::string plain;
     records[i].SerializeToString(&plain);
-    auto sealed = records_.Seal(plain, RecordAd(id, tag));
+    sealed[i].blob = records_.Seal(plain, RecordAd(id, sealed[i].tag));
     sodium_memzero(plain.data(), plain.size());
-    if (!sealed.ok()) return fail(sealed.status());
-    ins.Bind(1, id);
-    ins.Bind(2, static_cast<int64_t>(result.import_id));
-    ins.Bind(3, tag);
-    ins.Bind(4, *sealed);
-    int rc = ins.Step();
-    ins.Reset();
-    if (rc == SQLITE_CONSTRAINT) {
+  });
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!tags.insert(sealed[i].tag).second) {
       return fail(absl::AlreadyExistsError(StrCat(
           "record ", i + 1, " is a second record for the same pupil in wave ",
           records[i].wave(), "; nothing was imported")));
     }
+    if (!sealed[i].blob.ok()) return fail(sealed[i].blob.status());
+    ins.Bind(1, next_id + static_cast<int64_t>(i));
+    ins.Bind(2, static_cast<int64_t>(result.import_id));
+    ins.Bind(3, sealed[i].tag);
+    ins.Bind(4, *sealed[i].blob);
+    int rc = ins.Step();
+    ins.Reset();
     if (rc != SQLITE_DONE) return fail(db_->Error("insert record"));
   }
   if (auto s = db_->Exec("COMMIT;"); !s.ok()) return fail(s);

@@ -79,6 +79,7 @@ class Store {
   // pseudonym secret (kept sealed in the store; it never leaves the
   // school). The number is normalised first (NormalizePupilNumber: all
   // whitespace removed, letters upper-cased).
+  // Safe to call from several threads at once.
   std::string Pseudonym(std::string_view pupil_number) const;
 
   // A keyed digest of an import file's bytes, for "already imported".
