@@ -24,6 +24,8 @@ PACKAGES=(
   libspdlog-dev
   libyaml-cpp-dev
   libcsv-dev
+  libeigen3-dev
+  libboost-dev
   openssl
   sqlite3
 )

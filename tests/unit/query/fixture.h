@@ -1,0 +1,80 @@
+#ifndef KRING_TESTS_UNIT_QUERY_FIXTURE_H_
+#define KRING_TESTS_UNIT_QUERY_FIXTURE_H_
+
+// The reference dataset of tests/fixtures/query (written by
+// make_reference.py): pupils of 24 schools in 4 municipalities.
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kring/v1/record.pb.h"
+#include "node/instrument.h"
+#include "node/record.h"
+
+namespace kring::query::testing {
+
+struct School {
+  std::string id;
+  std::string municipality;
+  std::vector<v1::PupilRecord> records;
+};
+
+inline std::string FixturePath(const std::string& name) {
+  return std::string(KRING_SOURCE_DIR) + "/tests/fixtures/query/" + name;
+}
+
+inline std::string ReadFixture(const std::string& name) {
+  std::ifstream in(FixturePath(name), std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Schools in id order. Fails the calling test on a malformed fixture.
+inline std::vector<School> LoadSchools() {
+  std::istringstream in(ReadFixture("pupils.csv"));
+  std::string line;
+  std::getline(in, line);  // header
+  std::map<std::string, School> schools;
+  const size_t items = node::Instrument::BelongingV1().items().size();
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    std::string cell;
+    while (std::getline(ls, cell, ',')) f.push_back(cell);
+    if (f.size() != 9 + items) {
+      ADD_FAILURE() << "malformed fixture line: " << line;
+      return {};
+    }
+    School& s = schools[f[0]];
+    s.id = f[0];
+    s.municipality = f[1];
+    v1::PupilRecord r;
+    r.set_pseudonym(std::string(32, 'p'));
+    r.set_wave(f[2]);
+    r.set_survey_month(3);
+    r.set_sector(*node::ParseSector(f[3]));
+    r.set_track(*node::ParseTrack(f[4]));
+    r.set_grade(static_cast<uint32_t>(std::stoul(f[5])));
+    r.set_gender(*node::ParseGender(f[6]));
+    r.set_age_band(v1::AGE_BAND_12_13);
+    r.set_migration_background(*node::ParseMigrationBackground(f[7]));
+    r.set_financial_strain(*node::ParseFinancialStrain(f[8]));
+    r.set_instrument_id("kring-belonging-v1");
+    for (size_t i = 0; i < items; ++i) {
+      r.add_responses(static_cast<uint32_t>(std::stoul(f[9 + i])));
+    }
+    s.records.push_back(std::move(r));
+  }
+  std::vector<School> out;
+  for (auto& [id, s] : schools) out.push_back(std::move(s));
+  return out;
+}
+
+}  // namespace kring::query::testing
+
+#endif  // KRING_TESTS_UNIT_QUERY_FIXTURE_H_
