@@ -1,0 +1,373 @@
+#include "query/release.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "util/str_cat.h"
+
+namespace kring::query {
+namespace {
+
+// Figures that count people (rounded on release). A reliability's k is the
+// number of items, not of people.
+bool CountsPeople(const Query& q, const Figure& f) {
+  if (f.stat == "count" || f.stat == "n" || f.stat.starts_with("count_")) {
+    return true;
+  }
+  return f.stat == "k" && q.statistic() == Statistic::kProportion;
+}
+
+std::vector<std::string> Labels(const Query& q, const CellResult& c) {
+  std::vector<std::string> out;
+  for (size_t g = 0; g < c.levels.size(); ++g) {
+    out.push_back(c.levels[g] == kMargin
+                      ? "all"
+                      : q.groups()[g].levels[static_cast<size_t>(c.levels[g])]);
+  }
+  return out;
+}
+
+ReleasedResult Skeleton(const Layout& layout) {
+  const Query& q = layout.query();
+  ReleasedResult out;
+  out.summary = q.Summary();
+  for (const Grouping& g : q.groups()) {
+    out.group_names.emplace_back(GroupVarName(g.var));
+  }
+  return out;
+}
+
+std::string Number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    return std::to_string(static_cast<long long>(v));
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
+                                               const Result& result,
+                                               const DisclosurePolicy& policy) {
+  const Query& q = layout.query();
+  const v1::DisclosureRequest& asked = q.spec().disclosure();
+  DisclosureRequest request;
+  if (asked.min_respondents() != 0) {
+    request.min_respondents = asked.min_respondents();
+  }
+  if (asked.min_schools() != 0) request.min_schools = asked.min_schools();
+  if (asked.rounding_base() != 0) request.rounding_base = asked.rounding_base();
+  const bool special = q.special_category();
+  auto tightened = policy.Tighten(request, special);
+  if (!tightened.ok()) return tightened.status();
+
+  // The group-by table: rows x cols inner cells, margins from the cells
+  // the nodes computed (with their own exact school counts).
+  const size_t groups = q.groups().size();
+  const size_t rows = groups >= 1 ? q.groups()[0].levels.size() : 1;
+  const size_t cols = groups >= 2 ? q.groups()[1].levels.size() : 1;
+  auto cell_of = [&](int r, int c) -> const CellResult& {
+    std::vector<int> levels;
+    if (groups >= 1) levels.push_back(r);
+    if (groups >= 2) levels.push_back(c);
+    return result.cells[layout.CellIndex(levels)];
+  };
+  // Schools behind a cell's figures: at most its respondents.
+  auto stats = [](const CellResult& c) {
+    return CellStats{c.respondents, std::min(c.schools, c.respondents)};
+  };
+  std::vector<CellStats> cells;
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < cols; ++c) {
+      cells.push_back(stats(
+          groups == 0 ? result.cells[0]
+                      : cell_of(static_cast<int>(r), static_cast<int>(c))));
+    }
+  }
+  // Exact margin school counts, clamped into what Table accepts (never
+  // more than the cells' sum, never less than their largest).
+  Table::MarginSchools margins;
+  auto clamp = [](uint64_t v, uint64_t lo, uint64_t hi) {
+    return std::max(lo, std::min(v, hi));
+  };
+  for (size_t r = 0; r < rows; ++r) {
+    uint64_t lo = 0, hi = 0;
+    for (size_t c = 0; c < cols; ++c) {
+      lo = std::max(lo, cells[r * cols + c].schools);
+      hi += cells[r * cols + c].schools;
+    }
+    const uint64_t exact = groups == 0 ? result.cells[0].schools
+                           : groups == 1
+                               ? cell_of(static_cast<int>(r), 0).schools
+                               : cell_of(static_cast<int>(r), kMargin).schools;
+    margins.rows.push_back(clamp(exact, lo, hi));
+  }
+  for (size_t c = 0; c < cols; ++c) {
+    uint64_t lo = 0, hi = 0;
+    for (size_t r = 0; r < rows; ++r) {
+      lo = std::max(lo, cells[r * cols + c].schools);
+      hi += cells[r * cols + c].schools;
+    }
+    const uint64_t exact = groups == 0 ? result.cells[0].schools
+                           : groups == 1
+                               ? cell_of(kMargin, 0).schools
+                               : cell_of(kMargin, static_cast<int>(c)).schools;
+    margins.cols.push_back(clamp(exact, lo, hi));
+  }
+  {
+    uint64_t lo = 0, hi = 0;
+    for (const CellStats& s : cells) {
+      lo = std::max(lo, s.schools);
+      hi += s.schools;
+    }
+    const uint64_t exact = groups == 0   ? result.cells[0].schools
+                           : groups == 1 ? cell_of(kMargin, 0).schools
+                                         : cell_of(kMargin, kMargin).schools;
+    margins.total = clamp(exact, lo, hi);
+  }
+  auto table = Table::Create(rows, cols, std::move(cells), margins);
+  if (!table.ok()) return table.status();
+  const Decision decision = Decide(*table, *tightened, special);
+
+  // The outcome of every result cell.
+  auto outcome_of = [&](const CellResult& c) -> const Outcome& {
+    if (groups == 0) return decision.cell(0, 0);
+    const int r = c.levels[0];
+    if (groups == 1) {
+      return r == kMargin ? decision.total
+                          : decision.cell(static_cast<size_t>(r), 0);
+    }
+    const int k = c.levels[1];
+    if (r == kMargin && k == kMargin) return decision.total;
+    if (r == kMargin) return decision.col_totals[static_cast<size_t>(k)];
+    if (k == kMargin) return decision.row_totals[static_cast<size_t>(r)];
+    return decision.cell(static_cast<size_t>(r), static_cast<size_t>(k));
+  };
+
+  ReleasedResult out = Skeleton(layout);
+  out.thresholds = decision.thresholds;
+  out.rounding_base = decision.rounding_base;
+  bool all_inner_released = true;
+  for (const CellResult& c : result.cells) {
+    const Outcome& o = outcome_of(c);
+    ReleasedCell rc;
+    rc.name = c.name;
+    rc.labels = Labels(q, c);
+    rc.is_margin = c.is_margin;
+    rc.status = o.status;
+    if (!o.released()) {
+      if (!c.is_margin) all_inner_released = false;
+      rc.reason = Explain(o.status, decision.thresholds);
+      out.cells.push_back(std::move(rc));
+      continue;
+    }
+    rc.shown_respondents = o.shown_respondents;
+    for (Figure f : c.figures) {
+      if (CountsPeople(q, f)) {
+        f.value = static_cast<double>(RoundToBase(
+            static_cast<uint64_t>(f.value), decision.rounding_base));
+      }
+      rc.figures.push_back(std::move(f));
+    }
+    rc.notes = c.notes;
+    out.cells.push_back(std::move(rc));
+  }
+  if (!result.table.empty()) {
+    if (all_inner_released) {
+      out.table = result.table;
+    } else {
+      out.table_note =
+          "the chi-square test is withheld because cells are suppressed (with "
+          "the margins it could reveal them)";
+    }
+  }
+  // Row shares need the row's margin as well as the cell.
+  if (q.statistic() == Statistic::kCrosstab) {
+    for (ReleasedCell& rc : out.cells) {
+      if (rc.is_margin || !rc.shown_respondents) continue;
+      const CellResult& c = result.cells[&rc - out.cells.data()];
+      const Outcome& row = outcome_of(cell_of(c.levels[0], kMargin));
+      if (!row.released()) {
+        std::erase_if(rc.figures,
+                      [](const Figure& f) { return f.stat == "row_share"; });
+      }
+    }
+  }
+  return out;
+}
+
+std::string StatisticKey(const Query& query) {
+  std::string key = StrCat("kring-statistic-v1|", query.Summary());
+  for (const Grouping& g : query.groups()) {
+    key += StrCat("|", GroupVarName(g.var), ":");
+    for (const std::string& l : g.levels) key += StrCat(l, ";");
+  }
+  return key;
+}
+
+absl::StatusOr<Release> LedgerEntry(std::string release_id,
+                                    const Layout& layout, const Result& result,
+                                    const ReleasedResult& released,
+                                    std::set<std::string> participants) {
+  std::map<std::string, CellStats> figures;
+  for (size_t i = 0; i < result.cells.size() && i < released.cells.size();
+       ++i) {
+    if (!released.cells[i].shown_respondents) continue;
+    const CellResult& c = result.cells[i];
+    figures[c.name] = {c.respondents, std::min(c.schools, c.respondents)};
+  }
+  return Release::Create(std::move(release_id), StatisticKey(layout.query()),
+                         std::move(participants), std::move(figures));
+}
+
+ReleasedResult Unprotected(const Layout& layout, const Result& result) {
+  const Query& q = layout.query();
+  ReleasedResult out = Skeleton(layout);
+  for (const CellResult& c : result.cells) {
+    ReleasedCell rc;
+    rc.name = c.name;
+    rc.labels = Labels(q, c);
+    rc.is_margin = c.is_margin;
+    rc.shown_respondents = c.respondents;
+    rc.figures = c.figures;
+    rc.notes = c.notes;
+    out.cells.push_back(std::move(rc));
+  }
+  out.table = result.table;
+  return out;
+}
+
+nlohmann::json ReleasedResult::ToJson() const {
+  nlohmann::json j;
+  j["summary"] = summary;
+  j["group_by"] = group_names;
+  j["disclosure"] = {{"min_respondents", thresholds.min_respondents},
+                     {"min_schools", thresholds.min_schools},
+                     {"rounding_base", rounding_base}};
+  nlohmann::json cs = nlohmann::json::array();
+  for (const ReleasedCell& c : cells) {
+    nlohmann::json jc;
+    nlohmann::json levels = nlohmann::json::object();
+    for (size_t g = 0; g < group_names.size(); ++g) {
+      levels[group_names[g]] = c.labels[g];
+    }
+    jc["cell"] = levels;
+    jc["margin"] = c.is_margin;
+    if (c.shown_respondents) {
+      jc["respondents"] = *c.shown_respondents;
+      nlohmann::json figs = nlohmann::json::object();
+      for (const Figure& f : c.figures) figs[f.measure][f.stat] = f.value;
+      jc["figures"] = figs;
+    } else {
+      jc["suppressed"] = std::string(SuppressionCode(c.status));
+      jc["reason"] = c.reason;
+    }
+    if (!c.notes.empty()) jc["notes"] = c.notes;
+    cs.push_back(jc);
+  }
+  j["cells"] = cs;
+  if (!table.empty()) {
+    for (const Figure& f : table) j["table"][f.stat] = f.value;
+  }
+  if (!table_note.empty()) j["table_note"] = table_note;
+  return j;
+}
+
+std::string ReleasedResult::ToCsv() const {
+  std::string out;
+  std::vector<std::string> header = {"cell"};
+  for (const auto& g : group_names) header.push_back(g);
+  for (const char* h : {"measure", "statistic", "value", "status", "reason"}) {
+    header.emplace_back(h);
+  }
+  for (size_t i = 0; i < header.size(); ++i) {
+    out += StrCat(i ? "," : "", CsvField(header[i]));
+  }
+  out += "\n";
+  auto row = [&](const ReleasedCell& c, const std::string& measure,
+                 const std::string& stat, const std::string& value,
+                 const std::string& status, const std::string& reason) {
+    out += CsvField(c.name);
+    for (const auto& l : c.labels) out += StrCat(",", CsvField(l));
+    out += StrCat(",", CsvField(measure), ",", CsvField(stat), ",", value, ",",
+                  status, ",", CsvField(reason), "\n");
+  };
+  for (const ReleasedCell& c : cells) {
+    if (!c.shown_respondents) {
+      row(c, "", "", "", std::string(SuppressionCode(c.status)), c.reason);
+      continue;
+    }
+    for (const Figure& f : c.figures) {
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%.17g", f.value);
+      row(c, f.measure, f.stat, buf, "released", "");
+    }
+  }
+  for (const Figure& f : table) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", f.value);
+    out += StrCat("table", std::string(group_names.size(), ','), ",", f.measure,
+                  ",", f.stat, ",", buf, ",released,\n");
+  }
+  return out;
+}
+
+std::string ReleasedResult::ToText() const {
+  std::string out = StrCat(summary, "\n");
+  if (thresholds.min_respondents > 0) {
+    out += StrCat("Disclosure control: at least ", thresholds.min_respondents,
+                  " respondents and ", thresholds.min_schools,
+                  " schools per cell; counts rounded to multiples of ",
+                  rounding_base, ".\n");
+  }
+  for (const ReleasedCell& c : cells) {
+    std::string label;
+    for (size_t g = 0; g < group_names.size(); ++g) {
+      label += StrCat(g ? ", " : "", group_names[g], " ", c.labels[g]);
+    }
+    if (label.empty()) label = "all pupils";
+    out += StrCat("\n", label);
+    if (!c.shown_respondents) {
+      out += StrCat(": suppressed (", c.reason, ")\n");
+      continue;
+    }
+    out += StrCat(" (", *c.shown_respondents, " respondents)\n");
+    // One line per measure, its statistics in order.
+    std::vector<std::string> order;
+    std::map<std::string, std::string> lines;
+    for (const Figure& f : c.figures) {
+      if (!lines.count(f.measure)) order.push_back(f.measure);
+      std::string& l = lines[f.measure];
+      l += StrCat(l.empty() ? "" : "  ", f.stat, " ", Number(f.value));
+    }
+    for (const std::string& m : order) {
+      out += StrCat("  ", m == "-" ? "" : m + ": ", lines[m], "\n");
+    }
+    for (const std::string& n : c.notes) out += StrCat("  note: ", n, "\n");
+  }
+  if (!table.empty()) {
+    out += "\nWhole table:";
+    for (const Figure& f : table)
+      out += StrCat("  ", f.stat, " ", Number(f.value));
+    out += "\n";
+  }
+  if (!table_note.empty()) out += StrCat("\nNote: ", table_note, "\n");
+  return out;
+}
+
+}  // namespace kring::query

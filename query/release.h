@@ -1,0 +1,80 @@
+#ifndef KRING_QUERY_RELEASE_H_
+#define KRING_QUERY_RELEASE_H_
+
+// What a requester may see of a decoded result: disclosure control applied
+// cell by cell (query/disclosure.h), counts rounded, every suppressed cell
+// with its reason; rendered as a terminal table, JSON or CSV.
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "query/decode.h"
+#include "query/disclosure.h"
+#include "query/ledger.h"
+
+namespace kring::query {
+
+struct ReleasedCell {
+  std::string name;                 // "track=havo,gender=*"
+  std::vector<std::string> labels;  // per group variable; "all" = margin
+  bool is_margin = false;
+  Suppression status = Suppression::kReleased;
+  std::string reason;  // why suppressed; empty when released
+  // Respondents rounded to the rounding base; set iff released.
+  std::optional<uint64_t> shown_respondents;
+  // Released figures only; counts of people rounded.
+  std::vector<Figure> figures;
+  std::vector<std::string> notes;
+};
+
+struct ReleasedResult {
+  std::string summary;
+  std::vector<std::string> group_names;  // "track", ...
+  CellThresholds thresholds;
+  uint32_t rounding_base = 1;
+  std::vector<ReleasedCell> cells;
+  // Whole-table figures (a crosstab's chi-square test): only when no inner
+  // cell is suppressed, since with the margins it could pin one down.
+  std::vector<Figure> table;
+  std::string table_note;
+
+  nlohmann::json ToJson() const;
+  // Long format: cell, group levels..., measure, statistic, value, status,
+  // reason — one row per figure, one row per suppressed cell.
+  std::string ToCsv() const;
+  // A readable table for a terminal.
+  std::string ToText() const;
+};
+
+// Applies disclosure control to `result` under `policy`, tightened by the
+// query's own disclosure request (INVALID_ARGUMENT when the request is
+// weaker than policy). Cells: the group-by table with its margins (one
+// group variable: rows x 1; none: a single cell).
+absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
+                                               const Result& result,
+                                               const DisclosurePolicy& policy);
+
+// The release-ledger key of a query: statistic, measures, groups with their
+// levels, filters and cut-off, in canonical form (purpose and disclosure
+// parameters left out).
+std::string StatisticKey(const Query& query);
+
+// The ledger entry of a release: the true counts behind every released
+// cell (margins included), under StatisticKey.
+absl::StatusOr<Release> LedgerEntry(std::string release_id,
+                                    const Layout& layout, const Result& result,
+                                    const ReleasedResult& released,
+                                    std::set<std::string> participants);
+
+// This school's own figures, undisclosed, for `kring-node preview` (they
+// never leave the school): every figure, nothing suppressed or rounded.
+ReleasedResult Unprotected(const Layout& layout, const Result& result);
+
+}  // namespace kring::query
+
+#endif  // KRING_QUERY_RELEASE_H_
