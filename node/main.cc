@@ -22,6 +22,10 @@
 #include "node/record.h"
 #include "node/store.h"
 #include "node/synth.h"
+#include "query/decode.h"
+#include "query/layout.h"
+#include "query/release.h"
+#include "query/spec.h"
 #include "util/str_cat.h"
 
 namespace kring::node {
@@ -398,6 +402,92 @@ int RunRotate(const Common& c, const std::string& new_key_file) {
   return kExitOk;
 }
 
+struct PreviewFlags {
+  std::string spec_file;
+  std::string municipality;
+  bool json = false;
+  bool all = false;
+};
+
+// Shows school IT what would leave the school for a query, and this
+// school's own figures (which stay here).
+int RunPreview(const Common& c, const PreviewFlags& f) {
+  auto instrument = LoadInstrument(c);
+  if (!instrument.ok()) return Fail(instrument.status());
+  auto text = ReadFile(f.spec_file);
+  if (!text.ok()) return Fail(text.status());
+  auto spec = query::ParseQuerySpecJson(*text);
+  if (!spec.ok()) return Fail(spec.status());
+  auto q = query::Query::Create(*spec, *instrument);
+  if (!q.ok()) return Fail(q.status());
+  bool needs_municipality = !spec->population().municipalities().empty();
+  for (const query::Grouping& g : q->groups()) {
+    needs_municipality |= g.var == query::GroupVar::kMunicipality;
+  }
+  for (const query::Predictor& p : q->predictors()) {
+    needs_municipality |=
+        p.categorical && p.categorical->var == query::GroupVar::kMunicipality;
+  }
+  if (needs_municipality && f.municipality.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "this query selects or groups by municipality: give your school's "
+        "municipality code with --municipality (e.g. GM0363)"));
+  }
+  auto key = KeyFor(c, /*confirm=*/false);
+  if (!key.ok()) return Fail(key.status());
+  auto store = Store::Open(c.data_dir, *key);
+  if (!store.ok()) return Fail(store.status());
+  std::vector<v1::PupilRecord> records;
+  if (auto s = store->ForEach(
+          [&](const v1::PupilRecord& r) { records.push_back(r); });
+      !s.ok()) {
+    return Fail(s);
+  }
+  query::Layout layout(*q);
+  auto vector = query::Contribution(layout, records, f.municipality);
+  if (!vector.ok()) return Fail(vector.status());
+  auto own = query::Decode(layout, *vector);
+  if (!own.ok()) return Fail(own.status());
+  const query::ReleasedResult mine = query::Unprotected(layout, *own);
+  size_t zeros = 0;
+  for (uint64_t v : *vector) zeros += v == 0;
+  if (f.json) {
+    nlohmann::json out;
+    out["summary"] = q->Summary();
+    out["vector_length"] = vector->size();
+    nlohmann::json elems = nlohmann::json::array();
+    for (size_t i = 0; i < vector->size(); ++i) {
+      elems.push_back(
+          {{"element", layout.Describe(i)}, {"value", (*vector)[i]}});
+    }
+    out["vector"] = elems;
+    out["own_figures"] = mine.ToJson();
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "Query: " << q->Summary() << "\n";
+  if (!spec->purpose().empty()) {
+    std::cout << "Purpose: " << spec->purpose() << "\n";
+  }
+  std::cout << "\nWhat would leave this school: " << vector->size()
+            << " whole numbers, masked by secure aggregation so that only "
+               "their sum over all participating schools can be read. In "
+               "readable form"
+            << (f.all ? "" : " (entries that are 0 left out)") << ":\n";
+  for (size_t i = 0; i < vector->size(); ++i) {
+    if ((*vector)[i] == 0 && !f.all) continue;
+    std::cout << "  " << layout.Describe(i) << " = " << (*vector)[i] << "\n";
+  }
+  if (!f.all && zeros > 0) {
+    std::cout << "  (" << zeros << " entries are 0; --all lists them too)\n";
+  }
+  std::cout << "\nThis school's own figures. They stay here: the "
+               "coordinator sees only sums over schools, and releases only "
+               "cells that pass disclosure control.\n\n"
+            << mine.ToText();
+  return kExitOk;
+}
+
 struct SynthFlags {
   std::string out;
   std::string format = "kring";
@@ -552,6 +642,21 @@ int Main(int argc, char** argv) {
   synth->add_flag("--special-categories", syn.special,
                   "Include migration background and financial strain");
 
+  PreviewFlags prev;
+  auto* preview = app.add_subcommand(
+      "preview",
+      "Show exactly what this school would contribute to a query (SPEC.json, "
+      "a kring query spec) and this school's own figures, locally.");
+  add_common(preview, true, true);
+  preview->add_option("spec", prev.spec_file, "The query spec (JSON)")
+      ->required();
+  preview->add_option("--municipality", prev.municipality,
+                      "This school's municipality code (CBS), e.g. GM0363; "
+                      "needed when the query selects or groups by "
+                      "municipality");
+  preview->add_flag("--all", prev.all, "Also list the entries that are 0");
+  preview->add_flag("--json", prev.json, "Machine-readable output");
+
   CLI11_PARSE(app, argc, argv);
   if (*init) return RunInit(c, special);
   if (*import) return RunImport(c, imp);
@@ -559,6 +664,7 @@ int Main(int argc, char** argv) {
   if (*erase) return RunErase(c, erase_pupil, erase_wave, erase_yes);
   if (*rotate) return RunRotate(c, new_key_file);
   if (*synth) return RunSynth(c, syn);
+  if (*preview) return RunPreview(c, prev);
   return kExitUsage;
 }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -178,11 +179,61 @@ TEST_F(NodeCliTest, CopiedDatabaseRevealsNoContentToSqlite3OrStrings) {
   }
 }
 
+// kring-node preview on imported synthetic data, for every statistic kind
+// (the example specs in docs/queries).
+TEST_F(NodeCliTest, PreviewWorksForEveryStatistic) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  for (const char* wave : {"2024-25", "2025-26"}) {
+    const std::string file = Path(std::string(wave) + ".csv");
+    ASSERT_EQ(Node(std::string("synth --rows 300 --seed 4 --wave ") + wave +
+                   " --out " + file)
+                  .exit_code,
+              0);
+    ASSERT_EQ(Node("import " + file).exit_code, 0);
+  }
+  std::set<std::string> statistics;
+  const std::filesystem::path dir =
+      std::filesystem::path(KRING_SOURCE_DIR) / "docs" / "queries";
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string spec = entry.path().string();
+    CliRun text = Node("preview --municipality GM0363 '" + spec + "'");
+    EXPECT_EQ(text.exit_code, 0) << spec << "\n" << text.out;
+    EXPECT_THAT(text.out, HasSubstr("What would leave this school"));
+    CliRun json = Node("preview --json --municipality GM0363 '" + spec + "'");
+    ASSERT_EQ(json.exit_code, 0) << spec << "\n" << json.out;
+    auto j = nlohmann::json::parse(json.out);
+    EXPECT_EQ(j["vector"].size(), j["vector_length"].get<size_t>());
+    // This school's own figures: at least one cell with figures.
+    bool figures = false;
+    for (const auto& cell : j["own_figures"]["cells"]) {
+      figures |= cell.contains("figures") && !cell["figures"].empty();
+    }
+    EXPECT_TRUE(figures) << spec;
+    std::ifstream in(spec);
+    statistics.insert(nlohmann::json::parse(in)["statistic"]);
+  }
+  EXPECT_EQ(statistics,
+            (std::set<std::string>{"count", "mean", "distribution",
+                                   "proportion", "crosstab", "correlation",
+                                   "reliability", "regression", "trend"}));
+  // A query that needs the school's municipality says so.
+  CliRun missing =
+      Node("preview '" + (dir / "mean-by-municipality.json").string() + "'");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.out, HasSubstr("--municipality"));
+  // A typo gets a suggestion, not a crash.
+  std::ofstream(Path("typo.json"))
+      << R"({"statistic": "mean", "measures": ["belong_percption"]})";
+  CliRun typo = Node("preview '" + Path("typo.json") + "'");
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_THAT(typo.out, HasSubstr("did you mean `belong_perception`"));
+}
+
 TEST_F(NodeCliTest, HelpExplainsTheCommands) {
   CliRun help = Node("--help");
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* cmd :
-       {"init", "import", "status", "erase", "rotate-key", "synth"}) {
+  for (const char* cmd : {"init", "import", "status", "erase", "rotate-key",
+                          "synth", "preview"}) {
     EXPECT_THAT(help.out, HasSubstr(cmd));
   }
 }
