@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -50,6 +51,14 @@ struct ReleasedResult {
   // A readable table for a terminal.
   std::string ToText() const;
 };
+
+// Reads a disclosure policy file (JSON):
+//   {"min_respondents": 10, "min_schools": 3, "rounding_base": 5,
+//    "special_category": {"min_respondents": 20, "min_schools": 5}}
+// Every field is optional (missing = the safe default). A policy may only
+// be stricter than DisclosurePolicy::Default(): control cannot be switched
+// off or weakened by configuration. INVALID_ARGUMENT names the field.
+absl::StatusOr<DisclosurePolicy> ParsePolicyJson(std::string_view json);
 
 // Applies disclosure control to `result` under `policy`, tightened by the
 // query's own disclosure request (INVALID_ARGUMENT when the request is

@@ -278,3 +278,41 @@ TEST(ReleaseTest, UnprotectedShowsEverythingForTheSchoolItself) {
 
 }  // namespace
 }  // namespace kring::query
+
+namespace kring::query {
+namespace {
+
+TEST(PolicyFileTest, DefaultsStricterValuesAndRefusals) {
+  KRING_ASSERT_OK_AND_ASSIGN(DisclosurePolicy empty, ParsePolicyJson("{}"));
+  EXPECT_EQ(empty.normal().min_respondents, 10u);
+  EXPECT_EQ(empty.special_category().min_schools, 5u);
+  EXPECT_EQ(empty.rounding_base(), 5u);
+  KRING_ASSERT_OK_AND_ASSIGN(
+      DisclosurePolicy strict,
+      ParsePolicyJson(R"({"min_respondents": 25, "min_schools": 4,
+                          "rounding_base": 10,
+                          "special_category": {"min_schools": 6}})"));
+  EXPECT_EQ(strict.normal().min_respondents, 25u);
+  EXPECT_EQ(strict.special_category().min_respondents, 25u);  // lifted
+  EXPECT_EQ(strict.special_category().min_schools, 6u);
+  EXPECT_EQ(strict.rounding_base(), 10u);
+  EXPECT_THAT(ParsePolicyJson(R"({"min_respondents": 3})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("can only be stricter")));
+  EXPECT_THAT(
+      ParsePolicyJson(R"({"special_category": {"min_respondents": 12}})"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("weaker")));
+  EXPECT_THAT(
+      ParsePolicyJson(R"({"rounding_base": 7})"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("multiple of 5")));
+  EXPECT_THAT(ParsePolicyJson(R"({"min_respondent": 12})"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("did you mean `min_respondents`")));
+  EXPECT_THAT(ParsePolicyJson(R"({"min_schools": -1})"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParsePolicyJson("not json"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace kring::query
