@@ -530,8 +530,8 @@ absl::StatusOr<ImportResult> Store::Add(
   return result;
 }
 
-absl::Status Store::ForEach(
-    const std::function<void(const v1::PupilRecord&)>& f) const {
+absl::Status Store::Scan(
+    const std::function<void(int64_t, const v1::PupilRecord&)>& f) const {
   Db::Statement st(db_->handle,
                    "SELECT id, dup_tag, sealed FROM records ORDER BY id");
   if (!st.ok()) return db_->Error("prepare");
@@ -547,10 +547,15 @@ absl::Status Store::ForEach(
                  " fails authentication: the database was modified outside "
                  "kring-node (or is damaged); restore it from a backup"));
     }
-    f(record);
+    f(id, record);
   }
   if (rc != SQLITE_DONE) return db_->Error("read records");
   return absl::OkStatus();
+}
+
+absl::Status Store::ForEach(
+    const std::function<void(const v1::PupilRecord&)>& f) const {
+  return Scan([&](int64_t, const v1::PupilRecord& r) { f(r); });
 }
 
 absl::StatusOr<size_t> Store::Count() const {
@@ -564,22 +569,12 @@ absl::StatusOr<size_t> Store::EraseWhere(
   // Decrypt to find the rows (nothing in the clear says whose or which
   // wave a row is), then delete them in one transaction.
   std::vector<int64_t> ids;
-  {
-    Db::Statement st(db_->handle,
-                     "SELECT id, dup_tag, sealed FROM records ORDER BY id");
-    v1::PupilRecord record;
-    int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) {
-      const int64_t id = st.Int(0);
-      auto plain = records_.Open(st.Blob(2), RecordAd(id, st.Blob(1)));
-      if (!plain.ok() || !record.ParseFromArray(
-                             plain->data(), static_cast<int>(plain->size()))) {
-        return absl::DataLossError(
-            StrCat("record ", id, " fails authentication; nothing erased"));
-      }
-      if (match(record)) ids.push_back(id);
-    }
-    if (rc != SQLITE_DONE) return db_->Error("read records");
+  if (auto s = Scan([&](int64_t id, const v1::PupilRecord& r) {
+        if (match(r)) ids.push_back(id);
+      });
+      !s.ok()) {
+    return absl::Status(s.code(),
+                        StrCat(ToStd(s.message()), "; nothing erased"));
   }
   if (ids.empty()) return size_t{0};
   if (auto s = db_->Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;

@@ -121,6 +121,10 @@ class Store {
                                       const KeySource& key);
   static absl::StatusOr<std::unique_ptr<Db>> OpenDb(
       const std::filesystem::path& path, bool create);
+  // Decrypts every record in id order and calls f(id, record); DATA_LOSS
+  // naming the row on the first one that fails authentication.
+  absl::Status Scan(
+      const std::function<void(int64_t, const v1::PupilRecord&)>& f) const;
   absl::StatusOr<size_t> EraseWhere(
       const std::function<bool(const v1::PupilRecord&)>& match);
   absl::Status Scrub();

@@ -203,47 +203,37 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
                       : cell_of(static_cast<int>(r), static_cast<int>(c))));
     }
   }
-  // Exact margin school counts, clamped into what Table accepts (never
-  // more than the cells' sum, never less than their largest).
-  Table::MarginSchools margins;
-  auto clamp = [](uint64_t v, uint64_t lo, uint64_t hi) {
-    return std::max(lo, std::min(v, hi));
+  // Exact margin school counts (from the margin cells the nodes filled),
+  // clamped into what Table accepts: never more than the sum of the
+  // covered cells' counts, never less than the largest.
+  auto margin_cell = [&](int r, int c) -> const CellResult& {
+    if (groups == 0) return result.cells[0];
+    return cell_of(r, groups == 1 ? 0 : c);
   };
-  for (size_t r = 0; r < rows; ++r) {
-    uint64_t lo = 0, hi = 0;
-    for (size_t c = 0; c < cols; ++c) {
-      lo = std::max(lo, cells[r * cols + c].schools);
-      hi += cells[r * cols + c].schools;
-    }
-    const uint64_t exact = groups == 0 ? result.cells[0].schools
-                           : groups == 1
-                               ? cell_of(static_cast<int>(r), 0).schools
-                               : cell_of(static_cast<int>(r), kMargin).schools;
-    margins.rows.push_back(clamp(exact, lo, hi));
-  }
-  for (size_t c = 0; c < cols; ++c) {
+  auto bounded = [&](uint64_t exact, auto covers) {
     uint64_t lo = 0, hi = 0;
     for (size_t r = 0; r < rows; ++r) {
-      lo = std::max(lo, cells[r * cols + c].schools);
-      hi += cells[r * cols + c].schools;
+      for (size_t c = 0; c < cols; ++c) {
+        if (!covers(r, c)) continue;
+        lo = std::max(lo, cells[r * cols + c].schools);
+        hi += cells[r * cols + c].schools;
+      }
     }
-    const uint64_t exact = groups == 0 ? result.cells[0].schools
-                           : groups == 1
-                               ? cell_of(kMargin, 0).schools
-                               : cell_of(kMargin, static_cast<int>(c)).schools;
-    margins.cols.push_back(clamp(exact, lo, hi));
+    return std::max(lo, std::min(exact, hi));
+  };
+  Table::MarginSchools margins;
+  for (size_t r = 0; r < rows; ++r) {
+    margins.rows.push_back(
+        bounded(margin_cell(static_cast<int>(r), kMargin).schools,
+                [r](size_t rr, size_t) { return rr == r; }));
   }
-  {
-    uint64_t lo = 0, hi = 0;
-    for (const CellStats& s : cells) {
-      lo = std::max(lo, s.schools);
-      hi += s.schools;
-    }
-    const uint64_t exact = groups == 0   ? result.cells[0].schools
-                           : groups == 1 ? cell_of(kMargin, 0).schools
-                                         : cell_of(kMargin, kMargin).schools;
-    margins.total = clamp(exact, lo, hi);
+  for (size_t c = 0; c < cols; ++c) {
+    margins.cols.push_back(
+        bounded(margin_cell(kMargin, static_cast<int>(c)).schools,
+                [c](size_t, size_t cc) { return cc == c; }));
   }
+  margins.total = bounded(margin_cell(kMargin, kMargin).schools,
+                          [](size_t, size_t) { return true; });
   auto table = Table::Create(rows, cols, std::move(cells), margins);
   if (!table.ok()) return table.status();
   const Decision decision = Decide(*table, *tightened, special);
