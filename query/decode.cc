@@ -19,7 +19,8 @@ double D(int128 v) { return static_cast<double>(v); }
 
 // Two-sided p-value of a t statistic.
 double TwoSidedP(double t, double df) {
-  if (!std::isfinite(t)) return 0.0;
+  if (std::isnan(t)) return t;
+  if (std::isinf(t)) return 0.0;
   boost::math::students_t dist(df);
   return 2.0 * boost::math::cdf(boost::math::complement(dist, std::fabs(t)));
 }
@@ -269,12 +270,26 @@ class CellDecoder {
       }
     }
     factor.resize(layout_.columns() - 1, 1.0);
+    // Every group of a categorical predictor is a population of its own
+    // (intercept + its coefficient describe it): the smallest one counts
+    // for disclosure control.
+    col = 0;
+    for (const Predictor& p : q_.predictors()) {
+      if (p.measure) ++col;
+    }
+    for (const Predictor& p : q_.predictors()) {
+      if (!p.categorical) continue;
+      for (size_t l = 0; l < p.categorical->levels.size(); ++l, ++col) {
+        const uint64_t count = b_[layout_.SumOffset(col)];
+        if (count > 0) Respondents(count);
+      }
+    }
     const double fy = static_cast<double>(outcome.scale_factor);
     const size_t p = keep.size() + 1;  // with the intercept
     Add(outcome.id, "n", D(n));
     if (n <= p) {
-      out_.notes.push_back(StrCat("regression: ", n, " complete cases for ", p,
-                                  " coefficients"));
+      out_.notes.push_back(
+          "regression: too few complete cases for the number of coefficients");
       return absl::OkStatus();
     }
     const Eigen::Index kp = static_cast<Eigen::Index>(keep.size());
@@ -288,6 +303,10 @@ class CellDecoder {
       sxy(i) = D(c[keep[static_cast<size_t>(i)]][y]);
     }
     const double syy = D(c[y][y]);
+    if (syy == 0) {
+      out_.notes.push_back("regression: the outcome is constant in this cell");
+      return absl::OkStatus();
+    }
     Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(sxx);
     if (kp > 0 && qr.rank() < kp) {
       out_.notes.push_back(
@@ -328,6 +347,7 @@ class CellDecoder {
       const std::string key = StrCat(outcome.id, "~", name);
       Add(key, "b", b);
       Add(key, "se", se);
+      if (!(se > 0) || !std::isfinite(se)) return;  // no t or p
       const double t = b / se;
       Add(key, "t", t);
       Add(key, "p", TwoSidedP(t, df));
@@ -443,7 +463,7 @@ absl::StatusOr<Result> Decode(const Layout& layout,
   if (q.statistic() == Statistic::kCrosstab) {
     // Row shares of the inner cells: count / the row's margin.
     for (CellResult& cell : result.cells) {
-      if (cell.is_margin) continue;
+      if (cell.is_margin || cell.records == 0) continue;
       const int row_margin[] = {cell.levels[0], kMargin};
       const uint64_t row = result.cells[layout.CellIndex(row_margin)].records;
       if (row == 0) continue;

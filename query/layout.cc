@@ -297,11 +297,49 @@ absl::StatusOr<std::vector<uint64_t>> Contribution(
       for (size_t e = 0; e < width; ++e) block[e] += delta[e];
     }
   }
+  // The school counts for a cell only if it stands behind every figure of
+  // it (a mean resting on one school's pupils must not pass as three
+  // schools because two others have pupils who skipped that measure).
   for (size_t c = 0; c < layout.cell_count(); ++c) {
     uint64_t* block = &out[c * width];
-    block[Layout::kSchools] = block[Layout::kRecords] > 0 ? 1 : 0;
+    block[Layout::kSchools] = CellRespondents(layout, block) > 0 ? 1 : 0;
   }
   return out;
+}
+
+uint64_t CellRespondents(const Layout& layout, const uint64_t* block) {
+  const Query& q = layout.query();
+  uint64_t n = block[Layout::kRecords];
+  switch (q.statistic()) {
+    case Statistic::kCount:
+    case Statistic::kCrosstab:
+      break;
+    case Statistic::kMean:
+    case Statistic::kProportion: {
+      const size_t stride = q.statistic() == Statistic::kMean ? 3 : 2;
+      for (size_t m = 0; m < q.measures().size(); ++m) {
+        n = std::min(n, block[Layout::kStats + stride * m]);
+      }
+      break;
+    }
+    case Statistic::kDistribution:
+      for (size_t m = 0; m < q.measures().size(); ++m) {
+        const size_t options =
+            q.instrument().ResponseScaleOf(q.measures()[m].item).options.size();
+        uint64_t sum = 0;
+        for (size_t o = 0; o < options; ++o) {
+          sum += block[layout.DistributionOffset(m) + o];
+        }
+        n = std::min(n, sum);
+      }
+      break;
+    case Statistic::kCorrelation:
+    case Statistic::kReliability:
+    case Statistic::kRegression:
+      n = std::min(n, block[Layout::kStats]);
+      break;
+  }
+  return n;
 }
 
 }  // namespace kring::query

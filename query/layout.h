@@ -86,6 +86,11 @@ class Layout {
   std::vector<std::string> design_names_;
 };
 
+// The smallest number of respondents behind any figure of a cell block
+// (records for counts; each measure's n; the listwise n of a cross-product
+// block).
+uint64_t CellRespondents(const Layout& layout, const uint64_t* block);
+
 // A school's contribution to a query: its records, filtered to the
 // population, summed into the layout. `municipality` is the school's own
 // (from its enrollment). FAILED_PRECONDITION if more than

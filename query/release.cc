@@ -1,6 +1,7 @@
 #include "query/release.h"
 
 #include <algorithm>
+#include <boost/math/distributions/normal.hpp>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -47,6 +48,36 @@ std::string Number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
+}
+
+// Shares shown next to rounded counts are computed from those rounded
+// counts, so they cannot give the exact counts back: share_<code> of a
+// distribution and a proportion's p with its Wilson interval.
+void ShareFromRounded(const Query& q, std::vector<Figure>& figures) {
+  std::map<std::string, std::map<std::string, double>> by_measure;
+  for (const Figure& f : figures) by_measure[f.measure][f.stat] = f.value;
+  const double z = boost::math::quantile(boost::math::normal(0.0, 1.0), 0.975);
+  for (Figure& f : figures) {
+    const auto& m = by_measure[f.measure];
+    auto n_it = m.find("n");
+    const double n = n_it == m.end() ? 0.0 : n_it->second;
+    if (q.statistic() == Statistic::kDistribution &&
+        f.stat.starts_with("share_")) {
+      const double count = m.at(StrCat("count_", f.stat.substr(6)));
+      f.value = n > 0 ? count / n : 0.0;
+    }
+    if (q.statistic() == Statistic::kProportion && n > 0 &&
+        (f.stat == "p" || f.stat == "ci_low" || f.stat == "ci_high")) {
+      const double p = m.at("k") / n;
+      const double denom = 1.0 + z * z / n;
+      const double centre = (p + z * z / (2.0 * n)) / denom;
+      const double half =
+          z / denom * std::sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n));
+      f.value = f.stat == "p"        ? p
+                : f.stat == "ci_low" ? centre - half
+                                     : centre + half;
+    }
+  }
 }
 
 std::string CsvField(const std::string& s) {
@@ -278,6 +309,7 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
       }
       rc.figures.push_back(std::move(f));
     }
+    ShareFromRounded(q, rc.figures);
     rc.notes = c.notes;
     out.cells.push_back(std::move(rc));
   }
@@ -296,9 +328,17 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
       if (rc.is_margin || !rc.shown_respondents) continue;
       const CellResult& c = result.cells[&rc - out.cells.data()];
       const Outcome& row = outcome_of(cell_of(c.levels[0], kMargin));
-      if (!row.released()) {
-        std::erase_if(rc.figures,
-                      [](const Figure& f) { return f.stat == "row_share"; });
+      std::erase_if(rc.figures,
+                    [](const Figure& f) { return f.stat == "row_share"; });
+      const ReleasedCell& margin =
+          out.cells[layout.CellIndex(std::vector<int>{c.levels[0], kMargin})];
+      if (row.released() && margin.shown_respondents &&
+          *margin.shown_respondents > 0) {
+        // From the rounded counts, like every shown share.
+        rc.figures.push_back(
+            {"-", "row_share",
+             static_cast<double>(*rc.shown_respondents) /
+                 static_cast<double>(*margin.shown_respondents)});
       }
     }
   }
@@ -306,10 +346,37 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
 }
 
 std::string StatisticKey(const Query& query) {
-  std::string key = StrCat("kring-statistic-v1|", query.Summary());
+  // What is computed, in canonical order; the population filter is left
+  // out on purpose, so that the same statistic over two populations (all
+  // sectors, and all but one) is compared by the ledger.
+  std::string key =
+      StrCat("kring-statistic-v1|", StatisticName(query.statistic()),
+             query.is_trend() ? "|trend" : "");
+  std::vector<std::string> parts;
+  for (const Measure& m : query.measures()) parts.push_back(m.id);
+  std::sort(parts.begin(), parts.end());
+  key += "|measures:";
+  for (const auto& p : parts) key += StrCat(p, ";");
+  std::vector<std::string> groups;
   for (const Grouping& g : query.groups()) {
-    key += StrCat("|", GroupVarName(g.var), ":");
-    for (const std::string& l : g.levels) key += StrCat(l, ";");
+    std::string levels = StrCat(GroupVarName(g.var), "=");
+    for (const std::string& l : g.levels) levels += StrCat(l, ";");
+    groups.push_back(std::move(levels));
+  }
+  std::sort(groups.begin(), groups.end());
+  key += "|groups:";
+  for (const auto& g : groups) key += StrCat(g, "/");
+  std::vector<std::string> predictors;
+  for (const Predictor& p : query.predictors()) {
+    predictors.push_back(p.measure
+                             ? p.measure->id
+                             : std::string(GroupVarName(p.categorical->var)));
+  }
+  std::sort(predictors.begin(), predictors.end());
+  key += "|predictors:";
+  for (const auto& p : predictors) key += StrCat(p, ";");
+  if (query.cutoff()) {
+    key += StrCat("|cutoff:", query.above() ? ">" : "<", *query.cutoff());
   }
   return key;
 }

@@ -69,8 +69,9 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
                                                const DisclosurePolicy& policy);
 
 // The release-ledger key of a query: statistic, measures, groups with their
-// levels, filters and cut-off, in canonical form (purpose and disclosure
-// parameters left out).
+// levels, predictors and cut-off, in canonical order (reordering them gives
+// the same key). The population filter, purpose and disclosure parameters
+// are left out, so releases over different populations are compared.
 std::string StatisticKey(const Query& query);
 
 // The ledger entry of a release: the true counts behind every released

@@ -16,6 +16,8 @@ namespace {
 constexpr size_t kMaxGroupBy = 2;
 constexpr size_t kMaxMeasures = 20;
 constexpr size_t kMaxLevels = 400;
+// Disclosure control decides tables of at most this many cells.
+constexpr size_t kMaxTableCells = 10000;
 
 absl::Status Invalid(std::string_view what) {
   return absl::InvalidArgumentError(StrCat("query spec: ", what));
@@ -408,6 +410,16 @@ absl::StatusOr<Query> Query::Create(const v1::QuerySpec& spec,
                           "; got ", q.groups_.size()));
   }
 
+  {
+    size_t cells = 1;
+    for (const Grouping& g : q.groups_) cells *= g.levels.size();
+    if (cells > kMaxTableCells) {
+      return Invalid(StrCat("the table would have ", cells, " cells; at most ",
+                            kMaxTableCells,
+                            " (list fewer levels in the population)"));
+    }
+  }
+
   // Measures.
   std::set<std::string> seen_measures;
   for (const std::string& id : spec.measures()) {
@@ -457,6 +469,12 @@ absl::StatusOr<Query> Query::Create(const v1::QuerySpec& spec,
     case Statistic::kReliability:
       if (nm != 1 || !q.measures_[0].is_scale) {
         return Invalid("reliability needs exactly one measure, a scale");
+      }
+      if (q.measures_[0].scale_items.size() < 2) {
+        return Invalid(
+            StrCat("reliability needs a scale of at least two "
+                   "items; `",
+                   q.measures_[0].id, "` has one"));
       }
       break;
     case Statistic::kRegression:
@@ -534,6 +552,9 @@ bool Query::InPopulation(const v1::PupilRecord& r,
   auto in = [](const auto& list, const auto& v) {
     return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
   };
+  if (!r.instrument_id().empty() && r.instrument_id() != instrument_->id()) {
+    return false;  // answers to another questionnaire
+  }
   return in(waves_, r.wave()) && in(sectors_, r.sector()) &&
          in(tracks_, r.track()) && in(grades_, r.grade()) &&
          in(genders_, r.gender()) &&

@@ -5,6 +5,7 @@
 // absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW 0), so absl::StrCat does
 // not accept std::string_view; this small replacement accepts both.
 
+#include <charconv>
 #include <concepts>
 #include <cstdio>
 #include <string>
@@ -30,11 +31,13 @@ requires(!std::same_as<T, char> &&
          !std::same_as<T, bool>) void Append(std::string& out, T v) {
   out.append(std::to_string(v));
 }
+// The shortest text that reads back as the same double ("2.7", not
+// "2.7000000000000002").
 template <std::floating_point T>
 void Append(std::string& out, T v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", static_cast<double>(v));
-  out.append(buf);
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<double>(v));
+  out.append(buf, ec == std::errc() ? end : buf);
 }
 
 }  // namespace str_cat_internal
