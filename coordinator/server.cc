@@ -1,0 +1,337 @@
+#include "coordinator/server.h"
+
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "kring/v1/service.grpc.pb.h"
+#include "util/str_cat.h"
+
+namespace kring::coordinator {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat("cannot read ", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Per-user token buckets.
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst) : rate_(rate), burst_(burst) {}
+  bool Allow(const std::string& user) {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    auto [it, fresh] = buckets_.try_emplace(user, Bucket{burst_, now});
+    Bucket& b = it->second;
+    if (!fresh) {
+      const double dt = std::chrono::duration<double>(now - b.at).count();
+      b.tokens = std::min(burst_, b.tokens + dt * rate_);
+      b.at = now;
+    }
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex mu_;
+  double rate_, burst_;
+  std::map<std::string, Bucket> buckets_;
+};
+
+// A node's stream: messages are queued by Send and written by the stream's
+// own writer thread, so the engine never blocks on a slow node.
+class StreamLink : public NodeLink {
+ public:
+  bool Send(const v1::CoordinatorToNode& m) override {
+    std::lock_guard lock(mu_);
+    if (closed_) return false;
+    queue_.push_back(m);
+    cv_.notify_one();
+    return true;
+  }
+  // Writer loop; returns when closed or a write fails.
+  void Pump(grpc::ServerReaderWriter<v1::CoordinatorToNode,
+                                     v1::NodeToCoordinator>* stream) {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+      if (closed_) return;
+      v1::CoordinatorToNode m = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      const bool ok = stream->Write(m);
+      lock.lock();
+      if (!ok) {
+        closed_ = true;
+        return;
+      }
+    }
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<v1::CoordinatorToNode> queue_;
+  bool closed_ = false;
+};
+
+class Service final : public v1::Coordinator::Service {
+ public:
+  Service(Engine* engine, const ServerOptions& o)
+      : engine_(engine), limiter_(o.requests_per_second, o.burst) {}
+
+  // Authenticates and rate-limits a user request.
+  template <typename Request>
+  absl::StatusOr<User> Caller(std::string_view method, const Request& r) {
+    if (!limiter_.Allow(StrCat("user:", r.auth().user_id()))) {
+      return absl::ResourceExhaustedError(
+          "too many requests; slow down and retry in a few seconds");
+    }
+    return engine_->Authenticate(method, r, r.auth());
+  }
+
+  grpc::Status SubmitQuery(grpc::ServerContext*,
+                           const v1::SubmitQueryRequest* r,
+                           v1::SubmitQueryResponse* out) override {
+    auto user = Caller("SubmitQuery", *r);
+    if (!user.ok()) return ToGrpc(user.status());
+    auto q = engine_->Submit(*user, r->spec());
+    if (!q.ok()) return ToGrpc(q.status());
+    *out->mutable_query() = *q;
+    return grpc::Status::OK;
+  }
+  grpc::Status ListQueries(grpc::ServerContext*,
+                           const v1::ListQueriesRequest* r,
+                           v1::ListQueriesResponse* out) override {
+    auto user = Caller("ListQueries", *r);
+    if (!user.ok()) return ToGrpc(user.status());
+    auto qs = engine_->List(*user);
+    if (!qs.ok()) return ToGrpc(qs.status());
+    for (auto& q : *qs) *out->add_queries() = std::move(q);
+    return grpc::Status::OK;
+  }
+  grpc::Status GetQuery(grpc::ServerContext*, const v1::GetQueryRequest* r,
+                        v1::GetQueryResponse* out) override {
+    auto user = Caller("GetQuery", *r);
+    if (!user.ok()) return ToGrpc(user.status());
+    auto q = engine_->Get(*user, r->query_id());
+    if (!q.ok()) return ToGrpc(q.status());
+    *out->mutable_query() = *q;
+    return grpc::Status::OK;
+  }
+  grpc::Status ApproveQuery(grpc::ServerContext*,
+                            const v1::ApproveQueryRequest* r,
+                            v1::QueryResponse* out) override {
+    auto user = Caller("ApproveQuery", *r);
+    if (!user.ok()) return ToGrpc(user.status());
+    auto q = engine_->Approve(*user, r->query_id(), r->signature());
+    if (!q.ok()) return ToGrpc(q.status());
+    *out->mutable_query() = *q;
+    return grpc::Status::OK;
+  }
+  grpc::Status RejectQuery(grpc::ServerContext*,
+                           const v1::RejectQueryRequest* r,
+                           v1::QueryResponse* out) override {
+    auto user = Caller("RejectQuery", *r);
+    if (!user.ok()) return ToGrpc(user.status());
+    auto q = engine_->Reject(*user, r->query_id(), r->reason());
+    if (!q.ok()) return ToGrpc(q.status());
+    *out->mutable_query() = *q;
+    return grpc::Status::OK;
+  }
+  grpc::Status GetResult(grpc::ServerContext*, const v1::GetResultRequest* r,
+                         v1::GetResultResponse* out) override {
+    auto user = Caller("GetResult", *r);
+    if (!user.ok()) return ToGrpc(user.status());
+    auto body = engine_->Result(*user, r->query_id(), r->format());
+    if (!body.ok()) return ToGrpc(body.status());
+    out->set_query_id(r->query_id());
+    out->set_format(r->format());
+    out->set_body(*body);
+    return grpc::Status::OK;
+  }
+  grpc::Status CreateEnrollmentCode(
+      grpc::ServerContext*, const v1::CreateEnrollmentCodeRequest* r,
+      v1::CreateEnrollmentCodeResponse* out) override {
+    auto user = Caller("CreateEnrollmentCode", *r);
+    if (!user.ok()) return ToGrpc(user.status());
+    auto code = engine_->CreateEnrollmentCode(*user, *r);
+    if (!code.ok()) return ToGrpc(code.status());
+    *out = *code;
+    return grpc::Status::OK;
+  }
+  grpc::Status RegisterUser(grpc::ServerContext*,
+                            const v1::RegisterUserRequest* r,
+                            v1::RegisterUserResponse* out) override {
+    auto user = Caller("RegisterUser", *r);
+    if (!user.ok()) return ToGrpc(user.status());
+    User added;
+    added.user_id = r->user_id();
+    added.role = r->role();
+    added.public_key = r->public_key();
+    added.municipalities.assign(r->municipalities().begin(),
+                                r->municipalities().end());
+    auto fp = engine_->RegisterUser(*user, std::move(added));
+    if (!fp.ok()) return ToGrpc(fp.status());
+    out->set_fingerprint(*fp);
+    return grpc::Status::OK;
+  }
+  grpc::Status GrantResult(grpc::ServerContext*,
+                           const v1::GrantResultRequest* r,
+                           v1::GrantResultResponse*) override {
+    auto user = Caller("GrantResult", *r);
+    if (!user.ok()) return ToGrpc(user.status());
+    return ToGrpc(engine_->Grant(*user, r->query_id(), r->user_id()));
+  }
+  grpc::Status ListNodes(grpc::ServerContext*, const v1::ListNodesRequest* r,
+                         v1::ListNodesResponse* out) override {
+    auto user = Caller("ListNodes", *r);
+    if (!user.ok()) return ToGrpc(user.status());
+    auto nodes = engine_->Nodes(*user);
+    if (!nodes.ok()) return ToGrpc(nodes.status());
+    for (auto& n : *nodes) *out->add_nodes() = std::move(n);
+    return grpc::Status::OK;
+  }
+  grpc::Status Enroll(grpc::ServerContext* ctx, const v1::EnrollRequest* r,
+                      v1::EnrollResponse* out) override {
+    if (!limiter_.Allow(StrCat("enroll:", ctx->peer()))) {
+      return ToGrpc(absl::ResourceExhaustedError("too many attempts"));
+    }
+    auto e = engine_->Enroll(*r);
+    if (!e.ok()) return ToGrpc(e.status());
+    *out = *e;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Connect(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<v1::CoordinatorToNode, v1::NodeToCoordinator>*
+          stream) override {
+    v1::NodeToCoordinator first;
+    if (!stream->Read(&first) || !first.has_hello()) {
+      return ToGrpc(absl::UnauthenticatedError(
+          "a node's first message must be its signed hello"));
+    }
+    auto school = engine_->Hello(first.hello());
+    if (!school.ok()) return ToGrpc(school.status());
+    auto link = std::make_shared<StreamLink>();
+    std::thread writer([&] { link->Pump(stream); });
+    engine_->Connected(*school, link);
+    v1::NodeToCoordinator m;
+    while (stream->Read(&m)) {
+      if (!limiter_.Allow(StrCat("node:", *school))) continue;
+      engine_->FromNode(*school, m);
+    }
+    engine_->Disconnected(*school, link.get());
+    link->Close();
+    writer.join();
+    return grpc::Status::OK;
+  }
+
+ private:
+  Engine* engine_;
+  RateLimiter limiter_;
+};
+
+}  // namespace
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(ToStd(s.message())));
+}
+
+bool IsLoopback(std::string_view address) {
+  std::string_view host = address;
+  if (host.starts_with("[")) {
+    host = host.substr(1, host.find(']') - 1);
+  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+struct Server::Impl {
+  std::unique_ptr<Service> service;
+  std::unique_ptr<grpc::Server> server;
+};
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(Engine* engine,
+                                                      ServerOptions o) {
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (o.tls_cert_file.empty() && o.tls_key_file.empty()) {
+    if (!o.insecure_loopback) {
+      return absl::InvalidArgumentError(
+          "no TLS certificate given (--tls-cert, --tls-key); plaintext needs "
+          "--insecure-loopback and a loopback address");
+    }
+    if (!IsLoopback(o.listen)) {
+      return absl::InvalidArgumentError(
+          StrCat("--insecure-loopback refuses ", o.listen,
+                 ": plaintext is only allowed on 127.0.0.1, [::1] or "
+                 "localhost"));
+    }
+    creds = grpc::InsecureServerCredentials();
+  } else {
+    auto cert = ReadFile(o.tls_cert_file);
+    if (!cert.ok()) return cert.status();
+    auto key = ReadFile(o.tls_key_file);
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    creds = grpc::SslServerCredentials(ssl);
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  auto impl = std::make_unique<Impl>();
+  impl->service = std::make_unique<Service>(engine, o);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(o.listen, creds, &port);
+  builder.RegisterService(impl->service.get());
+  builder.SetMaxReceiveMessageSize(o.max_message_bytes);
+  builder.SetMaxSendMessageSize(o.max_message_bytes);
+  impl->server = builder.BuildAndStart();
+  if (impl->server == nullptr || port == 0) {
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", o.listen,
+               " (in use, or not an address of this machine)"));
+  }
+  impl->server->GetHealthCheckService()->SetServingStatus(true);
+  std::unique_ptr<Server> s(new Server());
+  s->impl_ = std::move(impl);
+  s->port_ = port;
+  return s;
+}
+
+Server::~Server() { Shutdown(); }
+
+void Server::Wait() { impl_->server->Wait(); }
+
+void Server::Shutdown() {
+  if (impl_ && impl_->server) {
+    impl_->server->Shutdown(std::chrono::system_clock::now() +
+                            std::chrono::seconds(2));
+  }
+}
+
+}  // namespace kring::coordinator
