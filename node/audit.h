@@ -74,10 +74,12 @@ class AuditLog {
   ~AuditLog();
 
   // Appends one entry, stamped with the clock's time, in one transaction;
-  // never rewrites earlier entries. `kind` is a lower-case word ([a-z0-9-]);
-  // `summary`, field names and values are printable text without line
-  // breaks, and field names are unique: otherwise INVALID_ARGUMENT. If the
-  // head was modified outside kring-node, nothing is appended (DATA_LOSS).
+  // never rewrites earlier entries. `kind` is a lower-case word
+  // ([a-z][a-z0-9-]*), field names are unique lower-case words
+  // ([a-z][a-z0-9_]*), `summary` (non-empty) and values are text without
+  // control characters (so one line each): otherwise INVALID_ARGUMENT. If
+  // the head was modified outside kring-node, or the next entry number is
+  // taken, nothing is appended (DATA_LOSS).
   absl::Status Append(
       std::string_view kind, std::string_view summary,
       std::vector<std::pair<std::string, std::string>> fields = {});
