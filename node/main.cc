@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -16,6 +18,7 @@
 #include "CLI/CLI.hpp"
 #include "crypto/secret_bytes.h"
 #include "nlohmann/json.hpp"
+#include "node/audit.h"
 #include "node/import.h"
 #include "node/importer.h"
 #include "node/instrument.h"
@@ -113,6 +116,67 @@ absl::StatusOr<KeySource> KeyFor(const Common& c, bool confirm) {
   return KeySource::Passphrase(*std::move(pass));
 }
 
+// The audit log (audit.db) sits next to the store, under a key derived from
+// the store's data key.
+constexpr std::string_view kAuditPurpose = "audit-log-v1";
+using AuditFields = std::vector<std::pair<std::string, std::string>>;
+
+std::filesystem::path AuditPath(const Common& c) {
+  return std::filesystem::path(c.data_dir) / AuditLog::kFileName;
+}
+
+// Opens the audit log for a command that changes data, before the change,
+// so that a log that cannot be opened stops the command first. A log
+// started for an existing store (from an older kring-node, or after
+// audit.db was removed) begins with an entry that says so.
+absl::StatusOr<AuditLog> OpenAudit(const Common& c, const Store& store,
+                                   bool new_store) {
+  const bool existed = std::filesystem::exists(AuditPath(c));
+  auto log = AuditLog::Open(c.data_dir, store.DeriveSubkey(kAuditPurpose));
+  if (!log.ok()) return log.status();
+  if (!existed && !new_store) {
+    if (auto s = log->Append(
+            "started",
+            "Started this audit log for an existing store: changes made "
+            "before now are not in it (the store was made by an older "
+            "kring-node, or its earlier audit log was removed)");
+        !s.ok()) {
+      return s;
+    }
+  }
+  return log;
+}
+
+// Text that AuditLog accepts and a terminal prints as one line: control
+// characters become '?'.
+std::string OneLine(std::string_view text) {
+  std::string out(text);
+  for (char& ch : out) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == 0x7f) ch = '?';
+  }
+  return out;
+}
+
+// "1 record", "2 records".
+std::string Records(size_t n) {
+  return StrCat(n, n == 1 ? " record" : " records");
+}
+
+// Writes what a command changed to the audit log; returns the exit code.
+// Entries never hold pupil numbers or other pupil data.
+int Audited(AuditLog& log, std::string_view kind, std::string_view summary,
+            AuditFields fields = {}) {
+  for (auto& [name, value] : fields) value = OneLine(value);
+  if (auto s = log.Append(kind, OneLine(summary), std::move(fields)); !s.ok()) {
+    std::cerr << "kring-node: the change was made, but writing it to the "
+                 "audit log failed: "
+              << ToStd(s.message()) << "\n";
+    return kExitProblem;
+  }
+  return kExitOk;
+}
+
 absl::StatusOr<Instrument> LoadInstrument(const Common& c) {
   if (c.instrument_file.empty()) return Instrument::BelongingV1();
   return Instrument::LoadFile(c.instrument_file);
@@ -165,6 +229,19 @@ int RunInit(const Common& c, bool special) {
   options.special_categories = special;
   auto store = Store::Init(c.data_dir, *key, options);
   if (!store.ok()) return Fail(store.status());
+  auto audit = OpenAudit(c, *store, /*new_store=*/true);
+  if (!audit.ok()) return Fail(audit.status());
+  const std::string protection = c.key_file.empty() ? "passphrase" : "key file";
+  if (int rc =
+          Audited(*audit, "init",
+                  StrCat("Created the store; the data key is protected by a ",
+                         protection, "; special-category attributes ",
+                         special ? "enabled" : "disabled"),
+                  {{"key_protection", protection},
+                   {"special_categories", special ? "enabled" : "disabled"}});
+      rc != kExitOk) {
+    return rc;
+  }
   std::cout << "Created the kring node store in " << c.data_dir << "\n";
   if (!c.key_file.empty()) {
     std::cout << "The data key is protected by the key file " << c.key_file
@@ -208,6 +285,8 @@ int RunImport(const Common& c, const ImportFlags& f) {
   auto store = Store::Open(c.data_dir, *key);
   if (!store.ok()) return Fail(store.status());
   const double unlock_ms = Ms(t_unlock);
+  auto audit = OpenAudit(c, *store, /*new_store=*/false);
+  if (!audit.ok()) return Fail(audit.status());
 
   auto t_import = std::chrono::steady_clock::now();
   ImportOptions options;
@@ -272,6 +351,32 @@ int RunImport(const Common& c, const ImportFlags& f) {
     return kExitProblem;
   }
   const ImportResult* added = &outcome->result;
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s.empty() ? std::string("none") : s;
+  };
+  {
+    const std::string name = std::filesystem::path(f.file).filename();
+    const std::string format(FormatName(parsed.format));
+    std::string line = StrCat("Imported ", Records(added->added), " from ",
+                              name, " (", format, ")");
+    if (added->replaced > 0) {
+      line += StrCat(", replacing ", Records(added->replaced),
+                     " of its earlier import");
+    }
+    line += "; dropped columns: " + list(parsed.dropped_identifying);
+    if (int rc = Audited(*audit, "import", line,
+                         {{"file", name},
+                          {"format", format},
+                          {"records", std::to_string(added->added)},
+                          {"replaced", std::to_string(added->replaced)},
+                          {"dropped_columns", list(parsed.dropped_identifying)},
+                          {"unused_columns", list(parsed.ignored)}});
+        rc != kExitOk) {
+      return rc;
+    }
+  }
   summary["imported"] = added->added;
   summary["replaced"] = added->replaced;
   summary["unlock_ms"] = unlock_ms;
@@ -287,11 +392,6 @@ int RunImport(const Common& c, const ImportFlags& f) {
               << " records of the earlier import";
   }
   std::cout << ".\n";
-  auto list = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s.empty() ? std::string("none") : s;
-  };
   std::cout << "Dropped, never stored (they identify people): "
             << list(parsed.dropped_identifying) << "\n";
   std::cout << "Not used: " << list(parsed.ignored) << "\n";
@@ -373,8 +473,24 @@ int RunErase(const Common& c, const std::string& pupil, const std::string& wave,
   if (!key.ok()) return Fail(key.status());
   auto store = Store::Open(c.data_dir, *key);
   if (!store.ok()) return Fail(store.status());
+  auto audit = OpenAudit(c, *store, /*new_store=*/false);
+  if (!audit.ok()) return Fail(audit.status());
   auto n = pupil.empty() ? store->EraseWave(wave) : store->ErasePupil(pupil);
   if (!n.ok()) return Fail(n.status());
+  // Never the pupil number: the log says only that one pupil was erased.
+  AuditFields fields = {{"records", std::to_string(*n)},
+                        {"scope", pupil.empty() ? "wave" : "pupil"}};
+  if (!wave.empty()) fields.emplace_back("wave", wave);
+  if (int rc =
+          Audited(*audit, "erase",
+                  pupil.empty() ? StrCat("Erased ", Records(*n), " of wave ",
+                                         wave, " (retention)")
+                                : StrCat("Erased ", Records(*n),
+                                         " of one pupil (right to erasure)"),
+                  std::move(fields));
+      rc != kExitOk) {
+    return rc;
+  }
   std::cout << "Erased " << *n << " record(s); they cannot be recovered "
             << "from the data directory.\n";
   return kExitOk;
@@ -394,11 +510,118 @@ int RunRotate(const Common& c, const std::string& new_key_file) {
     if (!pass.ok()) return Fail(pass.status());
     next = KeySource::Passphrase(*std::move(pass));
   }
+  auto audit = OpenAudit(c, *store, /*new_store=*/false);
+  if (!audit.ok()) return Fail(audit.status());
   if (auto s = store->RotateKey(next); !s.ok()) return Fail(s);
+  AuditFields fields = {
+      {"key_protection", new_key_file.empty() ? "passphrase" : "key file"}};
+  if (!new_key_file.empty()) fields.emplace_back("key_file", new_key_file);
+  if (int rc = Audited(
+          *audit, "rotate-key",
+          new_key_file.empty()
+              ? "Protected the data key with a new passphrase"
+              : "Protected the data key with a new key file, " + new_key_file,
+          std::move(fields));
+      rc != kExitOk) {
+    return rc;
+  }
   std::cout << "The data key is now protected by "
             << (new_key_file.empty() ? std::string("the new passphrase")
                                      : "the key file " + new_key_file)
             << "; the old one no longer opens the store.\n";
+  return kExitOk;
+}
+
+// Local time in ISO 8601, e.g. 2026-03-02T14:05:09+01:00.
+std::string LocalTime(int64_t unix_time) {
+  const auto t = static_cast<std::time_t>(unix_time);
+  std::tm local{};
+  char buf[64];
+  if (localtime_r(&t, &local) == nullptr ||
+      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &local) == 0) {
+    return StrCat("@", unix_time);
+  }
+  std::string s = buf;
+  s.insert(s.size() - 2, ":");
+  return s;
+}
+
+constexpr const char* kTamperAdvice =
+    "Keep audit.db as it is (it is evidence), compare it with a backup, and "
+    "find out who could write to the data directory.\n";
+
+// `kring-node audit` (show the log) and `kring-node audit verify`. Both
+// fail (exit 1) when the log does not verify.
+int RunAudit(const Common& c, bool json, bool verify_only) {
+  auto key = KeyFor(c, /*confirm=*/false);
+  if (!key.ok()) return Fail(key.status());
+  auto store = Store::Open(c.data_dir, *key);
+  if (!store.ok()) return Fail(store.status());
+  if (!std::filesystem::exists(AuditPath(c))) {
+    return Fail(absl::NotFoundError(
+        StrCat("there is no audit log in ", c.data_dir,
+               " (audit.db): it was removed, or nothing has changed since "
+               "this store was made by an older kring-node")));
+  }
+  auto log = AuditLog::Open(c.data_dir, store->DeriveSubkey(kAuditPurpose));
+  if (!log.ok()) return Fail(log.status());
+  auto entries = log->Entries();
+  if (!entries.ok()) return Fail(entries.status());
+  const absl::Status verified = log->Verify();
+  auto intact_line = [&] {
+    if (entries->empty())
+      return std::string("The audit log is intact: no entries yet.");
+    return StrCat("The audit log is intact: ", entries->size(),
+                  entries->size() == 1 ? " entry" : " entries",
+                  ", the last on ", LocalTime(entries->back().unix_time), ".");
+  };
+  const std::string problem =
+      StrCat("the audit log is NOT intact: ", ToStd(verified.message()));
+  if (verify_only) {
+    if (!verified.ok()) {
+      std::cerr << "kring-node: " << problem << "\n" << kTamperAdvice;
+      return kExitProblem;
+    }
+    std::cout << intact_line() << "\n";
+    return kExitOk;
+  }
+  if (json) {
+    nlohmann::ordered_json out;
+    out["audit_log"] = log->path().string();
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const AuditEntry& e : *entries) {
+      nlohmann::ordered_json fields = nlohmann::ordered_json::object();
+      for (const auto& [name, value] : e.fields) fields[name] = value;
+      list.push_back({{"seq", e.seq},
+                      {"time", LocalTime(e.unix_time)},
+                      {"unix_time", e.unix_time},
+                      {"kind", e.kind},
+                      {"summary", e.summary},
+                      {"fields", fields}});
+    }
+    out["entries"] = list;
+    out["intact"] = verified.ok();
+    if (!verified.ok()) out["problem"] = std::string(ToStd(verified.message()));
+    std::cout << out.dump(2, ' ', false,
+                          nlohmann::ordered_json::error_handler_t::replace)
+              << "\n";
+    return verified.ok() ? kExitOk : kExitProblem;
+  }
+  std::cout << "Audit log of the kring node store in " << c.data_dir
+            << " (times are local):\n";
+  for (const AuditEntry& e : *entries) {
+    std::cout << "\n#" << e.seq << "  " << LocalTime(e.unix_time) << "  "
+              << OneLine(e.summary) << "\n";
+    for (const auto& [name, value] : e.fields) {
+      std::cout << "      " << OneLine(name) << ": " << OneLine(value) << "\n";
+    }
+  }
+  std::cout << "\n";
+  if (!verified.ok()) {
+    std::cerr << "kring-node: " << problem << "\n" << kTamperAdvice;
+    return kExitProblem;
+  }
+  std::cout << intact_line() << "\n";
   return kExitOk;
 }
 
@@ -657,6 +880,21 @@ int Main(int argc, char** argv) {
   preview->add_flag("--all", prev.all, "Also list the entries that are 0");
   preview->add_flag("--json", prev.json, "Machine-readable output");
 
+  bool audit_json = false;
+  auto* audit = app.add_subcommand(
+      "audit",
+      "Show the audit log in plain words: every change to the school's data "
+      "and, once the node takes part in queries, every task, decision and "
+      "what left the school.");
+  add_common(audit, true, false);
+  audit->add_flag("--json", audit_json, "Machine-readable output");
+  audit->require_subcommand(0, 1);
+  auto* audit_verify = audit->add_subcommand(
+      "verify",
+      "Check that no entry of the audit log was edited, removed, inserted "
+      "or reordered (exit code 1 if one was).");
+  add_common(audit_verify, true, false);
+
   CLI11_PARSE(app, argc, argv);
   if (*init) return RunInit(c, special);
   if (*import) return RunImport(c, imp);
@@ -665,6 +903,8 @@ int Main(int argc, char** argv) {
   if (*rotate) return RunRotate(c, new_key_file);
   if (*synth) return RunSynth(c, syn);
   if (*preview) return RunPreview(c, prev);
+  if (*audit)
+    return RunAudit(c, audit_json, /*verify_only=*/audit_verify->parsed());
   return kExitUsage;
 }
 

@@ -617,6 +617,11 @@ absl::Status Store::Scrub() {
   return absl::OkStatus();
 }
 
+SecretBytes Store::DeriveSubkey(std::string_view purpose) const {
+  // Cannot fail: the data key is 32 bytes and the label is not empty.
+  return *crypto::DeriveKey(data_key_, "kring-node-subkey-v1", purpose);
+}
+
 absl::Status Store::RotateKey(const KeySource& next) {
   auto wrapped = Wrap(data_key_, next, /*create_key_file=*/
                       next.kind == KeySource::Kind::kKeyFile);

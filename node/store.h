@@ -109,6 +109,12 @@ class Store {
   // Re-wraps the data key under `next` (records are not re-encrypted).
   absl::Status RotateKey(const KeySource& next);
 
+  // A 32-byte key for one `purpose` (non-empty, e.g. "audit-log-v1"),
+  // derived from the data key with keyed BLAKE2b (crypto::DeriveKey): the
+  // same for every opening of this store and after RotateKey, different per
+  // purpose, and revealing nothing about the data key.
+  crypto::SecretBytes DeriveSubkey(std::string_view purpose) const;
+
   std::filesystem::path database_path() const;
 
  private:

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -229,11 +230,128 @@ TEST_F(NodeCliTest, PreviewWorksForEveryStatistic) {
   EXPECT_THAT(typo.out, HasSubstr("did you mean `belong_perception`"));
 }
 
+// The audit log records every change in plain words, without pupil
+// numbers, and `audit verify` notices an entry edited with sqlite3.
+TEST_F(NodeCliTest, AuditLogRecordsChangesAndDetectsTampering) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  const std::string file = Path("export.csv");
+  ASSERT_EQ(Node("synth --rows 50 --seed 7 --format msforms --wave 2024-25 "
+                 "--out " +
+                 file)
+                .exit_code,
+            0);
+  ASSERT_EQ(Node("import " + file).exit_code, 0);
+  // One pupil number from the export, to erase and then look for.
+  std::ifstream in(file);
+  std::string header, row;
+  std::getline(in, header);
+  std::getline(in, row);
+  std::vector<std::string> cells;
+  std::stringstream cs(row);
+  for (std::string cell; std::getline(cs, cell, ',');) cells.push_back(cell);
+  std::vector<std::string> names;
+  std::stringstream hs(header);
+  for (std::string cell; std::getline(hs, cell, ',');) names.push_back(cell);
+  std::string pupil;
+  for (size_t i = 0; i < names.size() && i < cells.size(); ++i) {
+    if (names[i].find("umber") != std::string::npos ||
+        names[i].find("ummer") != std::string::npos) {
+      pupil = cells[i];
+    }
+  }
+  ASSERT_FALSE(pupil.empty()) << header;
+  CliRun erased = Node("erase --yes --pupil '" + pupil + "'");
+  ASSERT_EQ(erased.exit_code, 0) << erased.out;
+
+  CliRun shown = Node("audit --json");
+  ASSERT_EQ(shown.exit_code, 0) << shown.out;
+  auto j = nlohmann::json::parse(shown.out);
+  EXPECT_TRUE(j["intact"]);
+  ASSERT_EQ(j["entries"].size(), 3u) << shown.out;
+  EXPECT_EQ(j["entries"][0]["seq"], 1);
+  EXPECT_EQ(j["entries"][0]["kind"], "init");
+  const auto& import = j["entries"][1];
+  EXPECT_EQ(import["kind"], "import");
+  EXPECT_EQ(import["summary"].get<std::string>().rfind(
+                "Imported 50 records from export.csv (msforms)", 0),
+            0u)
+      << import["summary"];
+  EXPECT_THAT(import["summary"].get<std::string>(), HasSubstr("Naam"));
+  EXPECT_EQ(import["fields"]["file"], "export.csv");
+  EXPECT_EQ(import["fields"]["records"], "50");
+  EXPECT_THAT(import["fields"]["dropped_columns"].get<std::string>(),
+              HasSubstr("E-mail"));
+  const auto& erase = j["entries"][2];
+  EXPECT_EQ(erase["kind"], "erase");
+  EXPECT_EQ(erase["summary"],
+            "Erased 1 record of one pupil (right to erasure)");
+  EXPECT_THAT(shown.out, Not(HasSubstr(pupil)));
+
+  CliRun text = Node("audit");
+  EXPECT_EQ(text.exit_code, 0) << text.out;
+  EXPECT_THAT(text.out, HasSubstr("Imported 50 records from export.csv"));
+  EXPECT_THAT(text.out, HasSubstr("      file: export.csv"));
+  EXPECT_THAT(text.out, HasSubstr("The audit log is intact: 3 entries"));
+
+  CliRun ok = Node("audit verify");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_THAT(ok.out,
+              HasSubstr("The audit log is intact: 3 entries, the last on"));
+
+  // The pupil number is nowhere in the file either.
+  const std::string db = (dir_ / "data" / "audit.db").string();
+  FILE* p = popen(("sqlite3 '" + db + "' .dump").c_str(), "r");
+  std::string dump;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) dump.append(buf, n);
+  ASSERT_EQ(pclose(p), 0);
+  EXPECT_THAT(dump, HasSubstr("Imported 50 records"));
+  EXPECT_THAT(dump, Not(HasSubstr(pupil)));
+
+  // Someone makes the import look smaller.
+  ASSERT_EQ(std::system(("sqlite3 '" + db +
+                         "' \"UPDATE entries SET summary = replace(summary, "
+                         "'50 records', '5 records') WHERE seq = 2\"")
+                            .c_str()),
+            0);
+  CliRun bad = Node("audit verify");
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_THAT(bad.out, HasSubstr("entry 2"));
+  CliRun bad_json = Node("audit --json");
+  EXPECT_EQ(bad_json.exit_code, 1);
+  auto jb = nlohmann::json::parse(
+      bad_json.out.substr(0, bad_json.out.rfind('}') + 1));
+  EXPECT_FALSE(jb["intact"]);
+  EXPECT_THAT(jb["problem"].get<std::string>(), HasSubstr("entry 2"));
+}
+
+// A removed audit.db is noticed, and a new log says where it starts.
+TEST_F(NodeCliTest, RemovedAuditLogIsNoticedAndANewOneSaysSo) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  std::filesystem::remove(dir_ / "data" / "audit.db");
+  CliRun missing = Node("audit verify");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.out, HasSubstr("no audit log"));
+  const std::string file = Path("export.csv");
+  ASSERT_EQ(Node("synth --rows 20 --out " + file).exit_code, 0);
+  ASSERT_EQ(Node("import " + file).exit_code, 0);
+  CliRun shown = Node("audit --json");
+  ASSERT_EQ(shown.exit_code, 0) << shown.out;
+  auto j = nlohmann::json::parse(shown.out);
+  ASSERT_EQ(j["entries"].size(), 2u);
+  EXPECT_EQ(j["entries"][0]["kind"], "started");
+  EXPECT_THAT(j["entries"][0]["summary"].get<std::string>(),
+              HasSubstr("changes made before now are not in it"));
+  EXPECT_EQ(j["entries"][1]["kind"], "import");
+  EXPECT_EQ(Node("audit verify").exit_code, 0);
+}
+
 TEST_F(NodeCliTest, HelpExplainsTheCommands) {
   CliRun help = Node("--help");
   EXPECT_EQ(help.exit_code, 0);
   for (const char* cmd : {"init", "import", "status", "erase", "rotate-key",
-                          "synth", "preview"}) {
+                          "synth", "preview", "audit"}) {
     EXPECT_THAT(help.out, HasSubstr(cmd));
   }
 }

@@ -305,6 +305,26 @@ TEST(StoreTest, RotateKeyRewrapsTheDataKey) {
               IsOk());
 }
 
+TEST(StoreTest, SubkeysAreStablePerPurposeAndSurviveRotation) {
+  TempDir dir, other;
+  SecretBytes audit, tags;
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Init(dir.path(), Pass("old"), {}));
+    audit = store.DeriveSubkey("audit-log-v1");
+    tags = store.DeriveSubkey("something-else-v1");
+    KRING_ASSERT_OK(store.RotateKey(Pass("new")));
+    EXPECT_TRUE(store.DeriveSubkey("audit-log-v1") == audit);
+  }
+  EXPECT_EQ(audit.size(), 32u);
+  EXPECT_FALSE(audit == tags);
+  KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(dir.path(), Pass("new")));
+  EXPECT_TRUE(store.DeriveSubkey("audit-log-v1") == audit);
+  KRING_ASSERT_OK_AND_ASSIGN(Store another,
+                             Store::Init(other.path(), Pass("old"), {}));
+  EXPECT_FALSE(another.DeriveSubkey("audit-log-v1") == audit);
+}
+
 TEST(StoreTest, PseudonymsAreKeyedPerSchoolAndNormalised) {
   TempDir a, b;
   KRING_ASSERT_OK_AND_ASSIGN(Store sa, Store::Init(a.path(), Pass("pw"), {}));
