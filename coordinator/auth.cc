@@ -100,7 +100,8 @@ absl::Status ReplayGuard::Check(std::string_view key, int64_t unix_millis,
     return absl::UnauthenticatedError("the request's nonce is too short");
   }
   std::lock_guard lock(mu_);
-  while (!order_.empty() && order_.front().first < now - 2 * kMaxClockSkewMillis) {
+  while (!order_.empty() &&
+         order_.front().first < now - 2 * kMaxClockSkewMillis) {
     seen_.erase(order_.front().second);
     order_.pop_front();
   }

@@ -12,8 +12,8 @@ namespace {
 std::string Hash(std::string_view data) {
   std::string out(32, '\0');
   crypto_generichash(reinterpret_cast<uint8_t*>(out.data()), out.size(),
-                     reinterpret_cast<const uint8_t*>(data.data()),
-                     data.size(), nullptr, 0);
+                     reinterpret_cast<const uint8_t*>(data.data()), data.size(),
+                     nullptr, 0);
   return out;
 }
 
@@ -397,8 +397,7 @@ absl::Status CoordinatorDb::Grant(std::string_view query_id,
 absl::StatusOr<bool> CoordinatorDb::IsGranted(std::string_view query_id,
                                               std::string_view user_id) {
   std::lock_guard lock(impl_->mu);
-  Stmt st(impl_->db,
-          "SELECT 1 FROM grants WHERE query_id = ? AND user_id = ?");
+  Stmt st(impl_->db, "SELECT 1 FROM grants WHERE query_id = ? AND user_id = ?");
   st.Text(1, query_id).Text(2, user_id);
   return st.Step() == SQLITE_ROW;
 }
@@ -440,9 +439,10 @@ absl::Status CoordinatorDb::Audit(std::string_view kind,
       prev = last.Str(1);
     }
   }
-  const int64_t millis = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
   Stmt st(impl_->db,
           "INSERT INTO audit(seq, millis, kind, summary, hash) "
           "VALUES(?, ?, ?, ?, ?)");
@@ -460,8 +460,8 @@ absl::StatusOr<std::vector<AuditRecord>> CoordinatorDb::AuditLog() {
           "SELECT seq, millis, kind, summary FROM audit ORDER BY seq");
   std::vector<AuditRecord> out;
   while (st.Step() == SQLITE_ROW) {
-    out.push_back({static_cast<uint64_t>(st.Int(0)), st.Int(1), st.Str(2),
-                   st.Str(3)});
+    out.push_back(
+        {static_cast<uint64_t>(st.Int(0)), st.Int(1), st.Str(2), st.Str(3)});
   }
   return out;
 }
@@ -476,9 +476,8 @@ absl::Status CoordinatorDb::VerifyAudit() {
     const uint64_t seq = static_cast<uint64_t>(st.Int(0));
     if (seq != expected ||
         AuditHash(prev, seq, st.Int(1), st.Str(2), st.Str(3)) != st.Str(4)) {
-      return absl::DataLossError(
-          StrCat("the coordinator's audit log was altered at entry ",
-                 expected));
+      return absl::DataLossError(StrCat(
+          "the coordinator's audit log was altered at entry ", expected));
     }
     prev = st.Str(4);
     ++expected;

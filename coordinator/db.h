@@ -63,8 +63,8 @@ class CoordinatorDb {
   absl::Status PutSchool(const School& s);
   absl::StatusOr<School> GetSchool(std::string_view school_id);
   absl::StatusOr<std::vector<School>> ListSchools();
-  absl::Status TouchSchool(std::string_view school_id,
-                           std::string_view version, int64_t millis);
+  absl::Status TouchSchool(std::string_view school_id, std::string_view version,
+                           int64_t millis);
 
   // ALREADY_EXISTS for a taken id.
   absl::Status AddUser(const User& u);

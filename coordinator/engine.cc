@@ -51,9 +51,8 @@ absl::Status NeedRole(const User& user, std::initializer_list<v1::Role> roles,
   for (v1::Role r : roles) {
     if (user.role == r) return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(
-      StrCat("user ", user.user_id, " (", RoleName(user.role),
-             ") may not ", what));
+  return absl::PermissionDeniedError(StrCat(
+      "user ", user.user_id, " (", RoleName(user.role), ") may not ", what));
 }
 
 // Release entries of the ledger as JSON, to persist and reload.
@@ -152,8 +151,7 @@ absl::StatusOr<User> Engine::Authenticate(
   }
   auto user = db_->GetUser(auth.user_id());
   if (!user.ok()) {
-    return absl::UnauthenticatedError(
-        StrCat("unknown user ", auth.user_id()));
+    return absl::UnauthenticatedError(StrCat("unknown user ", auth.user_id()));
   }
   auto key = crypto::IdentityPublicKey::FromBytes(user->public_key);
   if (!key.ok()) return absl::InternalError("a stored user key is invalid");
@@ -258,15 +256,13 @@ absl::StatusOr<std::string> Engine::Result(const User& user,
     allowed = granted.ok() && *granted;
   }
   if (!allowed) {
-    return absl::PermissionDeniedError(
-        StrCat("the result of ", query_id,
-               " is released to its requester only"));
+    return absl::PermissionDeniedError(StrCat(
+        "the result of ", query_id, " is released to its requester only"));
   }
   if (q->state() != v1::QUERY_STATE_RELEASED) {
-    return absl::FailedPreconditionError(
-        StrCat("query ", query_id, " has no result (",
-               v1::QueryState_Name(q->state()), q->reason().empty() ? "" : ": ",
-               q->reason(), ")"));
+    return absl::FailedPreconditionError(StrCat(
+        "query ", query_id, " has no result (", v1::QueryState_Name(q->state()),
+        q->reason().empty() ? "" : ": ", q->reason(), ")"));
   }
   return db_->GetResult(query_id, format);
 }
@@ -302,8 +298,8 @@ absl::StatusOr<v1::QueryInfo> Engine::Approve(const User& user,
   a->set_approver_id(user.user_id);
   a->set_approver_public_key(user.public_key);
   a->set_signature(std::string(signature));
-  (void)db_->Audit("approved", StrCat("query ", query_id, " approved by ",
-                                      user.user_id));
+  (void)db_->Audit("approved",
+                   StrCat("query ", query_id, " approved by ", user.user_id));
   if (static_cast<uint32_t>(q->approvals_size()) >= q->approvals_required()) {
     q->set_state(v1::QUERY_STATE_RUNNING);
     if (auto s = db_->PutQuery(*q); !s.ok()) return s;
@@ -317,8 +313,7 @@ absl::StatusOr<v1::QueryInfo> Engine::Approve(const User& user,
 absl::StatusOr<v1::QueryInfo> Engine::Reject(const User& user,
                                              std::string_view query_id,
                                              std::string_view reason) {
-  if (auto s = NeedRole(user, {v1::ROLE_APPROVER}, "reject queries");
-      !s.ok()) {
+  if (auto s = NeedRole(user, {v1::ROLE_APPROVER}, "reject queries"); !s.ok()) {
     return s;
   }
   std::lock_guard lock(mu_);
@@ -329,8 +324,8 @@ absl::StatusOr<v1::QueryInfo> Engine::Reject(const User& user,
         StrCat("query ", query_id, " does not await approval"));
   }
   q->set_state(v1::QUERY_STATE_REJECTED);
-  q->set_reason(StrCat("rejected by ", user.user_id,
-                       reason.empty() ? "" : ": ", reason));
+  q->set_reason(
+      StrCat("rejected by ", user.user_id, reason.empty() ? "" : ": ", reason));
   if (auto s = db_->PutQuery(*q); !s.ok()) return s;
   (void)db_->Audit("rejected", StrCat("query ", query_id, " ", q->reason()));
   return q;
@@ -348,8 +343,8 @@ absl::StatusOr<v1::CreateEnrollmentCodeResponse> Engine::NewEnrollmentCode(
         StrCat("municipality `", school.municipality,
                "` is not a CBS code such as GM0363"));
   }
-  const std::string code = StrCat(RandomHex(4), "-", RandomHex(4), "-",
-                                  RandomHex(4));
+  const std::string code =
+      StrCat(RandomHex(4), "-", RandomHex(4), "-", RandomHex(4));
   const int64_t expires =
       NowMillis() + std::chrono::duration_cast<std::chrono::milliseconds>(
                         options_.code_lifetime)
@@ -357,9 +352,9 @@ absl::StatusOr<v1::CreateEnrollmentCodeResponse> Engine::NewEnrollmentCode(
   if (auto s = db_->AddEnrollmentCode(code, school, expires); !s.ok()) {
     return s;
   }
-  (void)db_->Audit("enrollment-code", StrCat("code issued for ", school.brin,
-                                             " ", school.name, " (",
-                                             school.municipality, ")"));
+  (void)db_->Audit("enrollment-code",
+                   StrCat("code issued for ", school.brin, " ", school.name,
+                          " (", school.municipality, ")"));
   v1::CreateEnrollmentCodeResponse r;
   r.set_code(code);
   r.set_expires_unix_millis(expires);
@@ -378,8 +373,7 @@ absl::StatusOr<v1::CreateEnrollmentCodeResponse> Engine::CreateEnrollmentCode(
   return NewEnrollmentCode(s);
 }
 
-absl::StatusOr<std::string> Engine::RegisterUser(const User& user,
-                                                 User added) {
+absl::StatusOr<std::string> Engine::RegisterUser(const User& user, User added) {
   if (auto s = NeedRole(user, {v1::ROLE_ADMIN}, "register users"); !s.ok()) {
     return s;
   }
@@ -395,9 +389,9 @@ absl::StatusOr<std::string> Engine::RegisterUser(const User& user,
         "a municipality user needs its municipality codes");
   }
   if (auto s = db_->AddUser(added); !s.ok()) return s;
-  (void)db_->Audit("user", StrCat("user ", added.user_id, " (",
-                                  RoleName(added.role), ") registered by ",
-                                  user.user_id));
+  (void)db_->Audit("user",
+                   StrCat("user ", added.user_id, " (", RoleName(added.role),
+                          ") registered by ", user.user_id));
   return key->Fingerprint();
 }
 
@@ -408,9 +402,9 @@ absl::Status Engine::Grant(const User& user, std::string_view query_id,
   }
   if (auto q = db_->GetQuery(query_id); !q.ok()) return q.status();
   if (auto u = db_->GetUser(grantee); !u.ok()) return u.status();
-  (void)db_->Audit("grant", StrCat(grantee, " may read the result of ",
-                                   query_id, " (granted by ", user.user_id,
-                                   ")"));
+  (void)db_->Audit("grant",
+                   StrCat(grantee, " may read the result of ", query_id,
+                          " (granted by ", user.user_id, ")"));
   return db_->Grant(query_id, grantee);
 }
 
@@ -428,8 +422,7 @@ absl::StatusOr<std::vector<v1::NodeInfo>> Engine::Nodes(const User& user) {
     n.set_brin(s.brin);
     n.set_school_name(s.name);
     n.set_municipality(s.municipality);
-    if (auto k = crypto::IdentityPublicKey::FromBytes(s.identity_key);
-        k.ok()) {
+    if (auto k = crypto::IdentityPublicKey::FromBytes(s.identity_key); k.ok()) {
       n.set_fingerprint(k->Fingerprint());
     }
     n.set_last_seen_unix_millis(s.last_seen_millis);
@@ -442,7 +435,8 @@ absl::StatusOr<std::vector<v1::NodeInfo>> Engine::Nodes(const User& user) {
 
 absl::StatusOr<v1::EnrollResponse> Engine::Enroll(
     const v1::EnrollRequest& request) {
-  auto key = crypto::IdentityPublicKey::FromBytes(request.identity_public_key());
+  auto key =
+      crypto::IdentityPublicKey::FromBytes(request.identity_public_key());
   if (!key.ok()) {
     return absl::InvalidArgumentError("the node's public key is not valid");
   }
@@ -453,10 +447,9 @@ absl::StatusOr<v1::EnrollResponse> Engine::Enroll(
   school->version = request.version();
   school->last_seen_millis = NowMillis();
   if (auto s = db_->PutSchool(*school); !s.ok()) return s;
-  (void)db_->Audit("enrolled", StrCat("school ", school->school_id, " (",
-                                      school->name, ", ",
-                                      school->municipality, ") key ",
-                                      key->Fingerprint()));
+  (void)db_->Audit(
+      "enrolled", StrCat("school ", school->school_id, " (", school->name, ", ",
+                         school->municipality, ") key ", key->Fingerprint()));
   v1::EnrollResponse r;
   r.set_school_id(school->school_id);
   r.set_brin(school->brin);
@@ -513,8 +506,7 @@ void Engine::Connected(const std::string& school_id,
   for (const auto& m : open) link->Send(m);
 }
 
-void Engine::Disconnected(const std::string& school_id,
-                          const NodeLink* link) {
+void Engine::Disconnected(const std::string& school_id, const NodeLink* link) {
   std::lock_guard lock(mu_);
   auto it = links_.find(school_id);
   if (it != links_.end() && it->second.get() == link) links_.erase(it);
@@ -634,9 +626,9 @@ absl::Status Engine::Aggregate(Run& run, std::unique_lock<std::mutex>& lock) {
   const uint32_t minimum = std::max<uint32_t>(
       3, static_cast<uint32_t>(options_.policy.normal().min_schools));
   if (n < minimum) {
-    std::string why = StrCat("only ", n, " of ", run.targets.size(),
-                             " schools took part; at least ", minimum,
-                             " are needed");
+    std::string why =
+        StrCat("only ", n, " of ", run.targets.size(),
+               " schools took part; at least ", minimum, " are needed");
     if (!declined.empty()) {
       why += " (declined: ";
       for (size_t i = 0; i < declined.size(); ++i) {
@@ -673,11 +665,10 @@ absl::Status Engine::Aggregate(Run& run, std::unique_lock<std::mutex>& lock) {
   auto coordinator = crypto::secagg::SecAggCoordinator::Create(*setup);
   if (!coordinator.ok()) return coordinator.status();
   run.secagg.emplace(*std::move(coordinator));
-  (void)db_->Audit("aggregation", StrCat("query ", qid, ": ", n,
-                                         " schools, threshold ",
-                                         params->threshold, ", ", *bits,
-                                         "-bit ring, ", bounds.size(),
-                                         " elements"));
+  (void)db_->Audit(
+      "aggregation",
+      StrCat("query ", qid, ": ", n, " schools, threshold ", params->threshold,
+             ", ", *bits, "-bit ring, ", bounds.size(), " elements"));
   v1::CoordinatorToNode start;
   start.mutable_run_start()->set_query_id(qid);
   *start.mutable_run_start()->mutable_config() = config;
@@ -685,9 +676,8 @@ absl::Status Engine::Aggregate(Run& run, std::unique_lock<std::mutex>& lock) {
   // Rounds 0..4, each closed when everyone answered or at its deadline.
   while (!run.secagg->finished()) {
     const auto deadline = Clock::now() + options_.round_deadline;
-    changed_.wait_until(lock, deadline, [&] {
-      return stopping_ || run.secagg->AllReceived();
-    });
+    changed_.wait_until(lock, deadline,
+                        [&] { return stopping_ || run.secagg->AllReceived(); });
     if (stopping_) return absl::AbortedError("the coordinator is stopping");
     auto outgoing = run.secagg->CloseRound();
     if (!outgoing.ok()) return outgoing.status();
@@ -701,6 +691,13 @@ absl::Status Engine::Aggregate(Run& run, std::unique_lock<std::mutex>& lock) {
   std::vector<std::string> contributors;
   for (uint32_t i : result.contributors) {
     contributors.push_back(run.roster[i]);
+  }
+  if (contributors.size() < minimum) {
+    return absl::FailedPreconditionError(
+        StrCat("only ", contributors.size(),
+               " schools' inputs reached the sum (others dropped out); at "
+               "least ",
+               minimum, " are needed, so nothing is released"));
   }
   return Release(run, result.sum, contributors);
 }
@@ -770,9 +767,8 @@ absl::StatusOr<v1::QueryInfo> Engine::WaitForQuery(
       return q;
     }
     if (changed_.wait_until(lock, until) == std::cv_status::timeout) {
-      return absl::DeadlineExceededError(
-          StrCat("query ", query_id, " still ",
-                 v1::QueryState_Name(q->state())));
+      return absl::DeadlineExceededError(StrCat(
+          "query ", query_id, " still ", v1::QueryState_Name(q->state())));
     }
   }
 }

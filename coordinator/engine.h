@@ -104,8 +104,7 @@ class Engine {
   // Verifies a hello; returns the school id.
   absl::StatusOr<std::string> Hello(const v1::NodeHello& hello);
   // A node's stream is up: it gets the tasks still open for it.
-  void Connected(const std::string& school_id,
-                 std::shared_ptr<NodeLink> link);
+  void Connected(const std::string& school_id, std::shared_ptr<NodeLink> link);
   void Disconnected(const std::string& school_id, const NodeLink* link);
   // A message from an authenticated node.
   void FromNode(const std::string& school_id,

@@ -5,7 +5,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -16,8 +18,13 @@
 #include <sstream>
 
 #include "CLI/CLI.hpp"
+#include "coordinator/auth.h"
+#include "coordinator/server.h"
 #include "crypto/secret_bytes.h"
+#include "grpcpp/grpcpp.h"
+#include "kring/v1/service.grpc.pb.h"
 #include "nlohmann/json.hpp"
+#include "node/agent.h"
 #include "node/audit.h"
 #include "node/import.h"
 #include "node/importer.h"
@@ -711,6 +718,166 @@ int RunPreview(const Common& c, const PreviewFlags& f) {
   return kExitOk;
 }
 
+struct EnrollFlags {
+  std::string coordinator = "127.0.0.1:7443";
+  std::string code;
+  std::string ca;
+  bool insecure_loopback = false;
+  std::vector<std::string> approver_keys;
+  uint32_t approvals_required = 1;
+};
+
+std::shared_ptr<grpc::Channel> Connect(const std::string& address,
+                                       const std::string& ca,
+                                       bool insecure_loopback,
+                                       absl::Status& error) {
+  if (ca.empty()) {
+    if (!insecure_loopback || !coordinator::IsLoopback(address)) {
+      error = absl::InvalidArgumentError(
+          "give the coordinator's CA certificate with --ca (plaintext needs "
+          "--insecure-loopback and a loopback address)");
+      return nullptr;
+    }
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  }
+  auto pem = ReadFile(ca);
+  if (!pem.ok()) {
+    error = pem.status();
+    return nullptr;
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = *pem;
+  return grpc::CreateChannel(address, grpc::SslCredentials(ssl));
+}
+
+// Registers this node's identity with the coordinator using a one-time
+// code and writes node.yaml.
+int RunEnroll(const Common& c, const EnrollFlags& f) {
+  const std::filesystem::path dir = c.data_dir;
+  if (std::filesystem::exists(dir / "node.yaml")) {
+    return Fail(absl::AlreadyExistsError(
+        StrCat("this node is already enrolled (", (dir / "node.yaml").string(),
+               " exists)")));
+  }
+  auto key = KeyFor(c, /*confirm=*/false);
+  if (!key.ok()) return Fail(key.status());
+  auto store = Store::Open(c.data_dir, *key);
+  if (!store.ok()) return Fail(store.status());
+  auto audit = OpenAudit(c, *store, /*new_store=*/false);
+  if (!audit.ok()) return Fail(audit.status());
+  NodeConfig config;
+  config.coordinator = f.coordinator;
+  config.tls_ca = f.ca;
+  config.insecure_loopback = f.ca.empty() && f.insecure_loopback;
+  config.approvals_required = f.approvals_required;
+  for (const std::string& k : f.approver_keys) {
+    auto pub = crypto::IdentityPublicKey::LoadFile(k);
+    if (!pub.ok()) pub = crypto::IdentityPublicKey::FromText(k);
+    if (!pub.ok()) {
+      return Fail(
+          absl::InvalidArgumentError(StrCat("--approver-key ", k,
+                                            " is neither a public key file nor "
+                                            "a kring-ed25519-public-v1 key")));
+    }
+    config.approvers.push_back(*pub);
+  }
+  if (config.approvers.size() < config.approvals_required) {
+    return Fail(absl::InvalidArgumentError(StrCat(
+        "--approvals-required ", config.approvals_required, " but only ",
+        config.approvers.size(), " approver key(s) given (--approver-key)")));
+  }
+  const std::filesystem::path key_path = dir / config.identity_key;
+  std::optional<crypto::IdentityKeyPair> identity;
+  if (std::filesystem::exists(key_path)) {
+    auto loaded = crypto::IdentityKeyPair::LoadPrivateKeyFile(key_path);
+    if (!loaded.ok()) return Fail(loaded.status());
+    identity.emplace(*std::move(loaded));
+  } else {
+    identity.emplace(crypto::IdentityKeyPair::Generate());
+    if (auto s = identity->SavePrivateKeyFile(key_path); !s.ok()) {
+      return Fail(s);
+    }
+  }
+  absl::Status error;
+  auto channel = Connect(f.coordinator, f.ca, f.insecure_loopback, error);
+  if (!channel) return Fail(error);
+  auto stub = v1::Coordinator::NewStub(channel);
+  v1::EnrollRequest request;
+  request.set_code(f.code);
+  request.set_identity_public_key(std::string(identity->public_key().bytes()));
+  request.set_version("kring-node 0.1");
+  v1::EnrollResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  grpc::Status status = stub->Enroll(&context, request, &response);
+  if (!status.ok()) {
+    return Fail(
+        absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                     StrCat("enrollment failed: ", status.error_message())));
+  }
+  config.school_id = response.school_id();
+  config.municipality = response.municipality();
+  std::ofstream out(dir / "node.yaml");
+  out << "# kring node configuration, written by `kring-node enroll`.\n"
+      << config.ToYaml();
+  if (!out) return Fail(absl::InternalError("cannot write node.yaml"));
+  out.close();
+  if (int rc =
+          Audited(*audit, "enrolled",
+                  StrCat("Enrolled with the coordinator as ",
+                         response.school_id(), " (", response.school_name(),
+                         ", ", response.municipality(), ")"),
+                  {{"school_id", response.school_id()},
+                   {"fingerprint", response.fingerprint()}});
+      rc != kExitOk) {
+    return rc;
+  }
+  std::cout << "Enrolled " << response.school_name() << " (" << response.brin()
+            << ", " << response.municipality() << ") as "
+            << response.school_id() << ".\n"
+            << "Read this fingerprint to the coordinator's operator to "
+               "confirm it is this server's key:\n  "
+            << response.fingerprint() << "\n"
+            << "Settings: " << (dir / "node.yaml").string()
+            << " (approvers this school trusts, local policy).\n"
+            << "Start taking part in queries with `kring-node run`.\n";
+  return kExitOk;
+}
+
+std::atomic<Agent*> running_agent{nullptr};
+
+extern "C" void StopAgent(int) {
+  if (Agent* a = running_agent.load()) a->Stop();
+}
+
+// Connects to the coordinator and takes part in queries until stopped.
+int RunAgent(const Common& c) {
+  auto config =
+      NodeConfig::Load(std::filesystem::path(c.data_dir) / "node.yaml");
+  if (!config.ok()) return Fail(config.status());
+  auto key = KeyFor(c, /*confirm=*/false);
+  if (!key.ok()) return Fail(key.status());
+  auto store = Store::Open(c.data_dir, *key);
+  if (!store.ok()) return Fail(store.status());
+  auto audit = OpenAudit(c, *store, /*new_store=*/false);
+  if (!audit.ok()) return Fail(audit.status());
+  AgentOptions options;
+  options.data_dir = c.data_dir;
+  options.config = *config;
+  auto agent = Agent::Create(std::move(options), &*store, &*audit);
+  if (!agent.ok()) return Fail(agent.status());
+  running_agent = agent->get();
+  std::signal(SIGINT, StopAgent);
+  std::signal(SIGTERM, StopAgent);
+  std::cerr << "kring-node: school " << config->school_id << " connecting to "
+            << config->coordinator << " (stop with Ctrl-C)\n";
+  (*agent)->Run();
+  running_agent = nullptr;
+  std::cerr << "kring-node: stopped\n";
+  return kExitOk;
+}
+
 struct SynthFlags {
   std::string out;
   std::string format = "kring";
@@ -895,6 +1062,36 @@ int Main(int argc, char** argv) {
       "or reordered (exit code 1 if one was).");
   add_common(audit_verify, true, false);
 
+  EnrollFlags enr;
+  auto* enroll = app.add_subcommand(
+      "enroll",
+      "Register this node with the coordinator using the one-time code from "
+      "its operator; writes node.yaml (after `init`).");
+  add_common(enroll, true, false);
+  enroll->add_option("--coordinator", enr.coordinator,
+                     "Coordinator address, host:port");
+  enroll->add_option("--code", enr.code, "One-time enrollment code")
+      ->required();
+  enroll->add_option("--ca", enr.ca,
+                     "The coordinator's CA certificate (PEM), for TLS");
+  enroll->add_flag("--insecure-loopback", enr.insecure_loopback,
+                   "Plaintext, only to a coordinator on this machine");
+  enroll
+      ->add_option("--approver-key", enr.approver_keys,
+                   "Public key (file or text) of an approver this school "
+                   "trusts; repeat for each")
+      ->required();
+  enroll
+      ->add_option("--approvals-required", enr.approvals_required,
+                   "How many of those approvers must sign a query")
+      ->check(CLI::Range(1u, 100u));
+
+  auto* run = app.add_subcommand(
+      "run",
+      "Connect to the coordinator and take part in approved queries that "
+      "this school's policy allows (node.yaml). Runs until stopped.");
+  add_common(run, true, false);
+
   CLI11_PARSE(app, argc, argv);
   if (*init) return RunInit(c, special);
   if (*import) return RunImport(c, imp);
@@ -903,6 +1100,8 @@ int Main(int argc, char** argv) {
   if (*rotate) return RunRotate(c, new_key_file);
   if (*synth) return RunSynth(c, syn);
   if (*preview) return RunPreview(c, prev);
+  if (*enroll) return RunEnroll(c, enr);
+  if (*run) return RunAgent(c);
   if (*audit)
     return RunAudit(c, audit_json, /*verify_only=*/audit_verify->parsed());
   return kExitUsage;

@@ -1,0 +1,607 @@
+#include "node/agent.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "coordinator/auth.h"
+#include "crypto/secagg/node.h"
+#include "crypto/secagg/parameters.h"
+#include "crypto/secagg/setup.h"
+#include "grpcpp/grpcpp.h"
+#include "kring/v1/service.grpc.pb.h"
+#include "node/instrument.h"
+#include "query/layout.h"
+#include "query/spec.h"
+#include "util/str_cat.h"
+#include "yaml-cpp/yaml.h"
+
+namespace kring::node {
+namespace {
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::string Blake2b(std::string_view data) {
+  std::string out(32, '\0');
+  crypto_generichash(reinterpret_cast<uint8_t*>(out.data()), out.size(),
+                     reinterpret_cast<const uint8_t*>(data.data()), data.size(),
+                     nullptr, 0);
+  return Hex(out);
+}
+
+std::string_view RoleName(v1::Role r) {
+  switch (r) {
+    case v1::ROLE_RESEARCHER:
+      return "researcher";
+    case v1::ROLE_MUNICIPALITY:
+      return "municipality";
+    case v1::ROLE_APPROVER:
+      return "approver";
+    case v1::ROLE_ADMIN:
+      return "admin";
+    default:
+      return "unknown";
+  }
+}
+
+absl::StatusOr<std::string> ReadText(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat("cannot read ", p.string()));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+absl::StatusOr<NodeConfig> NodeConfig::Parse(std::string_view yaml,
+                                             std::string_view file_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        StrCat(file_name, ":", e.mark.line + 1, ": not valid YAML: ", e.msg));
+  }
+  NodeConfig c;
+  auto where = [&](const YAML::Node& n) {
+    return StrCat(file_name, ":", n.Mark().line + 1, ": ");
+  };
+  auto fail = [&](const YAML::Node& n, std::string_view what) {
+    return absl::InvalidArgumentError(StrCat(where(n), what));
+  };
+  if (!root.IsMap()) return fail(root, "expected a map of settings");
+  try {
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      const YAML::Node& v = kv.second;
+      if (key == "coordinator") {
+        c.coordinator = v.as<std::string>();
+      } else if (key == "tls_ca") {
+        c.tls_ca = v.as<std::string>();
+      } else if (key == "insecure_loopback") {
+        c.insecure_loopback = v.as<bool>();
+      } else if (key == "school_id") {
+        c.school_id = v.as<std::string>();
+      } else if (key == "municipality") {
+        c.municipality = v.as<std::string>();
+      } else if (key == "identity_key") {
+        c.identity_key = v.as<std::string>();
+      } else if (key == "approvers") {
+        if (!v.IsMap()) return fail(v, "approvers: expected required and keys");
+        for (const auto& a : v) {
+          const std::string k = a.first.as<std::string>();
+          if (k == "required") {
+            c.approvals_required = a.second.as<uint32_t>();
+          } else if (k == "keys") {
+            for (const auto& text : a.second) {
+              auto key =
+                  crypto::IdentityPublicKey::FromText(text.as<std::string>());
+              if (!key.ok()) {
+                return fail(text,
+                            "approvers.keys: not an approver public key "
+                            "(kring-ed25519-public-v1:...)");
+              }
+              c.approvers.push_back(*key);
+            }
+          } else {
+            return fail(a.first, StrCat("approvers: unknown setting `", k,
+                                        "` (required, keys)"));
+          }
+        }
+      } else if (key == "policy") {
+        if (!v.IsMap()) return fail(v, "policy: expected a map");
+        for (const auto& p : v) {
+          const std::string k = p.first.as<std::string>();
+          const YAML::Node& pv = p.second;
+          if (k == "statistics") {
+            c.policy.statistics = pv.as<std::vector<std::string>>();
+          } else if (k == "requester_roles") {
+            c.policy.requester_roles = pv.as<std::vector<std::string>>();
+          } else if (k == "min_respondents") {
+            c.policy.min_respondents = pv.as<uint64_t>();
+          } else if (k == "min_schools") {
+            c.policy.min_schools = pv.as<uint64_t>();
+          } else if (k == "special_categories") {
+            c.policy.special_categories = pv.as<bool>();
+          } else {
+            return fail(p.first, StrCat("policy: unknown setting `", k,
+                                        "` (statistics, requester_roles, "
+                                        "min_respondents, min_schools, "
+                                        "special_categories)"));
+          }
+        }
+      } else {
+        return fail(kv.first, StrCat("unknown setting `", key, "`"));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        StrCat(file_name, ":", e.mark.line + 1, ": wrong type: ", e.msg));
+  }
+  if (c.school_id.empty()) {
+    return absl::InvalidArgumentError(
+        StrCat(file_name, ": no school_id; run `kring-node enroll` first"));
+  }
+  if (c.policy.min_respondents < 10 || c.policy.min_schools < 3) {
+    return absl::InvalidArgumentError(
+        StrCat(file_name,
+               ": policy thresholds below kring's minimum (10 "
+               "respondents, 3 schools) are not allowed"));
+  }
+  if (c.tls_ca.empty() && !c.insecure_loopback) {
+    return absl::InvalidArgumentError(
+        StrCat(file_name,
+               ": set tls_ca (the coordinator's CA certificate) "
+               "or insecure_loopback: true for a local test"));
+  }
+  return c;
+}
+
+absl::StatusOr<NodeConfig> NodeConfig::Load(const std::filesystem::path& f) {
+  auto text = ReadText(f);
+  if (!text.ok()) {
+    return absl::NotFoundError(
+        StrCat("no node configuration at ", f.string(),
+               "; enroll this node first with `kring-node enroll`"));
+  }
+  return Parse(*text, f.filename().string());
+}
+
+std::string NodeConfig::ToYaml() const {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "coordinator" << YAML::Value << coordinator;
+  if (!tls_ca.empty()) out << YAML::Key << "tls_ca" << YAML::Value << tls_ca;
+  if (insecure_loopback) {
+    out << YAML::Key << "insecure_loopback" << YAML::Value << true;
+  }
+  out << YAML::Key << "school_id" << YAML::Value << school_id;
+  out << YAML::Key << "municipality" << YAML::Value << municipality;
+  out << YAML::Key << "identity_key" << YAML::Value << identity_key;
+  out << YAML::Key << "approvers" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "required" << YAML::Value << approvals_required;
+  out << YAML::Key << "keys" << YAML::Value << YAML::BeginSeq;
+  for (const auto& k : approvers) out << k.ToText();
+  out << YAML::EndSeq << YAML::EndMap;
+  out << YAML::Key << "policy" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "statistics" << YAML::Value << YAML::Flow
+      << policy.statistics;
+  out << YAML::Key << "requester_roles" << YAML::Value << YAML::Flow
+      << policy.requester_roles;
+  out << YAML::Key << "min_respondents" << YAML::Value
+      << policy.min_respondents;
+  out << YAML::Key << "min_schools" << YAML::Value << policy.min_schools;
+  out << YAML::Key << "special_categories" << YAML::Value
+      << policy.special_categories;
+  out << YAML::EndMap << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+Decision Decide(const NodeConfig& config, const v1::Task& task) {
+  Decision d;
+  auto decline = [&](std::string why) {
+    d.accept = false;
+    d.reason = std::move(why);
+    return d;
+  };
+  v1::QueryTicket ticket;
+  if (!ticket.ParseFromString(task.ticket_bytes()) ||
+      ticket.query_id() != task.query_id()) {
+    return decline("the query ticket cannot be read");
+  }
+  // Approvals: distinct configured approvers whose signature verifies.
+  std::set<std::string> approved_by;
+  for (const v1::Approval& a : task.approvals()) {
+    for (const auto& key : config.approvers) {
+      if (key.bytes() != a.approver_public_key()) continue;
+      if (key.Verify(coordinator::kApprovalContext, task.ticket_bytes(),
+                     a.signature())
+              .ok()) {
+        approved_by.insert(std::string(key.bytes()));
+      }
+    }
+  }
+  if (approved_by.size() < config.approvals_required) {
+    return decline(StrCat("approved by ", approved_by.size(),
+                          " of the approvers this school trusts; ",
+                          config.approvals_required, " needed"));
+  }
+  auto query = query::Query::Create(ticket.spec(), Instrument::BelongingV1());
+  if (!query.ok()) {
+    return decline(StrCat("the query is not valid here: ",
+                          ToStd(query.status().message())));
+  }
+  d.summary = query->Summary();
+  const std::string stat =
+      ticket.spec().statistic() == "trend"
+          ? std::string(query::StatisticName(query->statistic()))
+          : ticket.spec().statistic();
+  const auto& allowed = config.policy.statistics;
+  if (std::find(allowed.begin(), allowed.end(), stat) == allowed.end()) {
+    return decline(
+        StrCat("statistic `", stat, "` is not allowed by this school"));
+  }
+  const std::string role(RoleName(ticket.requester_role()));
+  const auto& roles = config.policy.requester_roles;
+  if (std::find(roles.begin(), roles.end(), role) == roles.end()) {
+    return decline(
+        StrCat("requests from a ", role, " are not allowed by this school"));
+  }
+  if (ticket.requester_role() == v1::ROLE_MUNICIPALITY) {
+    const auto& asked = ticket.spec().population().municipalities();
+    const auto& own = ticket.requester_municipalities();
+    bool within = !asked.empty();
+    for (const std::string& m : asked) {
+      within &= std::find(own.begin(), own.end(), m) != own.end();
+    }
+    if (!within) {
+      return decline(
+          "a municipality may only query schools in its own municipalities");
+    }
+  }
+  const v1::DisclosureRequest& asked = ticket.spec().disclosure();
+  const uint64_t respondents = std::max<uint64_t>(asked.min_respondents(), 10);
+  const uint64_t schools = std::max<uint64_t>(asked.min_schools(), 3);
+  if (respondents < config.policy.min_respondents ||
+      schools < config.policy.min_schools) {
+    return decline(StrCat(
+        "this school requires at least ", config.policy.min_respondents,
+        " respondents and ", config.policy.min_schools,
+        " schools per cell; ask for them in disclosure.minRespondents and "
+        "disclosure.minSchools"));
+  }
+  if (query->special_category() && !config.policy.special_categories) {
+    return decline(
+        "this school does not allow queries on special-category data "
+        "(migration background, financial strain)");
+  }
+  d.accept = true;
+  d.reason = StrCat("approved by ", approved_by.size(),
+                    " trusted approver(s); within this school's policy");
+  return d;
+}
+
+// ---------------------------------------------------------------------------
+
+struct Agent::Impl {
+  AgentOptions options;
+  Store* store;
+  AuditLog* audit;
+  std::optional<crypto::IdentityKeyPair> identity;
+  std::atomic<bool> stopping{false};
+  // Fault injection for the integration tests: with
+  // KRING_NODE_TEST_CRASH_AFTER_ROUND=r the process dies right after
+  // sending its secure-aggregation message of round r, as a school server
+  // losing power mid-query would. Unset (-1) in normal use.
+  int crash_after_round = -1;
+  std::mutex mu;  // context and writes
+  grpc::ClientContext* context = nullptr;
+  // Tasks this node accepted, by query id (spec kept to run them).
+  std::map<std::string, v1::QueryTicket> accepted;
+  // The run in progress, if any.
+  struct Run {
+    std::string query_id;
+    std::shared_ptr<const crypto::secagg::SecAggSetup> setup;
+    std::optional<crypto::secagg::SecAggNode> node;
+    std::unique_ptr<query::Query> query;
+  };
+  std::map<std::string, Run> runs;
+
+  void Log(std::string_view kind, std::string_view summary,
+           std::vector<std::pair<std::string, std::string>> fields = {}) {
+    if (auto s = audit->Append(kind, summary, std::move(fields)); !s.ok()) {
+      std::cerr << "kring-node: writing the audit log failed: "
+                << ToStd(s.message()) << "\n";
+    }
+  }
+
+  std::shared_ptr<grpc::Channel> Channel() {
+    const NodeConfig& c = options.config;
+    std::shared_ptr<grpc::ChannelCredentials> creds;
+    if (!c.tls_ca.empty()) {
+      grpc::SslCredentialsOptions ssl;
+      auto ca = ReadText(options.data_dir / c.tls_ca);
+      if (!ca.ok()) ca = ReadText(c.tls_ca);
+      ssl.pem_root_certs = ca.ok() ? *ca : "";
+      creds = grpc::SslCredentials(ssl);
+    } else {
+      creds = grpc::InsecureChannelCredentials();
+    }
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(64 << 20);
+    args.SetMaxSendMessageSize(64 << 20);
+    return grpc::CreateCustomChannel(c.coordinator, creds, args);
+  }
+
+  // One connection; returns when it ends. True if the hello was accepted
+  // (the backoff starts over).
+  bool Session(grpc::ClientReaderWriter<v1::NodeToCoordinator,
+                                        v1::CoordinatorToNode>& stream) {
+    v1::NodeToCoordinator hello;
+    v1::NodeHello* h = hello.mutable_hello();
+    h->set_school_id(options.config.school_id);
+    h->set_unix_millis(coordinator::NowMillis());
+    std::string nonce(16, '\0');
+    randombytes_buf(nonce.data(), nonce.size());
+    h->set_nonce(nonce);
+    h->set_version(options.version);
+    auto sig =
+        identity->Sign(coordinator::kHelloContext,
+                       coordinator::HelloSigningBytes(
+                           h->school_id(), h->unix_millis(), h->nonce()));
+    if (!sig.ok()) return false;
+    h->set_signature(*sig);
+    if (!stream.Write(hello)) return false;
+    v1::CoordinatorToNode m;
+    bool greeted = false;
+    while (!stopping && stream.Read(&m)) {
+      greeted = true;
+      for (const v1::NodeToCoordinator& reply : Handle(m)) {
+        std::lock_guard lock(mu);
+        if (!stream.Write(reply)) return greeted;
+        if (reply.has_secagg() && crash_after_round >= 0 &&
+            reply.secagg().round() ==
+                static_cast<uint32_t>(crash_after_round)) {
+          std::cerr << "kring-node: KRING_NODE_TEST_CRASH_AFTER_ROUND: "
+                       "stopping dead after round "
+                    << crash_after_round << "\n";
+          std::_Exit(3);
+        }
+      }
+    }
+    return greeted;
+  }
+
+  std::vector<v1::NodeToCoordinator> Handle(const v1::CoordinatorToNode& m) {
+    std::vector<v1::NodeToCoordinator> out;
+    switch (m.body_case()) {
+      case v1::CoordinatorToNode::kTask: {
+        const v1::Task& task = m.task();
+        if (task.respond_by_unix_millis() != 0 &&
+            task.respond_by_unix_millis() < coordinator::NowMillis()) {
+          Log("task",
+              StrCat("Skipped query ", task.query_id(),
+                     ": it expired before this node saw it"),
+              {{"query_id", task.query_id()}});
+          break;
+        }
+        Decision d = Decide(options.config, task);
+        Log("task",
+            StrCat("Received query ", task.query_id(), ": ",
+                   d.summary.empty() ? "(not readable)" : d.summary),
+            {{"query_id", task.query_id()},
+             {"ticket_blake2b", Blake2b(task.ticket_bytes())}});
+        Log("decision",
+            StrCat(d.accept ? "Accepted" : "Declined", " query ",
+                   task.query_id(), ": ", d.reason),
+            {{"query_id", task.query_id()},
+             {"accepted", d.accept ? "yes" : "no"}});
+        if (d.accept) {
+          v1::QueryTicket ticket;
+          ticket.ParseFromString(task.ticket_bytes());
+          accepted[task.query_id()] = ticket;
+        }
+        v1::NodeToCoordinator reply;
+        reply.mutable_decision()->set_query_id(task.query_id());
+        reply.mutable_decision()->set_accept(d.accept);
+        reply.mutable_decision()->set_reason(d.reason);
+        out.push_back(std::move(reply));
+        break;
+      }
+      case v1::CoordinatorToNode::kRunStart: {
+        auto reply = StartRun(m.run_start());
+        if (reply.ok()) {
+          out.push_back(*std::move(reply));
+        } else {
+          Log("aborted",
+              StrCat("Did not take part in query ", m.run_start().query_id(),
+                     ": ", ToStd(reply.status().message())),
+              {{"query_id", m.run_start().query_id()}});
+        }
+        break;
+      }
+      case v1::CoordinatorToNode::kSecagg: {
+        auto it = runs.find(m.secagg().query_id());
+        if (it == runs.end() || !it->second.node) break;
+        auto reply = it->second.node->Handle(m.secagg());
+        if (!reply.ok()) {
+          Log("aborted",
+              StrCat("Stopped taking part in query ", it->first, ": ",
+                     ToStd(reply.status().message())),
+              {{"query_id", it->first}});
+          break;
+        }
+        if (reply->has_masked_input()) {
+          // What leaves the school, logged before it is sent.
+          Log("sent",
+              StrCat("Sent the masked contribution to query ", it->first, " (",
+                     it->second.setup->dims(),
+                     " numbers; readable only in the sum over schools)"),
+              {{"query_id", it->first},
+               {"layout_elements", std::to_string(it->second.setup->dims())},
+               {"masked_vector_blake2b",
+                Blake2b(reply->masked_input().SerializeAsString())}});
+        }
+        v1::NodeToCoordinator msg;
+        *msg.mutable_secagg() = *std::move(reply);
+        out.push_back(std::move(msg));
+        break;
+      }
+      case v1::CoordinatorToNode::kRunEnd: {
+        const v1::RunEnd& e = m.run_end();
+        if (accepted.count(e.query_id()) || runs.count(e.query_id())) {
+          Log("finished",
+              StrCat("Query ", e.query_id(),
+                     e.success() ? " finished; the result was released"
+                                 : StrCat(" failed: ", e.reason())),
+              {{"query_id", e.query_id()}});
+        }
+        runs.erase(e.query_id());
+        accepted.erase(e.query_id());
+        break;
+      }
+      default:
+        break;
+    }
+    return out;
+  }
+
+  absl::StatusOr<v1::NodeToCoordinator> StartRun(const v1::RunStart& start) {
+    auto it = accepted.find(start.query_id());
+    if (it == accepted.end()) {
+      return absl::FailedPreconditionError("this school did not accept it");
+    }
+    const v1::QueryTicket& ticket = it->second;
+    if (start.config().query_seed() != ticket.query_seed()) {
+      return absl::PermissionDeniedError(
+          "the run's seed differs from the approved query's");
+    }
+    auto setup = crypto::secagg::SecAggSetup::Create(start.config());
+    if (!setup.ok()) return setup.status();
+    uint32_t self = UINT32_MAX;
+    for (uint32_t i = 0; i < (*setup)->size(); ++i) {
+      if ((*setup)->node_id(i) == options.config.school_id) self = i;
+    }
+    if (self == UINT32_MAX) {
+      return absl::FailedPreconditionError("this school is not in the run");
+    }
+    Run run;
+    run.query_id = start.query_id();
+    run.setup = *setup;
+    auto q = query::Query::Create(ticket.spec(), Instrument::BelongingV1());
+    if (!q.ok()) return q.status();
+    run.query = std::make_unique<query::Query>(*std::move(q));
+    query::Layout layout(*run.query);
+    if (layout.size() != (*setup)->dims()) {
+      return absl::FailedPreconditionError(
+          "the run's vector length does not match the query's layout");
+    }
+    std::vector<v1::PupilRecord> records;
+    if (auto s = store->ForEach(
+            [&](const v1::PupilRecord& r) { records.push_back(r); });
+        !s.ok()) {
+      return s;
+    }
+    auto input =
+        query::Contribution(layout, records, options.config.municipality);
+    if (!input.ok()) return input.status();
+    auto node = crypto::secagg::SecAggNode::Create(*setup, self, *identity,
+                                                   *std::move(input));
+    if (!node.ok()) return node.status();
+    run.node.emplace(*std::move(node));
+    auto first = run.node->Start();
+    if (!first.ok()) return first.status();
+    runs[start.query_id()] = std::move(run);
+    v1::NodeToCoordinator msg;
+    *msg.mutable_secagg() = *std::move(first);
+    return msg;
+  }
+};
+
+Agent::Agent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Agent::~Agent() = default;
+
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options,
+                                                     Store* store,
+                                                     AuditLog* audit) {
+  auto impl = std::make_unique<Impl>();
+  std::filesystem::path key_path = options.config.identity_key;
+  if (key_path.is_relative()) key_path = options.data_dir / key_path;
+  auto identity = crypto::IdentityKeyPair::LoadPrivateKeyFile(key_path);
+  if (!identity.ok()) return identity.status();
+  impl->identity.emplace(*std::move(identity));
+  impl->options = std::move(options);
+  if (const char* r = std::getenv("KRING_NODE_TEST_CRASH_AFTER_ROUND")) {
+    impl->crash_after_round = std::atoi(r);
+  }
+  impl->store = store;
+  impl->audit = audit;
+  return std::unique_ptr<Agent>(new Agent(std::move(impl)));
+}
+
+void Agent::Run() {
+  Impl& a = *impl_;
+  std::mt19937_64 jitter(std::random_device{}());
+  auto backoff = a.options.backoff_min;
+  auto channel = a.Channel();
+  auto stub = v1::Coordinator::NewStub(channel);
+  while (!a.stopping) {
+    grpc::ClientContext context;
+    {
+      std::lock_guard lock(a.mu);
+      a.context = &context;
+    }
+    auto stream = stub->Connect(&context);
+    const bool greeted = a.Session(*stream);
+    {
+      std::lock_guard lock(a.mu);
+      a.context = nullptr;
+    }
+    stream->WritesDone();
+    const grpc::Status status = stream->Finish();
+    if (a.stopping) break;
+    if (greeted) backoff = a.options.backoff_min;
+    if (!status.ok() &&
+        status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      std::cerr << "kring-node: the coordinator refused this node: "
+                << status.error_message() << "\n";
+    }
+    // Any run in progress is lost with the connection.
+    a.runs.clear();
+    // Exponential backoff with jitter (50%..100% of the current step).
+    std::uniform_real_distribution<double> spread(0.5, 1.0);
+    const auto wait = std::chrono::milliseconds(static_cast<int64_t>(
+        static_cast<double>(backoff.count()) * spread(jitter)));
+    for (auto waited = std::chrono::milliseconds(0);
+         waited < wait && !a.stopping;
+         waited += std::chrono::milliseconds(50)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    backoff = std::min(a.options.backoff_max, backoff * 2);
+  }
+}
+
+void Agent::Stop() {
+  impl_->stopping = true;
+  std::lock_guard lock(impl_->mu);
+  if (impl_->context != nullptr) impl_->context->TryCancel();
+}
+
+}  // namespace kring::node

@@ -1,0 +1,102 @@
+#ifndef KRING_NODE_AGENT_H_
+#define KRING_NODE_AGENT_H_
+
+// The school node's agent (`kring-node run`): connects out to the
+// coordinator, verifies each task's approvals against the approver keys
+// school IT configured, applies the school's local policy, takes part in
+// secure aggregation with the school's contribution vector, and writes
+// every task, decision and what left the school to the audit log.
+//
+// Built into the kring-node binary (not the kring::node library, which
+// kring::query builds on).
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/identity.h"
+#include "kring/v1/service.pb.h"
+#include "node/audit.h"
+#include "node/store.h"
+
+namespace kring::node {
+
+// What the school allows (node.yaml, `policy:`).
+struct NodePolicy {
+  std::vector<std::string> statistics = {
+      "count",    "mean",        "distribution", "proportion",
+      "crosstab", "correlation", "reliability",  "regression"};
+  std::vector<std::string> requester_roles = {"researcher", "municipality"};
+  uint64_t min_respondents = 10;
+  uint64_t min_schools = 3;
+  bool special_categories = false;
+};
+
+// node.yaml in the data directory, written by `kring-node enroll`.
+struct NodeConfig {
+  std::string coordinator = "127.0.0.1:7443";
+  std::string tls_ca;  // PEM file; empty with insecure_loopback
+  bool insecure_loopback = false;
+  std::string school_id;
+  std::string municipality;
+  std::string identity_key = "node.key";  // relative to the data dir
+  uint32_t approvals_required = 1;
+  std::vector<crypto::IdentityPublicKey> approvers;
+  NodePolicy policy;
+
+  // Errors name the line and field ("node.yaml:7: policy.min_schools must
+  // be a whole number").
+  static absl::StatusOr<NodeConfig> Parse(std::string_view yaml,
+                                          std::string_view file_name);
+  static absl::StatusOr<NodeConfig> Load(const std::filesystem::path& file);
+  std::string ToYaml() const;
+};
+
+struct Decision {
+  bool accept = false;
+  std::string reason;
+  std::string summary;  // the query in plain words, for the audit log
+};
+
+// Pure: whether this school takes part in `task`. Checks, in order: the
+// ticket parses; at least approvals_required distinct configured approvers
+// signed the ticket bytes; the spec validates; the statistic and the
+// requester's role are allowed; a municipality requester stays within its
+// municipalities; the disclosure thresholds are at least the school's
+// own; special categories only when allowed.
+Decision Decide(const NodeConfig& config, const v1::Task& task);
+
+struct AgentOptions {
+  std::filesystem::path data_dir;
+  NodeConfig config;
+  std::chrono::milliseconds backoff_min{500};
+  std::chrono::milliseconds backoff_max{std::chrono::seconds(30)};
+  std::string version = "kring-node 0.1";
+};
+
+class Agent {
+ public:
+  // `store` and `audit` must outlive the agent.
+  static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentOptions options,
+                                                       Store* store,
+                                                       AuditLog* audit);
+  ~Agent();
+  // Connects and serves until Stop(); reconnects with exponential backoff
+  // and jitter.
+  void Run();
+  // Thread-safe.
+  void Stop();
+
+ private:
+  struct Impl;
+  explicit Agent(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kring::node
+
+#endif  // KRING_NODE_AGENT_H_

@@ -1,0 +1,266 @@
+#ifndef KRING_TESTS_INTEGRATION_CLUSTER_H_
+#define KRING_TESTS_INTEGRATION_CLUSTER_H_
+
+// Real processes on loopback: a kring-coordinator and kring-node agents,
+// each school with its own encrypted store of synthetic pupils, plus
+// signed requests from test users.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "coordinator/auth.h"
+#include "crypto/identity.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "kring/v1/service.grpc.pb.h"
+#include "node/store.h"
+
+namespace kring::testing {
+
+// A child process with its output in a log file.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, const std::filesystem::path& log,
+          std::vector<std::string> env = {}) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      for (const auto& e : env) putenv(strdup(e.c_str()));
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~Process() { Kill(SIGKILL); }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  void Kill(int sig = SIGTERM) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  bool alive() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct CommandResult {
+  int exit_code;
+  std::string out;
+};
+
+inline CommandResult Command(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+struct TestUser {
+  std::string id;
+  std::unique_ptr<crypto::IdentityKeyPair> key;
+};
+
+class Cluster {
+ public:
+  Cluster() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kring-flow-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+  }
+  ~Cluster() {
+    nodes_.clear();
+    coordinator_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  const std::filesystem::path& dir() const { return dir_; }
+  std::string coordinator_dir() const { return (dir_ / "coord").string(); }
+
+  // kring-coordinator init.
+  void Init() {
+    auto r = Command(StrCatQ(KRING_COORDINATOR_BINARY, " init --data-dir '",
+                             coordinator_dir(), "'"));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+
+  // A user with a fresh key, registered offline.
+  TestUser AddUser(const std::string& id, const std::string& role,
+                   const std::string& municipality = "") {
+    TestUser u{id, std::make_unique<crypto::IdentityKeyPair>(
+                       crypto::IdentityKeyPair::Generate())};
+    const auto pub = dir_ / (id + ".pub");
+    EXPECT_TRUE(u.key->public_key().SaveFile(pub).ok());
+    auto r = Command(StrCatQ(
+        KRING_COORDINATOR_BINARY, " add-user --data-dir '", coordinator_dir(),
+        "' --id ", id, " --role ", role, " --public-key '", pub.string(), "'",
+        municipality.empty() ? "" : " --municipality " + municipality));
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    return u;
+  }
+
+  void StartCoordinator(double decision_seconds = 4, double round_seconds = 8) {
+    const auto port_file = dir_ / "port";
+    std::filesystem::remove(port_file);
+    coordinator_ = std::make_unique<Process>(
+        std::vector<std::string>{
+            KRING_COORDINATOR_BINARY, "serve", "--data-dir", coordinator_dir(),
+            "--listen", "127.0.0.1:0", "--insecure-loopback", "--port-file",
+            port_file.string(), "--decision-seconds",
+            std::to_string(decision_seconds), "--round-seconds",
+            std::to_string(round_seconds)},
+        dir_ / "coordinator.log");
+    for (int i = 0; i < 200 && port_.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::ifstream in(port_file);
+      std::string p;
+      if (in >> p) port_ = p;
+    }
+    ASSERT_FALSE(port_.empty()) << "the coordinator did not start";
+    address_ = "127.0.0.1:" + port_;
+    stub_ = v1::Coordinator::NewStub(
+        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  }
+  void StopCoordinator() {
+    coordinator_.reset();
+    port_.clear();
+  }
+  const std::string& address() const { return address_; }
+  v1::Coordinator::Stub& stub() { return *stub_; }
+
+  // A school: store with synthetic pupils, enrolled, not yet running.
+  void AddSchool(const std::string& name, const std::string& municipality,
+                 int seed, int rows, const TestUser& approver) {
+    const auto data = dir_ / name;
+    const std::string key = (dir_ / (name + ".key")).string();
+    const std::string common =
+        StrCatQ(" --data-dir '", data.string(), "' --key-file '", key, "'");
+    auto r = Command(StrCatQ(KRING_NODE_BINARY, " init", common));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const auto csv = dir_ / (name + ".csv");
+    r = Command(StrCatQ(KRING_NODE_BINARY, " synth --rows ", rows, " --seed ",
+                        seed, " --out '", csv.string(), "'"));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    r = Command(
+        StrCatQ(KRING_NODE_BINARY, " import '", csv.string(), "'", common));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    r = Command(StrCatQ(KRING_COORDINATOR_BINARY, " enroll-code --data-dir '",
+                        coordinator_dir(), "' --brin ", name, " --name '", name,
+                        " school' --municipality ", municipality));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const std::string code = r.out.substr(0, r.out.find('\n'));
+    r = Command(StrCatQ(KRING_NODE_BINARY, " enroll --coordinator ", address_,
+                        " --insecure-loopback --code ", code,
+                        " --approver-key '",
+                        (dir_ / (approver.id + ".pub")).string(), "'", common));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    schools_[name] = {data, key};
+  }
+
+  // `crash_after_round` >= 0: the node dies right after sending its
+  // secure-aggregation message of that round.
+  void StartNode(const std::string& name, int crash_after_round = -1) {
+    const auto& s = schools_.at(name);
+    std::vector<std::string> env;
+    if (crash_after_round >= 0) {
+      env.push_back("KRING_NODE_TEST_CRASH_AFTER_ROUND=" +
+                    std::to_string(crash_after_round));
+    }
+    nodes_[name] = std::make_unique<Process>(
+        std::vector<std::string>{KRING_NODE_BINARY, "run", "--data-dir",
+                                 s.data.string(), "--key-file", s.key},
+        dir_ / (name + ".log"), env);
+  }
+  void StopNode(const std::string& name, int sig = SIGTERM) {
+    auto it = nodes_.find(name);
+    if (it != nodes_.end()) {
+      it->second->Kill(sig);
+      nodes_.erase(it);
+    }
+  }
+  std::vector<std::string> schools() const {
+    std::vector<std::string> out;
+    for (const auto& [n, s] : schools_) out.push_back(n);
+    return out;
+  }
+  // Every school's records, read with its key (for pooled comparisons).
+  std::map<std::string, std::vector<v1::PupilRecord>> Records() {
+    std::map<std::string, std::vector<v1::PupilRecord>> out;
+    for (const auto& [n, s] : schools_) {
+      auto store = node::Store::Open(s.data, node::KeySource::KeyFile(s.key));
+      EXPECT_TRUE(store.ok()) << store.status();
+      if (!store.ok()) continue;
+      (void)store->ForEach(
+          [&](const v1::PupilRecord& r) { out[n].push_back(r); });
+    }
+    return out;
+  }
+  std::string SchoolDir(const std::string& name) const {
+    return schools_.at(name).data.string();
+  }
+  std::string SchoolKey(const std::string& name) const {
+    return schools_.at(name).key;
+  }
+
+  // Signed unary calls.
+  template <typename Request, typename Response, typename Method>
+  grpc::Status Call(const TestUser& u, const std::string& method,
+                    Request request, Response* response, Method m) {
+    EXPECT_TRUE(coordinator::SignRequest(method, u.id, *u.key, request).ok());
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(20));
+    return (stub_.get()->*m)(&ctx, request, response);
+  }
+
+  absl::StatusOr<v1::QueryInfo> Submit(const TestUser& u,
+                                       const std::string& spec_json);
+  grpc::Status Approve(const TestUser& approver, const v1::QueryInfo& q);
+  v1::QueryInfo WaitDone(const TestUser& u, const std::string& query_id,
+                         int seconds = 60);
+
+ private:
+  template <typename... Args>
+  static std::string StrCatQ(const Args&... args) {
+    std::ostringstream ss;
+    (ss << ... << args);
+    return ss.str();
+  }
+  struct SchoolFiles {
+    std::filesystem::path data;
+    std::string key;
+  };
+  std::filesystem::path dir_;
+  std::unique_ptr<Process> coordinator_;
+  std::string port_, address_;
+  std::unique_ptr<v1::Coordinator::Stub> stub_;
+  std::map<std::string, SchoolFiles> schools_;
+  std::map<std::string, std::unique_ptr<Process>> nodes_;
+};
+
+}  // namespace kring::testing
+
+#endif  // KRING_TESTS_INTEGRATION_CLUSTER_H_

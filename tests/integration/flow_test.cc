@@ -1,0 +1,357 @@
+// The whole flow with real processes on loopback: a coordinator, school
+// nodes with their own encrypted data, a researcher, an approver.
+
+#include <cstring>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "node/instrument.h"
+#include "query/decode.h"
+#include "query/layout.h"
+#include "query/release.h"
+#include "query/spec.h"
+#include "tests/integration/cluster.h"
+
+namespace kring::testing {
+
+absl::StatusOr<v1::QueryInfo> Cluster::Submit(const TestUser& u,
+                                              const std::string& spec_json) {
+  auto spec = query::ParseQuerySpecJson(spec_json);
+  if (!spec.ok()) return spec.status();
+  v1::SubmitQueryRequest req;
+  *req.mutable_spec() = *spec;
+  v1::SubmitQueryResponse resp;
+  grpc::Status s =
+      Call(u, "SubmitQuery", req, &resp, &v1::Coordinator::Stub::SubmitQuery);
+  if (!s.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                        s.error_message());
+  }
+  return resp.query();
+}
+
+grpc::Status Cluster::Approve(const TestUser& approver,
+                              const v1::QueryInfo& q) {
+  v1::ApproveQueryRequest req;
+  req.set_query_id(q.ticket().query_id());
+  req.set_signature(
+      *approver.key->Sign(coordinator::kApprovalContext, q.ticket_bytes()));
+  v1::QueryResponse resp;
+  return Call(approver, "ApproveQuery", req, &resp,
+              &v1::Coordinator::Stub::ApproveQuery);
+}
+
+v1::QueryInfo Cluster::WaitDone(const TestUser& u, const std::string& id,
+                                int seconds) {
+  v1::QueryInfo last;
+  for (int i = 0; i < seconds * 10; ++i) {
+    v1::GetQueryRequest req;
+    req.set_query_id(id);
+    v1::GetQueryResponse resp;
+    if (Call(u, "GetQuery", req, &resp, &v1::Coordinator::Stub::GetQuery)
+            .ok()) {
+      last = resp.query();
+      if (last.state() == v1::QUERY_STATE_RELEASED ||
+          last.state() == v1::QUERY_STATE_FAILED ||
+          last.state() == v1::QUERY_STATE_REJECTED) {
+        return last;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "query " << id << " did not finish; state "
+                << v1::QueryState_Name(last.state());
+  return last;
+}
+
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr const char* kSpec = R"({
+  "statistic": "mean",
+  "measures": ["belong_perception", "belong_opportunities"],
+  "groupBy": ["track"],
+  "population": {"waves": ["2025-26"]},
+  "purpose": "integration test"
+})";
+
+const std::map<std::string, std::string> kMunicipality = {
+    {"S1", "GM0363"}, {"S2", "GM0363"}, {"S3", "GM0599"},
+    {"S4", "GM0599"}, {"S5", "GM0344"}, {"S6", "GM0344"}};
+
+// The release computed directly on the union of the given schools' data.
+std::string Pooled(Cluster& c, const std::string& spec_json,
+                   const std::vector<std::string>& schools) {
+  auto spec = query::ParseQuerySpecJson(spec_json);
+  auto q = query::Query::Create(*spec, node::Instrument::BelongingV1());
+  query::Layout layout(*q);
+  std::vector<uint64_t> sum(layout.size(), 0);
+  auto records = c.Records();
+  for (const std::string& s : schools) {
+    auto v = query::Contribution(layout, records[s], kMunicipality.at(s));
+    EXPECT_TRUE(v.ok());
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*v)[i];
+  }
+  auto decoded = query::Decode(layout, sum);
+  auto released = query::ApplyDisclosure(layout, *decoded,
+                                         query::DisclosurePolicy::Default());
+  return released->ToJson().dump(2);
+}
+
+std::string ResultJson(Cluster& c, const TestUser& u, const std::string& id) {
+  v1::GetResultRequest req;
+  req.set_query_id(id);
+  req.set_format(v1::RESULT_FORMAT_JSON);
+  v1::GetResultResponse resp;
+  grpc::Status s =
+      c.Call(u, "GetResult", req, &resp, &v1::Coordinator::Stub::GetResult);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp.body();
+}
+
+class FlowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    c_.Init();
+    researcher_ = c_.AddUser("researcher", "researcher");
+    approver_ = c_.AddUser("approver", "approver");
+    admin_ = c_.AddUser("admin", "admin");
+  }
+  void Schools(int n, bool start = true) {
+    c_.StartCoordinator(/*decision_seconds=*/4, /*round_seconds=*/4);
+    for (int i = 1; i <= n; ++i) {
+      const std::string name = "S" + std::to_string(i);
+      c_.AddSchool(name, kMunicipality.at(name), 100 + i, 150, approver_);
+      if (start) c_.StartNode(name);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  }
+  Cluster c_;
+  TestUser researcher_, approver_, admin_;
+};
+
+TEST_F(FlowTest, FullQueryEqualsPooledComputation) {
+  Schools(5);
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->state(), v1::QUERY_STATE_AWAITING_APPROVAL);
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  EXPECT_EQ(done.participants(), 5u);
+  EXPECT_EQ(ResultJson(c_, researcher_, q->ticket().query_id()),
+            Pooled(c_, kSpec, {"S1", "S2", "S3", "S4", "S5"}));
+  // Results go to the requester only.
+  v1::GetResultRequest req;
+  req.set_query_id(q->ticket().query_id());
+  v1::GetResultResponse resp;
+  EXPECT_EQ(c_.Call(approver_, "GetResult", req, &resp,
+                    &v1::Coordinator::Stub::GetResult)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // The school's audit log says what left it, and verifies.
+  auto audit =
+      Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
+              c_.SchoolDir("S1") + "' --key-file '" + c_.SchoolKey("S1") + "'");
+  EXPECT_EQ(audit.exit_code, 0) << audit.out;
+  EXPECT_THAT(audit.out, HasSubstr("Sent the masked contribution"));
+  EXPECT_THAT(audit.out, HasSubstr("Accepted query"));
+}
+
+TEST_F(FlowTest, NodeOfflineAtSubmissionJoinsWhileOpen) {
+  Schools(5, /*start=*/false);
+  for (const char* s : {"S1", "S2", "S3", "S4"}) c_.StartNode(s);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  c_.StartNode("S5");  // comes online while the query is open
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  EXPECT_EQ(done.participants(), 5u);
+}
+
+// A school dies mid-run: before sharing its keys (its input is left out),
+// or right after sending its masked input (its input must still be
+// unmasked). Either way the released sum is exactly that of the
+// contributors.
+class FlowDropoutTest : public FlowTest,
+                        public ::testing::WithParamInterface<int> {};
+
+TEST_P(FlowDropoutTest, NodeDiesMidRunAndTheSumIsStillExact) {
+  const int round = GetParam();
+  Schools(6, /*start=*/false);
+  for (const char* s : {"S1", "S2", "S3", "S4", "S5"}) c_.StartNode(s);
+  c_.StartNode("S6", round);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  std::vector<std::string> in = {"S1", "S2", "S3", "S4", "S5"};
+  if (round >= 2) in.push_back("S6");  // its masked input was in
+  EXPECT_EQ(done.participants(), in.size());
+  EXPECT_EQ(ResultJson(c_, researcher_, q->ticket().query_id()),
+            Pooled(c_, kSpec, in));
+}
+
+INSTANTIATE_TEST_SUITE_P(Rounds, FlowDropoutTest, ::testing::Values(0, 1, 2, 3),
+                         [](const ::testing::TestParamInfo<int>& i) {
+                           return "AfterRound" + std::to_string(i.param);
+                         });
+
+TEST_F(FlowTest, TooFewSchoolsLeftFailsCleanlyWithoutResult) {
+  Schools(3, /*start=*/false);
+  c_.StartNode("S1");
+  c_.StartNode("S2");
+  c_.StartNode("S3", /*crash_after_round=*/0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_FAILED);
+  EXPECT_FALSE(done.reason().empty());
+  v1::GetResultRequest req;
+  req.set_query_id(q->ticket().query_id());
+  v1::GetResultResponse resp;
+  EXPECT_EQ(c_.Call(researcher_, "GetResult", req, &resp,
+                    &v1::Coordinator::Stub::GetResult)
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(FlowTest, ApprovalBySomeoneTheSchoolsDoNotTrustIsDeclined) {
+  TestUser stranger = c_.AddUser("stranger", "approver");
+  Schools(4);
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(c_.Approve(stranger, *q).ok());  // the coordinator accepts it
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_FAILED);
+  ASSERT_EQ(done.decisions_size(), 4);
+  for (const auto& d : done.decisions()) {
+    EXPECT_FALSE(d.accepted()) << d.school_id();
+    EXPECT_THAT(d.reason(), HasSubstr("approvers this school trusts"));
+  }
+}
+
+TEST_F(FlowTest, BadRequestsAreRefused) {
+  c_.StartCoordinator();
+  // Unsigned.
+  {
+    v1::ListQueriesRequest req;
+    req.mutable_auth()->set_user_id("researcher");
+    v1::ListQueriesResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_EQ(c_.stub().ListQueries(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Replayed: the same signed request twice.
+  {
+    v1::ListQueriesRequest req;
+    ASSERT_TRUE(coordinator::SignRequest("ListQueries", researcher_.id,
+                                         *researcher_.key, req)
+                    .ok());
+    v1::ListQueriesResponse resp;
+    grpc::ClientContext a, b;
+    EXPECT_TRUE(c_.stub().ListQueries(&a, req, &resp).ok());
+    EXPECT_EQ(c_.stub().ListQueries(&b, req, &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Signed for another method.
+  {
+    v1::ListQueriesRequest req;
+    ASSERT_TRUE(
+        coordinator::SignRequest("ListNodes", admin_.id, *admin_.key, req)
+            .ok());
+    v1::ListQueriesResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_EQ(c_.stub().ListQueries(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Wrong role.
+  {
+    v1::ListNodesResponse resp;
+    EXPECT_EQ(c_.Call(researcher_, "ListNodes", v1::ListNodesRequest(), &resp,
+                      &v1::Coordinator::Stub::ListNodes)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    v1::SubmitQueryRequest sub;
+    sub.mutable_spec()->set_statistic("count");
+    v1::SubmitQueryResponse sresp;
+    EXPECT_EQ(c_.Call(approver_, "SubmitQuery", sub, &sresp,
+                      &v1::Coordinator::Stub::SubmitQuery)
+                  .error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // A bad spec gets a message a person can act on.
+  {
+    auto q =
+        c_.Submit(researcher_,
+                  R"({"statistic": "mean", "measures": ["belong_percption"]})");
+    EXPECT_EQ(q.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(q.status().message()),
+                HasSubstr("did you mean `belong_perception`"));
+  }
+  // A municipality outside its own scope.
+  {
+    TestUser city = c_.AddUser("city", "municipality", "GM0363");
+    auto q = c_.Submit(city, R"({"statistic": "count",
+        "population": {"municipalities": ["GM0599"]}})");
+    EXPECT_EQ(q.status().code(), absl::StatusCode::kPermissionDenied);
+  }
+  // Oversized.
+  {
+    v1::SubmitQueryRequest sub;
+    sub.mutable_spec()->set_statistic("count");
+    sub.mutable_spec()->set_purpose(std::string(70 << 20, 'x'));
+    v1::SubmitQueryResponse sresp;
+    EXPECT_EQ(c_.Call(researcher_, "SubmitQuery", sub, &sresp,
+                      &v1::Coordinator::Stub::SubmitQuery)
+                  .error_code(),
+              grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+}
+
+TEST_F(FlowTest, CoordinatorRestartFailsTheRunningQueryAndKeepsTheRest) {
+  Schools(3, /*start=*/false);
+  auto waiting = c_.Submit(researcher_, kSpec);
+  auto running = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(waiting.ok() && running.ok());
+  ASSERT_TRUE(c_.Approve(approver_, *running).ok());  // no node is up
+  c_.StopCoordinator();
+  c_.StartCoordinator();
+  v1::QueryInfo failed = c_.WaitDone(researcher_, running->ticket().query_id());
+  EXPECT_EQ(failed.state(), v1::QUERY_STATE_FAILED);
+  EXPECT_THAT(failed.reason(), HasSubstr("restarted"));
+  v1::GetQueryRequest req;
+  req.set_query_id(waiting->ticket().query_id());
+  v1::GetQueryResponse resp;
+  ASSERT_TRUE(c_.Call(researcher_, "GetQuery", req, &resp,
+                      &v1::Coordinator::Stub::GetQuery)
+                  .ok());
+  EXPECT_EQ(resp.query().state(), v1::QUERY_STATE_AWAITING_APPROVAL);
+  // The coordinator's audit log verifies, and detects tampering.
+  auto ok =
+      Command(std::string(KRING_COORDINATOR_BINARY) +
+              " audit --verify --data-dir '" + c_.coordinator_dir() + "'");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  c_.StopCoordinator();
+  auto tamper = Command("sqlite3 '" + c_.coordinator_dir() +
+                        "/coordinator.db' \"UPDATE audit SET summary = "
+                        "'nothing happened' WHERE seq = 2\"");
+  ASSERT_EQ(tamper.exit_code, 0) << tamper.out;
+  auto bad =
+      Command(std::string(KRING_COORDINATOR_BINARY) +
+              " audit --verify --data-dir '" + c_.coordinator_dir() + "'");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.out, HasSubstr("altered at entry 2"));
+}
+
+}  // namespace
+}  // namespace kring::testing
