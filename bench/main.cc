@@ -4,11 +4,14 @@
 //   kring-bench import [--rows N]
 //   kring-bench secagg --nodes N --dims D --dropout P
 //                      [--graph auto|complete|sparse] [--json]
+//   kring-bench e2e --nodes N [--rows R] [--repetitions K]
 
+#include <filesystem>
 #include <iostream>
 
 #include "CLI/CLI.hpp"
 #include "bench/crypto_bench.h"
+#include "bench/e2e_bench.h"
 #include "bench/import_bench.h"
 #include "bench/secagg_bench.h"
 
@@ -99,6 +102,34 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100));
   import->callback([&] {
     std::cout << kring::bench::RunImportBench(imp).dump(2) << "\n";
+});
+
+kring::bench::E2eBenchOptions e2e;
+CLI::App* e2e_cmd = app.add_subcommand(
+    "e2e",
+    "A coordinator and N node processes on loopback: the same query with "
+    "secure aggregation and with a plaintext sum, latency of both.");
+e2e_cmd->add_option("--nodes", e2e.nodes, "Node processes")
+    ->check(CLI::Range(3, 500));
+e2e_cmd->add_option("--rows", e2e.rows, "Synthetic pupils per school");
+e2e_cmd
+    ->add_option("--repetitions", e2e.repetitions,
+                 "Runs of each mode (medians are reported)")
+    ->check(CLI::Range(1, 50));
+e2e_cmd->add_flag("--progress", e2e.progress, "Each run's time on stderr");
+bool e2e_json = true;
+  e2e_cmd->add_flag("--json", e2e_json, "JSON output (the default)");
+e2e_cmd->callback([&] {
+  std::string self = std::filesystem::canonical("/proc/self/exe").string();
+  std::cout << kring::bench::RunE2eBench(e2e, self).dump(2) << "\n";
+});
+std::string node_dir, node_key;
+CLI::App* e2e_node = app.add_subcommand("e2e-node", "");
+e2e_node->group("");  // internal: a node process of `e2e`
+e2e_node->add_option("--data-dir", node_dir)->required();
+e2e_node->add_option("--key-file", node_key)->required();
+e2e_node->callback([&] {
+  std::exit(kring::bench::RunE2eNode(node_dir, node_key));
 });
 
 CLI11_PARSE(app, argc, argv);

@@ -95,6 +95,7 @@ struct Engine::Run {
   // Aggregation.
   std::vector<std::string> roster;  // school ids by roster index
   std::optional<crypto::secagg::SecAggCoordinator> secagg;
+  bool plaintext_mode = false;                             // benchmark
   std::map<std::string, std::vector<uint64_t>> plaintext;  // benchmark
   bool done = false;
 };
@@ -552,6 +553,19 @@ void Engine::FromNode(const std::string& school_id,
     }
     case v1::NodeToCoordinator::kAbort:
       break;  // the node stops answering; its deadline handles it
+    case v1::NodeToCoordinator::kBenchmarkPlaintext: {
+      const v1::BenchmarkPlaintext& p = message.benchmark_plaintext();
+      auto it = runs_.find(p.query_id());
+      if (it == runs_.end() || !it->second->plaintext_mode) return;
+      Run& run = *it->second;
+      if (std::find(run.roster.begin(), run.roster.end(), school_id) ==
+              run.roster.end() ||
+          static_cast<size_t>(p.values_size()) != run.layout->size()) {
+        return;
+      }
+      run.plaintext[school_id].assign(p.values().begin(), p.values().end());
+      break;
+    }
     default:
       return;
   }
@@ -578,6 +592,7 @@ void Engine::StartRun(const v1::QueryInfo& info) {
     }
   }
   run->decide_by = Clock::now() + options_.decision_window;
+  run->plaintext_mode = benchmark_plaintext_;
   runs_[info.ticket().query_id()] = run;
   (void)db_->Audit("dispatched",
                    StrCat("query ", info.ticket().query_id(), " sent to ",
@@ -637,6 +652,26 @@ absl::Status Engine::Aggregate(Run& run, std::unique_lock<std::mutex>& lock) {
       why += ")";
     }
     return absl::FailedPreconditionError(why);
+  }
+  if (run.plaintext_mode) {
+    // Benchmark only: the same run without secure aggregation.
+    v1::CoordinatorToNode start;
+    start.mutable_run_start()->set_query_id(qid);
+    start.mutable_run_start()->set_benchmark_plaintext(true);
+    for (const std::string& s : run.roster) SendTo(s, start);
+    changed_.wait_until(lock, Clock::now() + options_.round_deadline, [&] {
+      return stopping_ || run.plaintext.size() == run.roster.size();
+    });
+    std::vector<uint64_t> sum(run.layout->size(), 0);
+    std::vector<std::string> contributors;
+    for (const auto& [school, values] : run.plaintext) {
+      for (size_t i = 0; i < sum.size(); ++i) sum[i] += values[i];
+      contributors.push_back(school);
+    }
+    if (contributors.size() < minimum) {
+      return absl::FailedPreconditionError("too few plaintext vectors");
+    }
+    return Release(run, sum, contributors);
   }
   // Secure-aggregation parameters for the accepting schools.
   v1::SecAggConfig config;
@@ -752,6 +787,11 @@ void Engine::Finish(Run& run, const absl::Status& status) {
   for (const std::string& s : run.targets) SendTo(s, end);
   runs_.erase(qid);
   changed_.notify_all();
+}
+
+void Engine::SetBenchmarkPlaintext(bool on) {
+  std::lock_guard lock(mu_);
+  benchmark_plaintext_ = on;
 }
 
 absl::StatusOr<v1::QueryInfo> Engine::WaitForQuery(

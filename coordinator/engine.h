@@ -48,10 +48,6 @@ struct EngineOptions {
   std::chrono::hours code_lifetime{24 * 7};
   query::DisclosurePolicy policy = query::DisclosurePolicy::Default();
   crypto::secagg::SecurityGoals goals;
-  // Benchmark only (kring-bench e2e): nodes send their vectors in the
-  // clear instead of running secure aggregation, to measure its cost.
-  // Never set by kring-coordinator.
-  bool benchmark_plaintext_sum = false;
 };
 
 class Engine {
@@ -110,6 +106,12 @@ class Engine {
   void FromNode(const std::string& school_id,
                 const v1::NodeToCoordinator& message);
 
+  // Benchmark only (kring-bench e2e): queries approved from now on ask
+  // nodes for their vectors in the clear instead of running secure
+  // aggregation, to measure its cost. kring-coordinator never calls it,
+  // and nodes built for schools refuse such runs.
+  void SetBenchmarkPlaintext(bool on);
+
   // Blocks until the query is released or failed, or `timeout` passes;
   // for tests and benchmarks.
   absl::StatusOr<v1::QueryInfo> WaitForQuery(std::string_view query_id,
@@ -139,6 +141,7 @@ class Engine {
   std::map<std::string, std::shared_ptr<Run>> runs_;  // by query id
   std::vector<std::thread> threads_;
   query::ReleaseLedger ledger_;
+  bool benchmark_plaintext_ = false;
 };
 
 }  // namespace kring::coordinator

@@ -426,6 +426,19 @@ struct Agent::Impl {
         break;
       }
       case v1::CoordinatorToNode::kRunStart: {
+        if (m.run_start().benchmark_plaintext()) {
+#ifdef KRING_BENCHMARK_PLAINTEXT
+          auto plain = PlaintextRun(m.run_start().query_id());
+          if (plain.ok()) out.push_back(*std::move(plain));
+#else
+          Log("aborted",
+              StrCat("Refused to send query ", m.run_start().query_id(),
+                     " in the clear: plaintext runs exist only in "
+                     "benchmarks"),
+              {{"query_id", m.run_start().query_id()}});
+#endif
+          break;
+        }
         auto reply = StartRun(m.run_start());
         if (reply.ok()) {
           out.push_back(*std::move(reply));
@@ -482,6 +495,33 @@ struct Agent::Impl {
     }
     return out;
   }
+
+#ifdef KRING_BENCHMARK_PLAINTEXT
+  // Benchmark builds only (kring-bench e2e): the vector in the clear.
+  absl::StatusOr<v1::NodeToCoordinator> PlaintextRun(
+      const std::string& query_id) {
+    auto it = accepted.find(query_id);
+    if (it == accepted.end()) {
+      return absl::FailedPreconditionError("not accepted");
+    }
+    auto q = query::Query::Create(it->second.spec(), Instrument::BelongingV1());
+    if (!q.ok()) return q.status();
+    query::Layout layout(*q);
+    std::vector<v1::PupilRecord> records;
+    if (auto s = store->ForEach(
+            [&](const v1::PupilRecord& r) { records.push_back(r); });
+        !s.ok()) {
+      return s;
+    }
+    auto input =
+        query::Contribution(layout, records, options.config.municipality);
+    if (!input.ok()) return input.status();
+    v1::NodeToCoordinator msg;
+    msg.mutable_benchmark_plaintext()->set_query_id(query_id);
+    for (uint64_t v : *input) msg.mutable_benchmark_plaintext()->add_values(v);
+    return msg;
+  }
+#endif
 
   absl::StatusOr<v1::NodeToCoordinator> StartRun(const v1::RunStart& start) {
     auto it = accepted.find(start.query_id());
