@@ -369,8 +369,15 @@ absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::CloseRound() {
         if (!signed_[v]) continue;
         Outgoing o{v, Envelope(kRoundUnmask)};
         auto* req = o.message.mutable_unmask_request();
+        // t - 1 neighbours' signatures (the node counts its own) are what a
+        // node needs to check that t holders saw the same survivor set;
+        // more would only cost it signature checks.
         for (uint32_t w : setup_->graph().Neighbours(v)) {
           if (!signed_[w]) continue;
+          if (static_cast<uint32_t>(req->signatures_size()) + 1 >=
+              setup_->threshold()) {
+            break;
+          }
           auto* cs = req->add_signatures();
           cs->set_sender(w);
           cs->set_signature(consistency_[w]);
