@@ -92,6 +92,7 @@ struct Engine::Run {
   std::set<std::string> targets;  // schools asked to take part
   std::map<std::string, v1::TaskDecision> decisions;
   Clock::time_point decide_by;
+  int64_t decide_by_millis = 0;  // the same, for the nodes (wall clock)
   // Aggregation.
   std::vector<std::string> roster;  // school ids by roster index
   std::optional<crypto::secagg::SecAggCoordinator> secagg;
@@ -501,6 +502,7 @@ void Engine::Connected(const std::string& school_id,
       t->set_query_id(id);
       t->set_ticket_bytes(run->info.ticket_bytes());
       *t->mutable_approvals() = run->info.approvals();
+      t->set_respond_by_unix_millis(run->decide_by_millis);
       open.push_back(std::move(m));
     }
   }
@@ -592,6 +594,10 @@ void Engine::StartRun(const v1::QueryInfo& info) {
     }
   }
   run->decide_by = Clock::now() + options_.decision_window;
+  run->decide_by_millis =
+      NowMillis() + std::chrono::duration_cast<std::chrono::milliseconds>(
+                        options_.decision_window)
+                        .count();
   run->plaintext_mode = benchmark_plaintext_;
   runs_[info.ticket().query_id()] = run;
   (void)db_->Audit("dispatched",
@@ -602,6 +608,7 @@ void Engine::StartRun(const v1::QueryInfo& info) {
   t->set_query_id(info.ticket().query_id());
   t->set_ticket_bytes(info.ticket_bytes());
   *t->mutable_approvals() = info.approvals();
+  t->set_respond_by_unix_millis(run->decide_by_millis);
   for (const std::string& s : run->targets) SendTo(s, m);
   threads_.emplace_back([this, run] { Drive(run); });
 }
