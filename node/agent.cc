@@ -18,6 +18,7 @@
 #include "crypto/secagg/setup.h"
 #include "grpcpp/grpcpp.h"
 #include "kring/v1/service.grpc.pb.h"
+#include "nlohmann/json.hpp"
 #include "node/instrument.h"
 #include "query/layout.h"
 #include "query/spec.h"
@@ -140,11 +141,13 @@ absl::StatusOr<NodeConfig> NodeConfig::Parse(std::string_view yaml,
             c.policy.min_schools = pv.as<uint64_t>();
           } else if (k == "special_categories") {
             c.policy.special_categories = pv.as<bool>();
+          } else if (k == "manual_accept") {
+            c.policy.manual_accept = pv.as<bool>();
           } else {
             return fail(p.first, StrCat("policy: unknown setting `", k,
                                         "` (statistics, requester_roles, "
                                         "min_respondents, min_schools, "
-                                        "special_categories)"));
+                                        "special_categories, manual_accept)"));
           }
         }
       } else {
@@ -210,6 +213,7 @@ std::string NodeConfig::ToYaml() const {
   out << YAML::Key << "min_schools" << YAML::Value << policy.min_schools;
   out << YAML::Key << "special_categories" << YAML::Value
       << policy.special_categories;
+  out << YAML::Key << "manual_accept" << YAML::Value << policy.manual_accept;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
@@ -306,6 +310,12 @@ struct Agent::Impl {
   AuditLog* audit;
   std::optional<crypto::IdentityKeyPair> identity;
   std::atomic<bool> stopping{false};
+  using Stream =
+      grpc::ClientReaderWriter<v1::NodeToCoordinator, v1::CoordinatorToNode>;
+  Stream* stream = nullptr;  // the live session's stream, under mu
+  // Accepted tickets and tasks waiting for school IT, under tasks_mu.
+  std::mutex tasks_mu;
+  std::map<std::string, v1::Task> waiting;
   // Fault injection for the integration tests: with
   // KRING_NODE_TEST_CRASH_AFTER_ROUND=r the process dies right after
   // sending its secure-aggregation message of round r, as a school server
@@ -408,6 +418,22 @@ struct Agent::Impl {
                    d.summary.empty() ? "(not readable)" : d.summary),
             {{"query_id", task.query_id()},
              {"ticket_blake2b", Blake2b(task.ticket_bytes())}});
+        if (d.accept && options.config.policy.manual_accept) {
+          if (auto s = WritePending(task, d); s.ok()) {
+            Log("waiting",
+                StrCat("Query ", task.query_id(),
+                       " passes this school's "
+                       "checks and waits for school IT: kring-node accept "
+                       "or decline"),
+                {{"query_id", task.query_id()}});
+            break;  // answered when school IT decides
+          } else {
+            d = {false,
+                 StrCat("could not queue the query for school IT: ",
+                        ToStd(s.message())),
+                 d.summary};
+          }
+        }
         Log("decision",
             StrCat(d.accept ? "Accepted" : "Declined", " query ",
                    task.query_id(), ": ", d.reason),
@@ -416,6 +442,7 @@ struct Agent::Impl {
         if (d.accept) {
           v1::QueryTicket ticket;
           ticket.ParseFromString(task.ticket_bytes());
+          std::lock_guard lock(tasks_mu);
           accepted[task.query_id()] = ticket;
         }
         v1::NodeToCoordinator reply;
@@ -479,7 +506,12 @@ struct Agent::Impl {
       }
       case v1::CoordinatorToNode::kRunEnd: {
         const v1::RunEnd& e = m.run_end();
-        if (accepted.count(e.query_id()) || runs.count(e.query_id())) {
+        bool known = runs.count(e.query_id()) > 0;
+        {
+          std::lock_guard lock(tasks_mu);
+          known |= accepted.count(e.query_id()) > 0;
+        }
+        if (known) {
           Log("finished",
               StrCat("Query ", e.query_id(),
                      e.success() ? " finished; the result was released"
@@ -487,6 +519,7 @@ struct Agent::Impl {
               {{"query_id", e.query_id()}});
         }
         runs.erase(e.query_id());
+        std::lock_guard lock(tasks_mu);
         accepted.erase(e.query_id());
         break;
       }
@@ -500,11 +533,16 @@ struct Agent::Impl {
   // Benchmark builds only (kring-bench e2e): the vector in the clear.
   absl::StatusOr<v1::NodeToCoordinator> PlaintextRun(
       const std::string& query_id) {
-    auto it = accepted.find(query_id);
-    if (it == accepted.end()) {
-      return absl::FailedPreconditionError("not accepted");
+    v1::QueryTicket ticket;
+    {
+      std::lock_guard lock(tasks_mu);
+      auto it = accepted.find(query_id);
+      if (it == accepted.end()) {
+        return absl::FailedPreconditionError("not accepted");
+      }
+      ticket = it->second;
     }
-    auto q = query::Query::Create(it->second.spec(), Instrument::BelongingV1());
+    auto q = query::Query::Create(ticket.spec(), Instrument::BelongingV1());
     if (!q.ok()) return q.status();
     query::Layout layout(*q);
     std::vector<v1::PupilRecord> records;
@@ -523,12 +561,95 @@ struct Agent::Impl {
   }
 #endif
 
-  absl::StatusOr<v1::NodeToCoordinator> StartRun(const v1::RunStart& start) {
-    auto it = accepted.find(start.query_id());
-    if (it == accepted.end()) {
-      return absl::FailedPreconditionError("this school did not accept it");
+  absl::Status WritePending(const v1::Task& task, const Decision& d) {
+    const auto dir = options.data_dir / "pending";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    std::filesystem::create_directories(options.data_dir / "decisions", ec);
+    v1::QueryTicket ticket;
+    ticket.ParseFromString(task.ticket_bytes());
+    nlohmann::json j = {{"query_id", task.query_id()},
+                        {"summary", d.summary},
+                        {"requester", ticket.requester_id()},
+                        {"respond_by", task.respond_by_unix_millis()}};
+    std::ofstream out(dir / (task.query_id() + ".json"));
+    out << j.dump(2) << "\n";
+    if (!out) return absl::InternalError("cannot write the pending task");
+    std::lock_guard lock(tasks_mu);
+    waiting[task.query_id()] = task;
+    return absl::OkStatus();
+  }
+
+  // School IT's decisions on waiting tasks, sent when found.
+  void PollDecisions() {
+    std::vector<v1::NodeToCoordinator> replies;
+    {
+      std::lock_guard lock(tasks_mu);
+      for (auto it = waiting.begin(); it != waiting.end();) {
+        const std::string id = it->first;
+        const auto decision = options.data_dir / "decisions" / id;
+        const auto pending = options.data_dir / "pending" / (id + ".json");
+        std::error_code ec;
+        if (std::filesystem::exists(decision, ec)) {
+          auto text = ReadText(decision);
+          const bool accept = text.ok() && text->rfind("accept", 0) == 0;
+          std::string note;
+          if (text.ok() && text->find('\n') != std::string::npos) {
+            note = text->substr(text->find('\n') + 1);
+          }
+          while (!note.empty() &&
+                 (note.back() == '\n' || note.back() == '\r')) {
+            note.pop_back();
+          }
+          const std::string reason =
+              StrCat(accept ? "accepted" : "declined", " by school IT",
+                     note.empty() ? "" : ": ", note);
+          if (accept) {
+            v1::QueryTicket ticket;
+            ticket.ParseFromString(it->second.ticket_bytes());
+            accepted[id] = ticket;
+          }
+          Log("decision",
+              StrCat(accept ? "Accepted" : "Declined", " query ", id, ": ",
+                     reason),
+              {{"query_id", id}, {"accepted", accept ? "yes" : "no"}});
+          v1::NodeToCoordinator reply;
+          reply.mutable_decision()->set_query_id(id);
+          reply.mutable_decision()->set_accept(accept);
+          reply.mutable_decision()->set_reason(reason);
+          replies.push_back(std::move(reply));
+          std::filesystem::remove(decision, ec);
+          std::filesystem::remove(pending, ec);
+          it = waiting.erase(it);
+        } else if (it->second.respond_by_unix_millis() != 0 &&
+                   it->second.respond_by_unix_millis() <
+                       coordinator::NowMillis()) {
+          Log("decision",
+              StrCat("Query ", id, " expired before school IT decided"),
+              {{"query_id", id}});
+          std::filesystem::remove(pending, ec);
+          it = waiting.erase(it);
+        } else {
+          ++it;
+        }
+      }
     }
-    const v1::QueryTicket& ticket = it->second;
+    std::lock_guard lock(mu);
+    for (const auto& r : replies) {
+      if (stream != nullptr) stream->Write(r);
+    }
+  }
+
+  absl::StatusOr<v1::NodeToCoordinator> StartRun(const v1::RunStart& start) {
+    v1::QueryTicket ticket;
+    {
+      std::lock_guard lock(tasks_mu);
+      auto it = accepted.find(start.query_id());
+      if (it == accepted.end()) {
+        return absl::FailedPreconditionError("this school did not accept it");
+      }
+      ticket = it->second;
+    }
     if (start.config().query_seed() != ticket.query_seed()) {
       return absl::PermissionDeniedError(
           "the run's seed differs from the approved query's");
@@ -598,6 +719,15 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options,
 
 void Agent::Run() {
   Impl& a = *impl_;
+  std::thread poller;
+  if (a.options.config.policy.manual_accept) {
+    poller = std::thread([&a] {
+      while (!a.stopping) {
+        a.PollDecisions();
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      }
+    });
+  }
   std::mt19937_64 jitter(std::random_device{}());
   auto backoff = a.options.backoff_min;
   auto channel = a.Channel();
@@ -609,10 +739,15 @@ void Agent::Run() {
       a.context = &context;
     }
     auto stream = stub->Connect(&context);
+    {
+      std::lock_guard lock(a.mu);
+      a.stream = stream.get();
+    }
     const bool greeted = a.Session(*stream);
     {
       std::lock_guard lock(a.mu);
       a.context = nullptr;
+      a.stream = nullptr;
     }
     stream->WritesDone();
     const grpc::Status status = stream->Finish();
@@ -636,6 +771,48 @@ void Agent::Run() {
     }
     backoff = std::min(a.options.backoff_max, backoff * 2);
   }
+  if (poller.joinable()) poller.join();
+}
+
+absl::StatusOr<std::vector<PendingTask>> ListPending(
+    const std::filesystem::path& data_dir) {
+  std::vector<PendingTask> out;
+  std::error_code ec;
+  const auto dir = data_dir / "pending";
+  if (!std::filesystem::exists(dir, ec)) return out;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    auto text = ReadText(e.path());
+    if (!text.ok()) continue;
+    try {
+      auto j = nlohmann::json::parse(*text);
+      out.push_back(
+          {j["query_id"].get<std::string>(), j["summary"].get<std::string>(),
+           j["requester"].get<std::string>(), j["respond_by"].get<int64_t>()});
+    } catch (const nlohmann::json::exception&) {
+      continue;
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PendingTask& a, const PendingTask& b) {
+              return a.query_id < b.query_id;
+            });
+  return out;
+}
+
+absl::Status DecidePending(const std::filesystem::path& data_dir,
+                           std::string_view query_id, bool accept,
+                           std::string_view reason) {
+  const std::string id(query_id);
+  std::error_code ec;
+  if (id.empty() || id.find('/') != std::string::npos ||
+      !std::filesystem::exists(data_dir / "pending" / (id + ".json"), ec)) {
+    return absl::NotFoundError(
+        StrCat("no query ", id, " is waiting; see `kring-node pending`"));
+  }
+  std::ofstream out(data_dir / "decisions" / id);
+  out << (accept ? "accept" : "decline") << "\n" << reason << "\n";
+  if (!out) return absl::InternalError("cannot write the decision");
+  return absl::OkStatus();
 }
 
 void Agent::Stop() {

@@ -34,6 +34,9 @@ struct NodePolicy {
   uint64_t min_respondents = 10;
   uint64_t min_schools = 3;
   bool special_categories = false;
+  // Tasks that pass the checks wait for school IT (`kring-node pending`,
+  // `accept`, `decline`) instead of being accepted at once.
+  bool manual_accept = false;
 };
 
 // node.yaml in the data directory, written by `kring-node enroll`.
@@ -77,6 +80,21 @@ struct AgentOptions {
   std::chrono::milliseconds backoff_max{std::chrono::seconds(30)};
   std::string version = "kring-node 0.1";
 };
+
+// Manual accept: the agent writes pending/<query id>.json in the data
+// directory; `kring-node accept|decline` writes decisions/<query id>.
+struct PendingTask {
+  std::string query_id;
+  std::string summary;
+  std::string requester;
+  int64_t respond_by_unix_millis = 0;
+};
+absl::StatusOr<std::vector<PendingTask>> ListPending(
+    const std::filesystem::path& data_dir);
+// NOT_FOUND when no such task is pending.
+absl::Status DecidePending(const std::filesystem::path& data_dir,
+                           std::string_view query_id, bool accept,
+                           std::string_view reason);
 
 class Agent {
  public:

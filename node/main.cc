@@ -878,6 +878,46 @@ int RunAgent(const Common& c) {
   return kExitOk;
 }
 
+// Tasks waiting for school IT (policy.manual_accept in node.yaml).
+int RunPending(const Common& c, bool json) {
+  auto pending = ListPending(c.data_dir);
+  if (!pending.ok()) return Fail(pending.status());
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const PendingTask& p : *pending) {
+      out.push_back({{"query_id", p.query_id},
+                     {"summary", p.summary},
+                     {"requester", p.requester},
+                     {"respond_by_unix_millis", p.respond_by_unix_millis}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (pending->empty()) {
+    std::cout << "No queries are waiting for your decision.\n";
+    return kExitOk;
+  }
+  for (const PendingTask& p : *pending) {
+    std::cout << p.query_id << "  from " << p.requester << "\n  " << p.summary
+              << "\n";
+  }
+  std::cout << "\nAccept with `kring-node accept ID`, or decline with "
+               "`kring-node decline ID --reason ...`. See exactly what would "
+               "leave the school first with `kring-node preview`.\n";
+  return kExitOk;
+}
+
+int RunDecide(const Common& c, const std::string& id, bool accept,
+              const std::string& reason) {
+  if (auto s = DecidePending(c.data_dir, id, accept, OneLine(reason));
+      !s.ok()) {
+    return Fail(s);
+  }
+  std::cout << (accept ? "Accepted " : "Declined ") << id
+            << "; the running node passes it on (kring-node run).\n";
+  return kExitOk;
+}
+
 struct SynthFlags {
   std::string out;
   std::string format = "kring";
@@ -1086,6 +1126,21 @@ int Main(int argc, char** argv) {
                    "How many of those approvers must sign a query")
       ->check(CLI::Range(1u, 100u));
 
+  bool pending_json = false;
+  auto* pending = app.add_subcommand(
+      "pending", "List queries waiting for your decision (manual_accept).");
+  add_common(pending, false, false);
+  pending->add_flag("--json", pending_json, "Machine-readable output");
+  std::string decide_id, decline_reason;
+  auto* accept = app.add_subcommand("accept", "Take part in a waiting query.");
+  add_common(accept, false, false);
+  accept->add_option("id", decide_id, "Query id (see `pending`)")->required();
+  auto* decline = app.add_subcommand(
+      "decline", "Decline a waiting query; the reason goes to the requester.");
+  add_common(decline, false, false);
+  decline->add_option("id", decide_id, "Query id (see `pending`)")->required();
+  decline->add_option("--reason", decline_reason, "Why (one line)");
+
   auto* run = app.add_subcommand(
       "run",
       "Connect to the coordinator and take part in approved queries that "
@@ -1102,6 +1157,9 @@ int Main(int argc, char** argv) {
   if (*preview) return RunPreview(c, prev);
   if (*enroll) return RunEnroll(c, enr);
   if (*run) return RunAgent(c);
+  if (*pending) return RunPending(c, pending_json);
+  if (*accept) return RunDecide(c, decide_id, true, "");
+  if (*decline) return RunDecide(c, decide_id, false, decline_reason);
   if (*audit)
     return RunAudit(c, audit_json, /*verify_only=*/audit_verify->parsed());
   return kExitUsage;

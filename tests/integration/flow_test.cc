@@ -225,6 +225,43 @@ TEST_F(FlowTest, TooFewSchoolsLeftFailsCleanlyWithoutResult) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+TEST_F(FlowTest, SchoolITAcceptsByHandWhenItsPolicySaysSo) {
+  Schools(3, /*start=*/false);
+  // S3 wants to accept each query by hand.
+  const std::string yaml = c_.SchoolDir("S3") + "/node.yaml";
+  auto edit = Command("sed -i 's/manual_accept: false/manual_accept: true/' '" +
+                      yaml + "'");
+  ASSERT_EQ(edit.exit_code, 0);
+  for (const char* s : {"S1", "S2", "S3"}) c_.StartNode(s);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  const std::string node = std::string(KRING_NODE_BINARY);
+  const std::string dir = " --data-dir '" + c_.SchoolDir("S3") + "'";
+  std::string listed;
+  for (int i = 0;
+       i < 50 && listed.find(q->ticket().query_id()) == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    listed = Command(node + " pending" + dir).out;
+  }
+  ASSERT_THAT(listed, HasSubstr(q->ticket().query_id()));
+  EXPECT_THAT(listed, HasSubstr("Mean"));
+  auto accepted = Command(node + " accept " + q->ticket().query_id() + dir);
+  ASSERT_EQ(accepted.exit_code, 0) << accepted.out;
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  EXPECT_EQ(done.participants(), 3u);
+  bool by_hand = false;
+  for (const auto& d : done.decisions()) {
+    by_hand |= d.school_id().starts_with("S3") &&
+               d.reason().find("school IT") != std::string::npos;
+  }
+  EXPECT_TRUE(by_hand);
+  EXPECT_EQ(Command(node + " accept nope" + dir).exit_code, 1);
+}
+
 TEST_F(FlowTest, ApprovalBySomeoneTheSchoolsDoNotTrustIsDeclined) {
   TestUser stranger = c_.AddUser("stranger", "approver");
   Schools(4);
