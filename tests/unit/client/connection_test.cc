@@ -1,0 +1,272 @@
+#include "client/connection.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/unit/client/test_coordinator.h"
+
+namespace kring::client {
+namespace {
+
+using ::kring::testing::IsOk;
+using ::kring::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(IsLoopbackAddressTest, LoopbackHostsWithPort) {
+  EXPECT_TRUE(IsLoopbackAddress("127.0.0.1:7443"));
+  EXPECT_TRUE(IsLoopbackAddress("127.1.2.3:1"));
+  EXPECT_TRUE(IsLoopbackAddress("localhost:7443"));
+  EXPECT_TRUE(IsLoopbackAddress("LocalHost:7443"));
+  EXPECT_TRUE(IsLoopbackAddress("[::1]:7443"));
+  EXPECT_TRUE(IsLoopbackAddress("[::ffff:127.0.0.1]:7443"));
+}
+
+TEST(IsLoopbackAddressTest, EverythingElseIsNot) {
+  for (const char* address : {
+           "10.0.0.1:7443",
+           "0.0.0.0:7443",
+           "192.168.1.10:7443",
+           "coordinator.example.org:7443",
+           "[::]:7443",
+           "[2001:db8::1]:7443",
+           "[::ffff:10.0.0.1]:7443",
+           // Host names that only look like loopback addresses.
+           "127.evil.example:7443",
+           "127.0.0.1.example.org:7443",
+           "localhost.example.org:7443",
+           "127.1:7443",
+           // No or a bad port.
+           "127.0.0.1",
+           "localhost",
+           "127.0.0.1:",
+           "127.0.0.1:0",
+           "127.0.0.1:65536",
+           "127.0.0.1:74x3",
+           "[::1]",
+           "[::1:7443",
+           "::1:7443",
+           // gRPC target schemes are not plain host:port.
+           "dns:///127.0.0.1:7443",
+           "ipv4:127.0.0.1:7443",
+           "unix:/tmp/kring.sock",
+           "",
+       }) {
+    EXPECT_FALSE(IsLoopbackAddress(address)) << address;
+  }
+}
+
+TEST(CheckTransportPolicyTest, PlaintextOnlyToLoopback) {
+  ChannelOptions o;
+  o.insecure_loopback = true;
+  o.address = "127.0.0.1:7443";
+  EXPECT_THAT(CheckTransportPolicy(o), IsOk());
+  o.address = "coordinator.example.org:7443";
+  EXPECT_THAT(CheckTransportPolicy(o),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--insecure-loopback refuses "
+                                 "coordinator.example.org:7443")));
+  o.address = "127.evil.example:7443";
+  EXPECT_THAT(CheckTransportPolicy(o),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CheckTransportPolicyTest, TlsAnywhere) {
+  ChannelOptions o;
+  o.address = "coordinator.example.org:7443";
+  EXPECT_THAT(CheckTransportPolicy(o), IsOk());
+  o.ca_file = "/some/ca.pem";
+  EXPECT_THAT(CheckTransportPolicy(o), IsOk());
+}
+
+TEST(CheckTransportPolicyTest, PlaintextAndCaExcludeEachOther) {
+  ChannelOptions o;
+  o.address = "127.0.0.1:7443";
+  o.insecure_loopback = true;
+  o.ca_file = "/some/ca.pem";
+  EXPECT_THAT(CheckTransportPolicy(o),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--ca")));
+}
+
+TEST(CheckTransportPolicyTest, NoAddress) {
+  ChannelOptions o;
+  o.address = "";
+  EXPECT_THAT(
+      CheckTransportPolicy(o),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--coordinator")));
+}
+
+TEST(MakeChannelTest, RefusesPlaintextToNonLoopback) {
+  ChannelOptions o;
+  o.address = "10.0.0.1:7443";
+  o.insecure_loopback = true;
+  EXPECT_THAT(MakeChannel(o), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(MakeChannelTest, ChecksTheCaFile) {
+  ChannelOptions o;
+  o.address = "localhost:7443";
+  o.ca_file = "/nonexistent/kring-ca.pem";
+  EXPECT_THAT(MakeChannel(o), StatusIs(absl::StatusCode::kNotFound,
+                                       HasSubstr("/nonexistent/kring-ca.pem")));
+  const std::string not_pem =
+      (std::filesystem::temp_directory_path() / "kring-not-a-ca.txt").string();
+  std::ofstream(not_pem) << "hello\n";
+  o.ca_file = not_pem;
+  EXPECT_THAT(MakeChannel(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr("no PEM certificate")));
+  std::filesystem::remove(not_pem);
+}
+
+TEST(FromGrpcTest, KeepsCodeAndServerMessage) {
+  EXPECT_THAT(FromGrpc(grpc::Status::OK, "a:1"), IsOk());
+  absl::Status s = FromGrpc(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                         "query q-1 is not yours"),
+                            "a:1");
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(s.message(), "query q-1 is not yours");
+}
+
+TEST(FromGrpcTest, TransportFailuresNameTheAddress) {
+  absl::Status s =
+      FromGrpc(grpc::Status(grpc::StatusCode::UNAVAILABLE, "failed to connect"),
+               "coordinator.example.org:7443");
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("coordinator.example.org:7443"));
+  s = FromGrpc(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "Ssl handshake failed: CERTIFICATE_VERIFY_FAILED"),
+               "x:1");
+  EXPECT_THAT(std::string(s.message()), HasSubstr("--ca"));
+  s = FromGrpc(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "late"),
+               "x:1");
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(MethodForTest, TheRpcThatTakesTheRequest) {
+  EXPECT_EQ(*MethodFor(*v1::SubmitQueryRequest::descriptor()), "SubmitQuery");
+  EXPECT_EQ(*MethodFor(*v1::ListQueriesRequest::descriptor()), "ListQueries");
+  EXPECT_EQ(*MethodFor(*v1::ApproveQueryRequest::descriptor()), "ApproveQuery");
+  EXPECT_EQ(*MethodFor(*v1::CreateEnrollmentCodeRequest::descriptor()),
+            "CreateEnrollmentCode");
+  EXPECT_THAT(MethodFor(*v1::QuerySpec::descriptor()),
+              StatusIs(absl::StatusCode::kInternal));
+}
+
+Connection Open(testing::TestCoordinator& c, const std::string& user,
+                ChannelOptions o) {
+  auto key = crypto::IdentityKeyPair::LoadPrivateKeyFile(c.key_file(user));
+  EXPECT_TRUE(key.ok()) << key.status();
+  auto conn =
+      Connection::Open(o, user, *std::move(key), std::chrono::seconds(10));
+  EXPECT_TRUE(conn.ok()) << conn.status();
+  return *std::move(conn);
+}
+
+TEST(ConnectionTest, SignedCallsOverLoopback) {
+  testing::TestCoordinator c;
+  ASSERT_TRUE(c.ok());
+  ChannelOptions o;
+  o.address = c.address();
+  o.insecure_loopback = true;
+  Connection admin = Open(c, "admin", o);
+  auto nodes =
+      admin.Call(&v1::Coordinator::Stub::ListNodes, v1::ListNodesRequest());
+  ASSERT_THAT(nodes, IsOk());
+  EXPECT_EQ(nodes->nodes_size(), 0);
+
+  v1::RegisterUserRequest add;
+  add.set_user_id("analyst");
+  add.set_role(v1::ROLE_MUNICIPALITY);
+  crypto::IdentityKeyPair analyst = crypto::IdentityKeyPair::Generate();
+  add.set_public_key(std::string(analyst.public_key().bytes()));
+  add.add_municipalities("GM0363");
+  auto added = admin.Call(&v1::Coordinator::Stub::RegisterUser, add);
+  ASSERT_THAT(added, IsOk());
+  EXPECT_EQ(added->fingerprint(), analyst.public_key().Fingerprint());
+  // The same request again (freshly signed): the coordinator's own error.
+  EXPECT_THAT(admin.Call(&v1::Coordinator::Stub::RegisterUser, add),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+
+  // A researcher may not list nodes: the coordinator's message comes back.
+  Connection researcher = Open(c, "researcher", o);
+  EXPECT_THAT(researcher.Call(&v1::Coordinator::Stub::ListNodes,
+                              v1::ListNodesRequest()),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+TEST(ConnectionTest, AKeyThatIsNotTheUsersIsUnauthenticated) {
+  testing::TestCoordinator c;
+  ASSERT_TRUE(c.ok());
+  ChannelOptions o;
+  o.address = c.address();
+  o.insecure_loopback = true;
+  auto conn = Connection::Open(o, "admin", crypto::IdentityKeyPair::Generate());
+  ASSERT_THAT(conn, IsOk());
+  EXPECT_THAT(
+      conn->Call(&v1::Coordinator::Stub::ListNodes, v1::ListNodesRequest()),
+      StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+TEST(ConnectionTest, NothingListeningIsUnavailableNamingTheAddress) {
+  ChannelOptions o;
+  o.address = "127.0.0.1:1";
+  o.insecure_loopback = true;
+  auto conn = Connection::Open(o, "admin", crypto::IdentityKeyPair::Generate(),
+                               std::chrono::seconds(5));
+  ASSERT_THAT(conn, IsOk());
+  auto r =
+      conn->Call(&v1::Coordinator::Stub::ListNodes, v1::ListNodesRequest());
+  EXPECT_THAT(
+      r, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("127.0.0.1:1")));
+}
+
+// TLS with a CA from deploy/dev-ca.sh (skipped without bash and openssl).
+TEST(ConnectionTest, TlsWithDevCa) {
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "no openssl command";
+  }
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "kring-ca-XXXXXX").string();
+  const std::filesystem::path ca_dir = mkdtemp(tmpl.data());
+  const std::string cmd = std::string(KRING_SOURCE_DIR) + "/deploy/dev-ca.sh " +
+                          ca_dir.string() + "/pki >/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const std::string ca = (ca_dir / "pki/ca.pem").string();
+  {
+    testing::TestCoordinator c((ca_dir / "pki/server.pem").string(),
+                               (ca_dir / "pki/server.key").string());
+    ASSERT_TRUE(c.ok());
+    for (const char* host : {"127.0.0.1", "localhost"}) {
+      ChannelOptions o;
+      o.address = c.address(host);
+      o.ca_file = ca;
+      Connection admin = Open(c, "admin", o);
+      EXPECT_THAT(
+          admin.Call(&v1::Coordinator::Stub::ListNodes, v1::ListNodesRequest()),
+          IsOk())
+          << host;
+    }
+    // The system's CAs do not know the development CA.
+    ChannelOptions o;
+    o.address = c.address();
+    Connection untrusting = Open(c, "admin", o);
+    EXPECT_THAT(untrusting.Call(&v1::Coordinator::Stub::ListNodes,
+                                v1::ListNodesRequest()),
+                StatusIs(absl::StatusCode::kUnavailable));
+    // Plaintext to a TLS server fails too.
+    o.insecure_loopback = true;
+    Connection plain = Open(c, "admin", o);
+    EXPECT_THAT(
+        plain.Call(&v1::Coordinator::Stub::ListNodes, v1::ListNodesRequest()),
+        StatusIs(absl::StatusCode::kUnavailable));
+  }
+  std::filesystem::remove_all(ca_dir);
+}
+
+}  // namespace
+}  // namespace kring::client
