@@ -32,11 +32,13 @@ std::string CanonicalBytes(const google::protobuf::Message& m) {
 }
 
 absl::StatusOr<std::string> RequestSigningBytes(
-    std::string_view method, const google::protobuf::Message& request,
-    int64_t unix_millis, std::string_view nonce) {
+    std::string_view method, std::string_view user_id,
+    const google::protobuf::Message& request, int64_t unix_millis,
+    std::string_view nonce) {
   const google::protobuf::FieldDescriptor* auth =
       request.GetDescriptor()->FindFieldByName("auth");
-  if (auth == nullptr) {
+  if (auth == nullptr ||
+      auth->message_type() != v1::RequestAuth::descriptor()) {
     return absl::InvalidArgumentError(
         StrCat(request.GetTypeName(), " has no auth field"));
   }
@@ -45,6 +47,7 @@ absl::StatusOr<std::string> RequestSigningBytes(
   copy->GetReflection()->ClearField(copy.get(), auth);
   std::string out = "kring-request-v1";
   AppendPrefixed(out, method);
+  AppendPrefixed(out, user_id);
   AppendU64(out, static_cast<uint64_t>(unix_millis));
   AppendPrefixed(out, nonce);
   AppendPrefixed(out, CanonicalBytes(*copy));
@@ -54,10 +57,10 @@ absl::StatusOr<std::string> RequestSigningBytes(
 absl::Status SignRequest(std::string_view method, std::string_view user_id,
                          const crypto::IdentityKeyPair& key,
                          google::protobuf::Message& request) {
-  std::string nonce(16, '\0');
+  std::string nonce(kNonceBytes, '\0');
   randombytes_buf(nonce.data(), nonce.size());
   const int64_t now = NowMillis();
-  auto bytes = RequestSigningBytes(method, request, now, nonce);
+  auto bytes = RequestSigningBytes(method, user_id, request, now, nonce);
   if (!bytes.ok()) return bytes.status();
   auto signature = key.Sign(kRequestContext, *bytes);
   if (!signature.ok()) return signature.status();
@@ -96,8 +99,8 @@ absl::Status ReplayGuard::Check(std::string_view key, int64_t unix_millis,
         "the request's timestamp is more than 5 minutes off; check the "
         "clock of the machine that sent it");
   }
-  if (nonce.size() < 16) {
-    return absl::UnauthenticatedError("the request's nonce is too short");
+  if (nonce.size() != kNonceBytes) {
+    return absl::UnauthenticatedError("the request's nonce must be 16 bytes");
   }
   std::lock_guard lock(mu_);
   while (!order_.empty() &&

@@ -2,7 +2,8 @@
 #define KRING_COORDINATOR_AUTH_H_
 
 // Signed requests. A user signs every request with its Ed25519 key over
-//   method || u64 unix_millis || nonce || the request with `auth` cleared
+//   method || user id || u64 unix_millis || nonce || the request with
+//   `auth` cleared
 // (deterministic protobuf serialization), context "request/v1". The
 // coordinator checks the signature against the user's registered key, the
 // time (within kMaxClockSkew) and the nonce (never seen within that
@@ -26,6 +27,7 @@
 namespace kring::coordinator {
 
 inline constexpr int64_t kMaxClockSkewMillis = 5 * 60 * 1000;
+inline constexpr size_t kNonceBytes = 16;
 inline constexpr std::string_view kRequestContext = "request/v1";
 inline constexpr std::string_view kApprovalContext = "approval/query";
 inline constexpr std::string_view kHelloContext = "node/hello";
@@ -35,8 +37,9 @@ std::string CanonicalBytes(const google::protobuf::Message& m);
 
 // The bytes a user signs for `request` (whose `auth` field is ignored).
 absl::StatusOr<std::string> RequestSigningBytes(
-    std::string_view method, const google::protobuf::Message& request,
-    int64_t unix_millis, std::string_view nonce);
+    std::string_view method, std::string_view user_id,
+    const google::protobuf::Message& request, int64_t unix_millis,
+    std::string_view nonce);
 
 // Fills `request`'s `auth` field (every request message has one): user id,
 // the current time, a fresh random nonce and the signature.

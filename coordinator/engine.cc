@@ -151,20 +151,24 @@ absl::StatusOr<User> Engine::Authenticate(
     return absl::UnauthenticatedError(
         "the request is not signed; use the kring CLI with your user key");
   }
+  // One answer for an unknown user and a bad signature, so that user ids
+  // cannot be probed.
+  const absl::Status refused = absl::UnauthenticatedError(
+      "the request could not be authenticated: unknown user, or not signed "
+      "with that user's registered key");
   auto user = db_->GetUser(auth.user_id());
-  if (!user.ok()) {
-    return absl::UnauthenticatedError(StrCat("unknown user ", auth.user_id()));
-  }
+  if (!user.ok()) return refused;
   auto key = crypto::IdentityPublicKey::FromBytes(user->public_key);
   if (!key.ok()) return absl::InternalError("a stored user key is invalid");
-  auto bytes =
-      RequestSigningBytes(method, request, auth.unix_millis(), auth.nonce());
+  auto bytes = RequestSigningBytes(method, auth.user_id(), request,
+                                   auth.unix_millis(), auth.nonce());
   if (!bytes.ok()) return bytes.status();
   if (!key->Verify(kRequestContext, *bytes, auth.signature()).ok()) {
-    return absl::UnauthenticatedError(
-        "the request's signature does not verify under the user's key");
+    return refused;
   }
-  if (auto s = replay_.Check(StrCat("user:", auth.user_id()),
+  // Keyed by the signing key: a signature is accepted once, whichever user
+  // id it names.
+  if (auto s = replay_.Check(StrCat("key:", user->public_key),
                              auth.unix_millis(), auth.nonce());
       !s.ok()) {
     return s;

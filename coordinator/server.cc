@@ -23,6 +23,12 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
+// "ipv4:127.0.0.1:5555" -> "ipv4:127.0.0.1".
+std::string PeerHost(const std::string& peer) {
+  const size_t colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
+
 // Per-user token buckets.
 class RateLimiter {
  public:
@@ -100,67 +106,78 @@ class Service final : public v1::Coordinator::Service {
       : engine_(engine), limiter_(o.requests_per_second, o.burst) {}
 
   // Authenticates and rate-limits a user request.
+  // Unauthenticated traffic is limited per peer address, then each user
+  // per user id once authenticated, so nobody can spend another user's
+  // budget.
   template <typename Request>
-  absl::StatusOr<User> Caller(std::string_view method, const Request& r) {
-    if (!limiter_.Allow(StrCat("user:", r.auth().user_id()))) {
+  absl::StatusOr<User> Caller(grpc::ServerContext* ctx, std::string_view method,
+                              const Request& r) {
+    if (!limiter_.Allow(StrCat("peer:", PeerHost(ctx->peer())))) {
+      return absl::ResourceExhaustedError(
+          "too many requests from this address; retry in a few seconds");
+    }
+    auto user = engine_->Authenticate(method, r, r.auth());
+    if (!user.ok()) return user;
+    if (!limiter_.Allow(StrCat("user:", user->user_id))) {
       return absl::ResourceExhaustedError(
           "too many requests; slow down and retry in a few seconds");
     }
-    return engine_->Authenticate(method, r, r.auth());
+    return user;
   }
 
-  grpc::Status SubmitQuery(grpc::ServerContext*,
+  grpc::Status SubmitQuery(grpc::ServerContext* ctx,
                            const v1::SubmitQueryRequest* r,
                            v1::SubmitQueryResponse* out) override {
-    auto user = Caller("SubmitQuery", *r);
+    auto user = Caller(ctx, "SubmitQuery", *r);
     if (!user.ok()) return ToGrpc(user.status());
     auto q = engine_->Submit(*user, r->spec());
     if (!q.ok()) return ToGrpc(q.status());
     *out->mutable_query() = *q;
     return grpc::Status::OK;
   }
-  grpc::Status ListQueries(grpc::ServerContext*,
+  grpc::Status ListQueries(grpc::ServerContext* ctx,
                            const v1::ListQueriesRequest* r,
                            v1::ListQueriesResponse* out) override {
-    auto user = Caller("ListQueries", *r);
+    auto user = Caller(ctx, "ListQueries", *r);
     if (!user.ok()) return ToGrpc(user.status());
     auto qs = engine_->List(*user);
     if (!qs.ok()) return ToGrpc(qs.status());
     for (auto& q : *qs) *out->add_queries() = std::move(q);
     return grpc::Status::OK;
   }
-  grpc::Status GetQuery(grpc::ServerContext*, const v1::GetQueryRequest* r,
+  grpc::Status GetQuery(grpc::ServerContext* ctx, const v1::GetQueryRequest* r,
                         v1::GetQueryResponse* out) override {
-    auto user = Caller("GetQuery", *r);
+    auto user = Caller(ctx, "GetQuery", *r);
     if (!user.ok()) return ToGrpc(user.status());
     auto q = engine_->Get(*user, r->query_id());
     if (!q.ok()) return ToGrpc(q.status());
     *out->mutable_query() = *q;
     return grpc::Status::OK;
   }
-  grpc::Status ApproveQuery(grpc::ServerContext*,
+  grpc::Status ApproveQuery(grpc::ServerContext* ctx,
                             const v1::ApproveQueryRequest* r,
                             v1::QueryResponse* out) override {
-    auto user = Caller("ApproveQuery", *r);
+    auto user = Caller(ctx, "ApproveQuery", *r);
     if (!user.ok()) return ToGrpc(user.status());
     auto q = engine_->Approve(*user, r->query_id(), r->signature());
     if (!q.ok()) return ToGrpc(q.status());
     *out->mutable_query() = *q;
     return grpc::Status::OK;
   }
-  grpc::Status RejectQuery(grpc::ServerContext*,
+  grpc::Status RejectQuery(grpc::ServerContext* ctx,
                            const v1::RejectQueryRequest* r,
                            v1::QueryResponse* out) override {
-    auto user = Caller("RejectQuery", *r);
+    auto user = Caller(ctx, "RejectQuery", *r);
     if (!user.ok()) return ToGrpc(user.status());
     auto q = engine_->Reject(*user, r->query_id(), r->reason());
     if (!q.ok()) return ToGrpc(q.status());
     *out->mutable_query() = *q;
     return grpc::Status::OK;
   }
-  grpc::Status GetResult(grpc::ServerContext*, const v1::GetResultRequest* r,
+  grpc::Status GetResult(grpc::ServerContext* ctx,
+                         const v1::GetResultRequest* r,
                          v1::GetResultResponse* out) override {
-    auto user = Caller("GetResult", *r);
+    auto user = Caller(ctx, "GetResult", *r);
     if (!user.ok()) return ToGrpc(user.status());
     auto body = engine_->Result(*user, r->query_id(), r->format());
     if (!body.ok()) return ToGrpc(body.status());
@@ -170,19 +187,19 @@ class Service final : public v1::Coordinator::Service {
     return grpc::Status::OK;
   }
   grpc::Status CreateEnrollmentCode(
-      grpc::ServerContext*, const v1::CreateEnrollmentCodeRequest* r,
+      grpc::ServerContext* ctx, const v1::CreateEnrollmentCodeRequest* r,
       v1::CreateEnrollmentCodeResponse* out) override {
-    auto user = Caller("CreateEnrollmentCode", *r);
+    auto user = Caller(ctx, "CreateEnrollmentCode", *r);
     if (!user.ok()) return ToGrpc(user.status());
     auto code = engine_->CreateEnrollmentCode(*user, *r);
     if (!code.ok()) return ToGrpc(code.status());
     *out = *code;
     return grpc::Status::OK;
   }
-  grpc::Status RegisterUser(grpc::ServerContext*,
+  grpc::Status RegisterUser(grpc::ServerContext* ctx,
                             const v1::RegisterUserRequest* r,
                             v1::RegisterUserResponse* out) override {
-    auto user = Caller("RegisterUser", *r);
+    auto user = Caller(ctx, "RegisterUser", *r);
     if (!user.ok()) return ToGrpc(user.status());
     User added;
     added.user_id = r->user_id();
@@ -195,16 +212,17 @@ class Service final : public v1::Coordinator::Service {
     out->set_fingerprint(*fp);
     return grpc::Status::OK;
   }
-  grpc::Status GrantResult(grpc::ServerContext*,
+  grpc::Status GrantResult(grpc::ServerContext* ctx,
                            const v1::GrantResultRequest* r,
                            v1::GrantResultResponse*) override {
-    auto user = Caller("GrantResult", *r);
+    auto user = Caller(ctx, "GrantResult", *r);
     if (!user.ok()) return ToGrpc(user.status());
     return ToGrpc(engine_->Grant(*user, r->query_id(), r->user_id()));
   }
-  grpc::Status ListNodes(grpc::ServerContext*, const v1::ListNodesRequest* r,
+  grpc::Status ListNodes(grpc::ServerContext* ctx,
+                         const v1::ListNodesRequest* r,
                          v1::ListNodesResponse* out) override {
-    auto user = Caller("ListNodes", *r);
+    auto user = Caller(ctx, "ListNodes", *r);
     if (!user.ok()) return ToGrpc(user.status());
     auto nodes = engine_->Nodes(*user);
     if (!nodes.ok()) return ToGrpc(nodes.status());
@@ -267,7 +285,23 @@ bool IsLoopback(std::string_view address) {
   } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
     host = host.substr(0, colon);
   }
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
+  if (host == "localhost" || host == "::1") return true;
+  // A dotted IPv4 address in 127.0.0.0/8 and nothing else
+  // ("127.evil.example" is a name).
+  if (!host.starts_with("127.")) return false;
+  int dots = 0, digits = 0;
+  for (char c : host) {
+    if (c == '.') {
+      if (digits == 0 || digits > 3) return false;
+      ++dots;
+      digits = 0;
+    } else if (c >= '0' && c <= '9') {
+      ++digits;
+    } else {
+      return false;
+    }
+  }
+  return dots == 3 && digits > 0 && digits <= 3;
 }
 
 struct Server::Impl {
