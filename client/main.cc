@@ -116,21 +116,6 @@ std::string StateKey(v1::QueryState s) {
   return out;
 }
 
-std::string RoleName(v1::Role r) {
-  switch (r) {
-    case v1::ROLE_RESEARCHER:
-      return "researcher";
-    case v1::ROLE_MUNICIPALITY:
-      return "municipality";
-    case v1::ROLE_APPROVER:
-      return "approver";
-    case v1::ROLE_ADMIN:
-      return "admin";
-    default:
-      return "unknown";
-  }
-}
-
 std::string LocalTime(int64_t unix_millis) {
   if (unix_millis <= 0) return "never";
   const std::time_t t = static_cast<std::time_t>(unix_millis / 1000);
@@ -219,7 +204,7 @@ nlohmann::ordered_json QueryJson(const v1::QueryInfo& q) {
       {"summary", q.summary()},
       {"requester",
        {{"id", t.requester_id()},
-        {"role", RoleName(t.requester_role())},
+        {"role", coordinator::RoleName(t.requester_role())},
         {"municipalities",
          std::vector<std::string>(t.requester_municipalities().begin(),
                                   t.requester_municipalities().end())}}},
@@ -249,7 +234,7 @@ void PrintQuery(const v1::QueryInfo& q) {
     std::cout << "Purpose:      " << OneLine(t.spec().purpose()) << "\n";
   }
   std::cout << "Requester:    " << OneLine(t.requester_id()) << " ("
-            << RoleName(t.requester_role()) << ")\n"
+            << coordinator::RoleName(t.requester_role()) << ")\n"
             << "Submitted:    " << LocalTime(t.submitted_unix_millis()) << "\n"
             << "Approvals:    " << Approvals(q);
   if (q.approvals_size() > 0) {
@@ -419,7 +404,7 @@ int RunApprove(const Global& g, const std::string& id, bool yes) {
   std::cout << "Query " << OneLine(id) << ", submitted "
             << LocalTime(t.submitted_unix_millis()) << " by "
             << OneLine(t.requester_id()) << " ("
-            << RoleName(t.requester_role());
+            << coordinator::RoleName(t.requester_role());
   for (const auto& m : t.requester_municipalities()) {
     std::cout << " " << OneLine(m);
   }

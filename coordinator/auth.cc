@@ -84,6 +84,21 @@ std::string HelloSigningBytes(std::string_view school_id, int64_t unix_millis,
   return out;
 }
 
+std::string_view RoleName(v1::Role r) {
+  switch (r) {
+    case v1::ROLE_RESEARCHER:
+      return "researcher";
+    case v1::ROLE_MUNICIPALITY:
+      return "municipality";
+    case v1::ROLE_APPROVER:
+      return "approver";
+    case v1::ROLE_ADMIN:
+      return "admin";
+    default:
+      return "unknown";
+  }
+}
+
 int64_t NowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -53,6 +53,9 @@ std::string HelloSigningBytes(std::string_view school_id, int64_t unix_millis,
 
 int64_t NowMillis();
 
+// "researcher", "municipality", "approver", "admin" ("unknown" otherwise).
+std::string_view RoleName(v1::Role r);
+
 // Remembers nonces for kMaxClockSkewMillis so a signed message is accepted
 // at most once. Thread-safe.
 class ReplayGuard {

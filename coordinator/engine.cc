@@ -31,21 +31,6 @@ std::string RandomHex(size_t bytes) {
   return out;
 }
 
-std::string_view RoleName(v1::Role r) {
-  switch (r) {
-    case v1::ROLE_RESEARCHER:
-      return "researcher";
-    case v1::ROLE_MUNICIPALITY:
-      return "municipality";
-    case v1::ROLE_APPROVER:
-      return "approver";
-    case v1::ROLE_ADMIN:
-      return "admin";
-    default:
-      return "none";
-  }
-}
-
 absl::Status NeedRole(const User& user, std::initializer_list<v1::Role> roles,
                       std::string_view what) {
   for (v1::Role r : roles) {

@@ -15,6 +15,7 @@
 #include "coordinator/server.h"
 #include "crypto/identity.h"
 #include "query/release.h"
+#include "util/file.h"
 #include "util/str_cat.h"
 
 namespace kring::coordinator {
@@ -26,14 +27,6 @@ constexpr int kExitProblem = 1;
 int Fail(const absl::Status& s) {
   std::cerr << "kring-coordinator: " << ToStd(s.message()) << "\n";
   return kExitProblem;
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat("cannot read ", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 std::atomic<Server*> running{nullptr};
@@ -151,7 +144,7 @@ int Main(int argc, char** argv) {
   engine.round_deadline =
       std::chrono::milliseconds(static_cast<int64_t>(round_seconds * 1000));
   if (!policy_file.empty()) {
-    auto text = ReadFile(policy_file);
+    auto text = ReadFileToString(policy_file);
     if (!text.ok()) return Fail(text.status());
     auto policy = query::ParsePolicyJson(*text);
     if (!policy.ok()) return Fail(policy.status());

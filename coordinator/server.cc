@@ -10,18 +10,11 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "kring/v1/service.grpc.pb.h"
+#include "util/file.h"
 #include "util/str_cat.h"
 
 namespace kring::coordinator {
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat("cannot read ", path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // "ipv4:127.0.0.1:5555" -> "ipv4:127.0.0.1".
 std::string PeerHost(const std::string& peer) {
@@ -326,9 +319,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Engine* engine,
     }
     creds = grpc::InsecureServerCredentials();
   } else {
-    auto cert = ReadFile(o.tls_cert_file);
+    auto cert = ReadFileToString(o.tls_cert_file);
     if (!cert.ok()) return cert.status();
-    auto key = ReadFile(o.tls_key_file);
+    auto key = ReadFileToString(o.tls_key_file);
     if (!key.ok()) return key.status();
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({*key, *cert});

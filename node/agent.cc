@@ -22,6 +22,7 @@
 #include "node/instrument.h"
 #include "query/layout.h"
 #include "query/spec.h"
+#include "util/file.h"
 #include "util/str_cat.h"
 #include "yaml-cpp/yaml.h"
 
@@ -44,29 +45,6 @@ std::string Blake2b(std::string_view data) {
                      reinterpret_cast<const uint8_t*>(data.data()), data.size(),
                      nullptr, 0);
   return Hex(out);
-}
-
-std::string_view RoleName(v1::Role r) {
-  switch (r) {
-    case v1::ROLE_RESEARCHER:
-      return "researcher";
-    case v1::ROLE_MUNICIPALITY:
-      return "municipality";
-    case v1::ROLE_APPROVER:
-      return "approver";
-    case v1::ROLE_ADMIN:
-      return "admin";
-    default:
-      return "unknown";
-  }
-}
-
-absl::StatusOr<std::string> ReadText(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat("cannot read ", p.string()));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -178,7 +156,7 @@ absl::StatusOr<NodeConfig> NodeConfig::Parse(std::string_view yaml,
 }
 
 absl::StatusOr<NodeConfig> NodeConfig::Load(const std::filesystem::path& f) {
-  auto text = ReadText(f);
+  auto text = ReadFileToString(f);
   if (!text.ok()) {
     return absl::NotFoundError(
         StrCat("no node configuration at ", f.string(),
@@ -262,7 +240,7 @@ Decision Decide(const NodeConfig& config, const v1::Task& task) {
     return decline(
         StrCat("statistic `", stat, "` is not allowed by this school"));
   }
-  const std::string role(RoleName(ticket.requester_role()));
+  const std::string role(coordinator::RoleName(ticket.requester_role()));
   const auto& roles = config.policy.requester_roles;
   if (std::find(roles.begin(), roles.end(), role) == roles.end()) {
     return decline(
@@ -347,8 +325,8 @@ struct Agent::Impl {
     std::shared_ptr<grpc::ChannelCredentials> creds;
     if (!c.tls_ca.empty()) {
       grpc::SslCredentialsOptions ssl;
-      auto ca = ReadText(options.data_dir / c.tls_ca);
-      if (!ca.ok()) ca = ReadText(c.tls_ca);
+      auto ca = ReadFileToString(options.data_dir / c.tls_ca);
+      if (!ca.ok()) ca = ReadFileToString(c.tls_ca);
       ssl.pem_root_certs = ca.ok() ? *ca : "";
       creds = grpc::SslCredentials(ssl);
     } else {
@@ -591,7 +569,7 @@ struct Agent::Impl {
         const auto pending = options.data_dir / "pending" / (id + ".json");
         std::error_code ec;
         if (std::filesystem::exists(decision, ec)) {
-          auto text = ReadText(decision);
+          auto text = ReadFileToString(decision);
           const bool accept = text.ok() && text->rfind("accept", 0) == 0;
           std::string note;
           if (text.ok() && text->find('\n') != std::string::npos) {
@@ -781,7 +759,7 @@ absl::StatusOr<std::vector<PendingTask>> ListPending(
   const auto dir = data_dir / "pending";
   if (!std::filesystem::exists(dir, ec)) return out;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    auto text = ReadText(e.path());
+    auto text = ReadFileToString(e.path());
     if (!text.ok()) continue;
     try {
       auto j = nlohmann::json::parse(*text);

@@ -36,6 +36,7 @@
 #include "query/layout.h"
 #include "query/release.h"
 #include "query/spec.h"
+#include "util/file.h"
 #include "util/str_cat.h"
 
 namespace kring::node {
@@ -189,16 +190,6 @@ absl::StatusOr<Instrument> LoadInstrument(const Common& c) {
   return Instrument::LoadFile(c.instrument_file);
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(StrCat("cannot read ", path));
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // A progress bar on a terminal; silent otherwise.
 class Progress {
  public:
@@ -284,7 +275,7 @@ ExportFormat ParseFormat(const std::string& f) {
 int RunImport(const Common& c, const ImportFlags& f) {
   auto instrument = LoadInstrument(c);
   if (!instrument.ok()) return Fail(instrument.status());
-  auto bytes = ReadFile(f.file);
+  auto bytes = ReadFileToString(f.file);
   if (!bytes.ok()) return Fail(bytes.status());
   auto key = KeyFor(c, /*confirm=*/false);
   if (!key.ok()) return Fail(key.status());
@@ -299,7 +290,7 @@ int RunImport(const Common& c, const ImportFlags& f) {
   ImportOptions options;
   options.format = ParseFormat(f.format);
   if (!f.mapping.empty()) {
-    auto text = ReadFile(f.mapping);
+    auto text = ReadFileToString(f.mapping);
     if (!text.ok()) return Fail(text.status());
     auto mapping = ColumnMapping::Parse(*text);
     if (!mapping.ok()) return Fail(mapping.status());
@@ -644,7 +635,7 @@ struct PreviewFlags {
 int RunPreview(const Common& c, const PreviewFlags& f) {
   auto instrument = LoadInstrument(c);
   if (!instrument.ok()) return Fail(instrument.status());
-  auto text = ReadFile(f.spec_file);
+  auto text = ReadFileToString(f.spec_file);
   if (!text.ok()) return Fail(text.status());
   auto spec = query::ParseQuerySpecJson(*text);
   if (!spec.ok()) return Fail(spec.status());
@@ -740,7 +731,7 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& address,
     }
     return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   }
-  auto pem = ReadFile(ca);
+  auto pem = ReadFileToString(ca);
   if (!pem.ok()) {
     error = pem.status();
     return nullptr;
