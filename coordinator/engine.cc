@@ -535,10 +535,32 @@ void Engine::FromNode(const std::string& school_id,
       auto it = runs_.find(m.query_id());
       if (it == runs_.end() || !it->second->secagg) return;
       Run& run = *it->second;
-      // The claimed sender must be this school's roster index (signatures
-      // are checked by the secure-aggregation coordinator as well).
+      // The claimed sender must be this school's own roster index: a node
+      // cannot pass on (replay) a neighbour's signed message as its own.
       auto pos = std::find(run.roster.begin(), run.roster.end(), school_id);
       if (pos == run.roster.end()) return;
+      const auto self = static_cast<uint32_t>(pos - run.roster.begin());
+      std::optional<uint32_t> sender;
+      switch (m.body_case()) {
+        case v1::SecAggMessage::kAdvertiseKeys:
+          sender = m.advertise_keys().sender();
+          break;
+        case v1::SecAggMessage::kShareKeys:
+          sender = m.share_keys().sender();
+          break;
+        case v1::SecAggMessage::kMaskedInput:
+          sender = m.masked_input().sender();
+          break;
+        case v1::SecAggMessage::kConsistencySignature:
+          sender = m.consistency_signature().sender();
+          break;
+        case v1::SecAggMessage::kUnmaskResponse:
+          sender = m.unmask_response().sender();
+          break;
+        default:
+          break;
+      }
+      if (sender != self) return;
       (void)run.secagg->Receive(m);  // invalid messages are dropped
       break;
     }
