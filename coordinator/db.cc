@@ -4,16 +4,20 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <fstream>
+
+#include "util/file.h"
 #include "util/str_cat.h"
 
 namespace kring::coordinator {
 namespace {
 
-std::string Hash(std::string_view data) {
+// BLAKE2b-256, keyed when `key` is not empty.
+std::string Hash(std::string_view data, std::string_view key = {}) {
   std::string out(32, '\0');
   crypto_generichash(reinterpret_cast<uint8_t*>(out.data()), out.size(),
                      reinterpret_cast<const uint8_t*>(data.data()), data.size(),
-                     nullptr, 0);
+                     reinterpret_cast<const uint8_t*>(key.data()), key.size());
   return out;
 }
 
@@ -76,7 +80,12 @@ class Stmt {
 struct CoordinatorDb::Impl {
   sqlite3* db = nullptr;
   std::mutex mu;
-  ~Impl() { sqlite3_close(db); }
+  // MAC key of the audit chain (audit.key, 0600, next to the database).
+  std::string audit_key;
+  ~Impl() {
+    sqlite3_close(db);
+    sodium_memzero(audit_key.data(), audit_key.size());
+  }
 
   absl::Status Error(std::string_view what) {
     return absl::InternalError(
@@ -138,6 +147,34 @@ absl::StatusOr<std::unique_ptr<CoordinatorDb>> CoordinatorDb::Open(
   }
   ::chmod(path.c_str(), 0600);
   sqlite3_busy_timeout(impl->db, 5000);
+  // The audit chain's MAC key: without it nobody can rewrite the log and
+  // recompute the chain.
+  const auto key_path = dir / "audit.key";
+  if (create) {
+    std::string key(32, '\0');
+    randombytes_buf(key.data(), key.size());
+    {
+      std::ofstream out(key_path, std::ios::binary);
+      out << key;
+    }
+    ::chmod(key_path.c_str(), 0600);
+    impl->audit_key = std::move(key);
+  } else {
+    struct stat st {};
+    if (::stat(key_path.c_str(), &st) != 0) {
+      return absl::NotFoundError(StrCat(
+          key_path.string(), " is missing: the audit log cannot be checked"));
+    }
+    if ((st.st_mode & 077) != 0) {
+      return absl::PermissionDeniedError(
+          StrCat(key_path.string(), " is readable by others; chmod 600 it"));
+    }
+    auto key = ReadFileToString(key_path);
+    if (!key.ok() || key->size() != 32) {
+      return absl::DataLossError(StrCat(key_path.string(), " is damaged"));
+    }
+    impl->audit_key = *std::move(key);
+  }
   if (auto s = impl->Exec("PRAGMA journal_mode = WAL;"
                           "PRAGMA synchronous = NORMAL;");
       !s.ok()) {
@@ -418,12 +455,13 @@ absl::StatusOr<std::vector<std::string>> CoordinatorDb::LoadLedger() {
 }
 
 namespace {
-std::string AuditHash(const std::string& prev, uint64_t seq, int64_t millis,
-                      std::string_view kind, std::string_view summary) {
+std::string AuditHash(std::string_view key, const std::string& prev,
+                      uint64_t seq, int64_t millis, std::string_view kind,
+                      std::string_view summary) {
   std::string data = prev;
   data += StrCat("|", seq, "|", millis, "|", kind.size(), ":", kind, "|",
                  summary.size(), ":", summary);
-  return Hash(data);
+  return Hash(data, key);
 }
 }  // namespace
 
@@ -450,7 +488,7 @@ absl::Status CoordinatorDb::Audit(std::string_view kind,
       .Bind(2, millis)
       .Text(3, kind)
       .Text(4, summary)
-      .Bind(5, AuditHash(prev, seq, millis, kind, summary));
+      .Bind(5, AuditHash(impl_->audit_key, prev, seq, millis, kind, summary));
   return impl_->Done(st, "audit");
 }
 
@@ -474,8 +512,8 @@ absl::Status CoordinatorDb::VerifyAudit() {
   uint64_t expected = 1;
   while (st.Step() == SQLITE_ROW) {
     const uint64_t seq = static_cast<uint64_t>(st.Int(0));
-    if (seq != expected ||
-        AuditHash(prev, seq, st.Int(1), st.Str(2), st.Str(3)) != st.Str(4)) {
+    if (seq != expected || AuditHash(impl_->audit_key, prev, seq, st.Int(1),
+                                     st.Str(2), st.Str(3)) != st.Str(4)) {
       return absl::DataLossError(StrCat(
           "the coordinator's audit log was altered at entry ", expected));
     }

@@ -89,7 +89,10 @@ class CoordinatorDb {
   absl::Status AppendLedger(std::string_view entry_json);
   absl::StatusOr<std::vector<std::string>> LoadLedger();
 
-  // Append-only audit log, each entry chained to the previous by BLAKE2b.
+  // Append-only audit log, each entry chained to the previous by keyed
+  // BLAKE2b (key in audit.key, 0600): edits, removals and reorderings are
+  // detected unless the editor also holds the key; a truncated tail or a
+  // whole older copy of the database is not.
   absl::Status Audit(std::string_view kind, std::string_view summary);
   absl::StatusOr<std::vector<AuditRecord>> AuditLog();
   // DATA_LOSS naming the first entry whose chain does not verify.
