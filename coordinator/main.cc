@@ -125,7 +125,12 @@ int Main(int argc, char** argv) {
   dir_option(audit);
   audit->add_flag("--verify", verify, "Check the log's hash chain");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; usage errors exit 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (*init) {
     auto db = CoordinatorDb::Open(data_dir, /*create=*/true);

@@ -1138,7 +1138,12 @@ int Main(int argc, char** argv) {
       "this school's policy allows (node.yaml). Runs until stopped.");
   add_common(run, true, false);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; usage errors exit 2.
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
   if (*init) return RunInit(c, special);
   if (*import) return RunImport(c, imp);
   if (*status) return RunStatus(c, status_json);
