@@ -634,6 +634,14 @@ struct Agent::Impl {
     }
     auto setup = crypto::secagg::SecAggSetup::Create(start.config());
     if (!setup.ok()) return setup.status();
+    // The school's own floor on how many schools a sum may cover: fewer
+    // would bring the sum too close to this school's own numbers.
+    if ((*setup)->size() < options.config.policy.min_schools) {
+      return absl::PermissionDeniedError(
+          StrCat("the run has ", (*setup)->size(),
+                 " schools; this school takes part only with at least ",
+                 options.config.policy.min_schools));
+    }
     uint32_t self = UINT32_MAX;
     for (uint32_t i = 0; i < (*setup)->size(); ++i) {
       if ((*setup)->node_id(i) == options.config.school_id) self = i;
