@@ -262,6 +262,28 @@ TEST_F(FlowTest, SchoolITAcceptsByHandWhenItsPolicySaysSo) {
   EXPECT_EQ(Command(node + " accept nope" + dir).exit_code, 1);
 }
 
+TEST_F(FlowTest, SchoolRefusesARunSmallerThanItsOwnMinimum) {
+  Schools(3, /*start=*/false);
+  const std::string yaml = c_.SchoolDir("S1") + "/node.yaml";
+  ASSERT_EQ(Command("sed -i 's/min_schools: 3/min_schools: 4/' '" + yaml + "'")
+                .exit_code,
+            0);
+  for (const char* s : {"S1", "S2", "S3"}) c_.StartNode(s);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The spec asks for 4 schools per cell, so S1 accepts the task; the run
+  // then has only 3 schools, and S1 stays out of it.
+  auto q = c_.Submit(researcher_, R"({"statistic": "count",
+      "groupBy": ["gender"], "disclosure": {"minSchools": 4}})");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  EXPECT_EQ(done.state(), v1::QUERY_STATE_FAILED);
+  auto audit =
+      Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
+              c_.SchoolDir("S1") + "' --key-file '" + c_.SchoolKey("S1") + "'");
+  EXPECT_THAT(audit.out, HasSubstr("takes part only with at least 4"));
+}
+
 TEST_F(FlowTest, ApprovalBySomeoneTheSchoolsDoNotTrustIsDeclined) {
   TestUser stranger = c_.AddUser("stranger", "approver");
   Schools(4);
