@@ -261,13 +261,20 @@ absl::StatusOr<std::string> Engine::Result(const User& user,
 absl::StatusOr<v1::QueryInfo> Engine::Approve(const User& user,
                                               std::string_view query_id,
                                               std::string_view signature) {
-  if (auto s = NeedRole(user, {v1::ROLE_APPROVER}, "approve queries");
-      !s.ok()) {
-    return s;
-  }
   std::lock_guard lock(mu_);
   auto q = db_->GetQuery(query_id);
   if (!q.ok()) return q.status();
+  // Pre-approval: a municipality signs its own query within its scope
+  // (checked at submission).
+  const bool self_approval = options_.municipality_preapproval &&
+                             user.role == v1::ROLE_MUNICIPALITY &&
+                             q->ticket().requester_id() == user.user_id;
+  if (!self_approval) {
+    if (auto s = NeedRole(user, {v1::ROLE_APPROVER}, "approve queries");
+        !s.ok()) {
+      return s;
+    }
+  }
   if (q->state() != v1::QUERY_STATE_AWAITING_APPROVAL) {
     return absl::FailedPreconditionError(
         StrCat("query ", query_id, " does not await approval (",
@@ -291,7 +298,8 @@ absl::StatusOr<v1::QueryInfo> Engine::Approve(const User& user,
   a->set_signature(std::string(signature));
   (void)db_->Audit("approved",
                    StrCat("query ", query_id, " approved by ", user.user_id));
-  if (static_cast<uint32_t>(q->approvals_size()) >= q->approvals_required()) {
+  if (self_approval ||
+      static_cast<uint32_t>(q->approvals_size()) >= q->approvals_required()) {
     q->set_state(v1::QUERY_STATE_RUNNING);
     if (auto s = db_->PutQuery(*q); !s.ok()) return s;
     StartRun(*q);

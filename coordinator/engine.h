@@ -39,6 +39,10 @@ class NodeLink {
 struct EngineOptions {
   // Approver signatures a query needs (k of the registered approvers).
   uint32_t approvals_required = 1;
+  // A municipality's query limited to its own municipalities runs on the
+  // municipality's own signature (schools accept it only if they trust that
+  // municipality's key for their own municipality; see node.yaml).
+  bool municipality_preapproval = false;
   // How long nodes have to accept or decline a task; a node that connects
   // within it still gets the task.
   std::chrono::milliseconds decision_window{std::chrono::seconds(20)};

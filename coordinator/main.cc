@@ -109,6 +109,10 @@ int Main(int argc, char** argv) {
       ->add_option("--approvals-required", approvals,
                    "Approver signatures each query needs")
       ->check(CLI::Range(1u, 100u));
+  serve->add_flag("--municipality-preapproval", engine.municipality_preapproval,
+                  "A municipality's query about its own municipalities runs "
+                  "on its own signature (`kring query approve` by the "
+                  "municipality); schools must trust its key");
   serve->add_option("--policy", policy_file,
                     "Disclosure policy (JSON; can only tighten the "
                     "defaults of 10 respondents, 3 schools, base 5)");

@@ -88,6 +88,17 @@ absl::StatusOr<NodeConfig> NodeConfig::Parse(std::string_view yaml,
           const std::string k = a.first.as<std::string>();
           if (k == "required") {
             c.approvals_required = a.second.as<uint32_t>();
+          } else if (k == "municipality_keys") {
+            for (const auto& text : a.second) {
+              auto key =
+                  crypto::IdentityPublicKey::FromText(text.as<std::string>());
+              if (!key.ok()) {
+                return fail(text,
+                            "approvers.municipality_keys: not a public "
+                            "key (kring-ed25519-public-v1:...)");
+              }
+              c.municipality_keys.push_back(*key);
+            }
           } else if (k == "keys") {
             for (const auto& text : a.second) {
               auto key =
@@ -101,7 +112,8 @@ absl::StatusOr<NodeConfig> NodeConfig::Parse(std::string_view yaml,
             }
           } else {
             return fail(a.first, StrCat("approvers: unknown setting `", k,
-                                        "` (required, keys)"));
+                                        "` (required, keys, "
+                                        "municipality_keys)"));
           }
         }
       } else if (key == "policy") {
@@ -180,7 +192,13 @@ std::string NodeConfig::ToYaml() const {
   out << YAML::Key << "required" << YAML::Value << approvals_required;
   out << YAML::Key << "keys" << YAML::Value << YAML::BeginSeq;
   for (const auto& k : approvers) out << k.ToText();
-  out << YAML::EndSeq << YAML::EndMap;
+  out << YAML::EndSeq;
+  if (!municipality_keys.empty()) {
+    out << YAML::Key << "municipality_keys" << YAML::Value << YAML::BeginSeq;
+    for (const auto& k : municipality_keys) out << k.ToText();
+    out << YAML::EndSeq;
+  }
+  out << YAML::EndMap;
   out << YAML::Key << "policy" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "statistics" << YAML::Value << YAML::Flow
       << policy.statistics;
@@ -220,7 +238,29 @@ Decision Decide(const NodeConfig& config, const v1::Task& task) {
       }
     }
   }
-  if (approved_by.size() < config.approvals_required) {
+  // Municipality pre-approval: the municipality itself signed a query that
+  // stays within this school's municipality.
+  bool preapproved = false;
+  if (ticket.requester_role() == v1::ROLE_MUNICIPALITY &&
+      !config.municipality_keys.empty()) {
+    const auto& asked = ticket.spec().population().municipalities();
+    const bool own_only = asked.size() == 1 &&
+                          asked[0] == config.municipality &&
+                          std::find(ticket.requester_municipalities().begin(),
+                                    ticket.requester_municipalities().end(),
+                                    config.municipality) !=
+                              ticket.requester_municipalities().end();
+    for (const v1::Approval& a : task.approvals()) {
+      for (const auto& key : config.municipality_keys) {
+        preapproved |= own_only && a.approver_id() == ticket.requester_id() &&
+                       key.bytes() == a.approver_public_key() &&
+                       key.Verify(coordinator::kApprovalContext,
+                                  task.ticket_bytes(), a.signature())
+                           .ok();
+      }
+    }
+  }
+  if (!preapproved && approved_by.size() < config.approvals_required) {
     return decline(StrCat("approved by ", approved_by.size(),
                           " of the approvers this school trusts; ",
                           config.approvals_required, " needed"));
@@ -275,8 +315,11 @@ Decision Decide(const NodeConfig& config, const v1::Task& task) {
         "(migration background, financial strain)");
   }
   d.accept = true;
-  d.reason = StrCat("approved by ", approved_by.size(),
-                    " trusted approver(s); within this school's policy");
+  d.reason = preapproved
+                 ? "pre-approved by the school's own municipality; within "
+                   "this school's policy"
+                 : StrCat("approved by ", approved_by.size(),
+                          " trusted approver(s); within this school's policy");
   return d;
 }
 

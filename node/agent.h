@@ -49,6 +49,10 @@ struct NodeConfig {
   std::string identity_key = "node.key";  // relative to the data dir
   uint32_t approvals_required = 1;
   std::vector<crypto::IdentityPublicKey> approvers;
+  // Municipality pre-approval: keys of this school's municipality's users
+  // whose own approval suffices for their queries about this school's
+  // municipality only (node.yaml approvers.municipality_keys).
+  std::vector<crypto::IdentityPublicKey> municipality_keys;
   NodePolicy policy;
 
   // Errors name the line and field ("node.yaml:7: policy.min_schools must
@@ -67,10 +71,12 @@ struct Decision {
 
 // Pure: whether this school takes part in `task`. Checks, in order: the
 // ticket parses; at least approvals_required distinct configured approvers
-// signed the ticket bytes; the spec validates; the statistic and the
-// requester's role are allowed; a municipality requester stays within its
-// municipalities; the disclosure thresholds are at least the school's
-// own; special categories only when allowed.
+// signed the ticket bytes (or, for a municipality's query limited to this
+// school's own municipality, a configured key of that municipality did); the
+// spec validates; the statistic and the requester's role are allowed; a
+// municipality requester stays within its municipalities; the disclosure
+// thresholds are at least the school's own; special categories only when
+// allowed.
 Decision Decide(const NodeConfig& config, const v1::Task& task);
 
 struct AgentOptions {

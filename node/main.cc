@@ -715,6 +715,7 @@ struct EnrollFlags {
   std::string ca;
   bool insecure_loopback = false;
   std::vector<std::string> approver_keys;
+  std::vector<std::string> municipality_keys;
   uint32_t approvals_required = 1;
 };
 
@@ -771,6 +772,16 @@ int RunEnroll(const Common& c, const EnrollFlags& f) {
                                             "a kring-ed25519-public-v1 key")));
     }
     config.approvers.push_back(*pub);
+  }
+  for (const std::string& k : f.municipality_keys) {
+    auto pub = crypto::IdentityPublicKey::LoadFile(k);
+    if (!pub.ok()) pub = crypto::IdentityPublicKey::FromText(k);
+    if (!pub.ok()) {
+      return Fail(absl::InvalidArgumentError(
+          StrCat("--municipality-key ", k,
+                 " is neither a public key file nor a key")));
+    }
+    config.municipality_keys.push_back(*pub);
   }
   if (config.approvers.size() < config.approvals_required) {
     return Fail(absl::InvalidArgumentError(StrCat(
@@ -1112,6 +1123,10 @@ int Main(int argc, char** argv) {
                    "Public key (file or text) of an approver this school "
                    "trusts; repeat for each")
       ->required();
+  enroll->add_option("--municipality-key", enr.municipality_keys,
+                     "Key of your municipality's user whose own approval is "
+                     "enough for its queries about your municipality only "
+                     "(pre-approval); repeat for each");
   enroll
       ->add_option("--approvals-required", enr.approvals_required,
                    "How many of those approvers must sign a query")

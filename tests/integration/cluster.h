@@ -122,17 +122,26 @@ class Cluster {
     return u;
   }
 
-  void StartCoordinator(double decision_seconds = 4, double round_seconds = 8) {
+  void StartCoordinator(double decision_seconds = 4, double round_seconds = 8,
+                        std::vector<std::string> extra = {}) {
     const auto port_file = dir_ / "port";
     std::filesystem::remove(port_file);
-    coordinator_ = std::make_unique<Process>(
-        std::vector<std::string>{
-            KRING_COORDINATOR_BINARY, "serve", "--data-dir", coordinator_dir(),
-            "--listen", "127.0.0.1:0", "--insecure-loopback", "--port-file",
-            port_file.string(), "--decision-seconds",
-            std::to_string(decision_seconds), "--round-seconds",
-            std::to_string(round_seconds)},
-        dir_ / "coordinator.log");
+    std::vector<std::string> argv = {KRING_COORDINATOR_BINARY,
+                                     "serve",
+                                     "--data-dir",
+                                     coordinator_dir(),
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--insecure-loopback",
+                                     "--port-file",
+                                     port_file.string(),
+                                     "--decision-seconds",
+                                     std::to_string(decision_seconds),
+                                     "--round-seconds",
+                                     std::to_string(round_seconds)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    coordinator_ =
+        std::make_unique<Process>(std::move(argv), dir_ / "coordinator.log");
     for (int i = 0; i < 200 && port_.empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       std::ifstream in(port_file);
@@ -153,7 +162,8 @@ class Cluster {
 
   // A school: store with synthetic pupils, enrolled, not yet running.
   void AddSchool(const std::string& name, const std::string& municipality,
-                 int seed, int rows, const TestUser& approver) {
+                 int seed, int rows, const TestUser& approver,
+                 const std::string& extra_enroll = "") {
     const auto data = dir_ / name;
     const std::string key = (dir_ / (name + ".key")).string();
     const std::string common =
@@ -172,10 +182,10 @@ class Cluster {
                         " school' --municipality ", municipality));
     ASSERT_EQ(r.exit_code, 0) << r.out;
     const std::string code = r.out.substr(0, r.out.find('\n'));
-    r = Command(StrCatQ(KRING_NODE_BINARY, " enroll --coordinator ", address_,
-                        " --insecure-loopback --code ", code,
-                        " --approver-key '",
-                        (dir_ / (approver.id + ".pub")).string(), "'", common));
+    r = Command(StrCatQ(
+        KRING_NODE_BINARY, " enroll --coordinator ", address_,
+        " --insecure-loopback --code ", code, " --approver-key '",
+        (dir_ / (approver.id + ".pub")).string(), "'", extra_enroll, common));
     ASSERT_EQ(r.exit_code, 0) << r.out;
     schools_[name] = {data, key};
   }

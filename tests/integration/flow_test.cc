@@ -284,6 +284,31 @@ TEST_F(FlowTest, SchoolRefusesARunSmallerThanItsOwnMinimum) {
   EXPECT_THAT(audit.out, HasSubstr("takes part only with at least 4"));
 }
 
+TEST_F(FlowTest, MunicipalityPreapprovesItsOwnQuery) {
+  TestUser city = c_.AddUser("city", "municipality", "GM0363");
+  c_.StartCoordinator(4, 4, {"--municipality-preapproval"});
+  const std::string trust =
+      " --municipality-key '" + (c_.dir() / "city.pub").string() + "'";
+  for (const char* s : {"M1", "M2", "M3"}) {
+    c_.AddSchool(s, "GM0363", 7, 150, approver_, trust);
+  }
+  c_.AddSchool("M4", "GM0599", 8, 150, approver_, trust);  // not its own
+  for (const char* s : {"M1", "M2", "M3", "M4"}) c_.StartNode(s);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  auto own = c_.Submit(city, R"({"statistic": "count", "groupBy": ["gender"],
+      "population": {"municipalities": ["GM0363"]}})");
+  ASSERT_TRUE(own.ok()) << own.status();
+  ASSERT_TRUE(c_.Approve(city, *own).ok());  // its own signature
+  v1::QueryInfo done = c_.WaitDone(city, own->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  EXPECT_EQ(done.participants(), 3u);
+  // Another user's query cannot be approved by the municipality.
+  auto other = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(c_.Approve(city, *other).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST_F(FlowTest, ApprovalBySomeoneTheSchoolsDoNotTrustIsDeclined) {
   TestUser stranger = c_.AddUser("stranger", "approver");
   Schools(4);

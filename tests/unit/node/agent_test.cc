@@ -141,6 +141,49 @@ TEST(DecideTest, AppliesTheSchoolsPolicy) {
   EXPECT_FALSE(Decide(s.config, garbage).accept);
 }
 
+TEST(DecideTest, MunicipalityPreapprovalOnlyForItsOwnSchools) {
+  School s;
+  crypto::IdentityKeyPair city = crypto::IdentityKeyPair::Generate();
+  s.config.municipality_keys.push_back(city.public_key());
+  auto task_for = [&](std::vector<std::string> asked, std::string requester,
+                      std::vector<std::string> scope) {
+    v1::QuerySpec spec = Mean();
+    for (auto& m : asked) spec.mutable_population()->add_municipalities(m);
+    v1::QueryTicket t;
+    t.set_query_id("q-1");
+    t.set_requester_id(requester);
+    t.set_requester_role(v1::ROLE_MUNICIPALITY);
+    for (auto& m : scope) t.add_requester_municipalities(m);
+    *t.mutable_spec() = spec;
+    v1::Task task;
+    task.set_query_id("q-1");
+    task.set_ticket_bytes(coordinator::CanonicalBytes(t));
+    v1::Approval* a = task.add_approvals();
+    a->set_approver_id("city");
+    a->set_approver_public_key(std::string(city.public_key().bytes()));
+    a->set_signature(
+        *city.Sign(coordinator::kApprovalContext, task.ticket_bytes()));
+    return task;
+  };
+  Decision d = Decide(s.config, task_for({"GM0363"}, "city", {"GM0363"}));
+  EXPECT_TRUE(d.accept) << d.reason;
+  EXPECT_THAT(d.reason, HasSubstr("pre-approved"));
+  // Not limited to this school's municipality.
+  EXPECT_FALSE(Decide(s.config, task_for({"GM0363", "GM0599"}, "city",
+                                         {"GM0363", "GM0599"}))
+                   .accept);
+  // Another municipality's schools.
+  EXPECT_FALSE(
+      Decide(s.config, task_for({"GM0599"}, "city", {"GM0599"})).accept);
+  // Signed by the key, but someone else's query.
+  EXPECT_FALSE(
+      Decide(s.config, task_for({"GM0363"}, "mallory", {"GM0363"})).accept);
+  // Without the key configured: an ordinary approval is needed.
+  s.config.municipality_keys.clear();
+  EXPECT_FALSE(
+      Decide(s.config, task_for({"GM0363"}, "city", {"GM0363"})).accept);
+}
+
 TEST(NodeConfigTest, RoundTripAndLineNumberedErrors) {
   School s;
   KRING_ASSERT_OK_AND_ASSIGN(NodeConfig back,
