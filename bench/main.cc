@@ -118,7 +118,7 @@ e2e_cmd
     ->check(CLI::Range(1, 50));
 e2e_cmd->add_flag("--progress", e2e.progress, "Each run's time on stderr");
 bool e2e_json = true;
-  e2e_cmd->add_flag("--json", e2e_json, "JSON output (the default)");
+e2e_cmd->add_flag("--json", e2e_json, "JSON output (the default)");
 e2e_cmd->callback([&] {
   std::string self = std::filesystem::canonical("/proc/self/exe").string();
   std::cout << kring::bench::RunE2eBench(e2e, self).dump(2) << "\n";

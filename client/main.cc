@@ -602,10 +602,7 @@ int RunAddUser(const Global& g, const AddUserFlags& f) {
   if (role != v1::ROLE_MUNICIPALITY && !f.municipalities.empty()) {
     return Usage("--municipality is only for --role municipality");
   }
-  constexpr std::string_view kTextPrefix = "kring-ed25519-public-v1:";
-  auto key = f.public_key.starts_with(kTextPrefix)
-                 ? crypto::IdentityPublicKey::FromText(f.public_key)
-                 : crypto::IdentityPublicKey::LoadFile(f.public_key);
+  auto key = crypto::IdentityPublicKey::FromFileOrText(f.public_key);
   if (!key.ok()) {
     return Fail(absl::InvalidArgumentError(StrCat(
         "--public-key ", f.public_key, ": ", ToStd(key.status().message()),

@@ -167,8 +167,7 @@ int Main(int argc, char** argv) {
     User u;
     u.user_id = user_id;
     u.role = ParseRole(role);
-    auto key = crypto::IdentityPublicKey::LoadFile(public_key);
-    if (!key.ok()) key = crypto::IdentityPublicKey::FromText(public_key);
+    auto key = crypto::IdentityPublicKey::FromFileOrText(public_key);
     if (!key.ok()) {
       return Fail(absl::InvalidArgumentError(
           "--public-key is neither a public key file nor key text"));

@@ -103,6 +103,14 @@ absl::StatusOr<IdentityPublicKey> IdentityPublicKey::FromText(
   return FromBytes(*raw);
 }
 
+absl::StatusOr<IdentityPublicKey> IdentityPublicKey::FromFileOrText(
+    std::string_view file_or_text) {
+  if (file_or_text.starts_with(kPublicTextPrefix)) {
+    return FromText(file_or_text);
+  }
+  return LoadFile(std::filesystem::path(std::string(file_or_text)));
+}
+
 absl::StatusOr<IdentityPublicKey> IdentityPublicKey::LoadFile(
     const std::filesystem::path& path) {
   auto text = internal::ReadSmallFile(path, kMaxKeyFileBytes,

@@ -35,6 +35,10 @@ class IdentityPublicKey {
   static absl::StatusOr<IdentityPublicKey> FromText(std::string_view text);
   static absl::StatusOr<IdentityPublicKey> LoadFile(
       const std::filesystem::path& path);
+  // The text form when `file_or_text` starts with the text prefix
+  // ("kring-ed25519-public-v1:"), else the file of that name.
+  static absl::StatusOr<IdentityPublicKey> FromFileOrText(
+      std::string_view file_or_text);
 
   // "kring-ed25519-public-v1:<base64>".
   std::string ToText() const;

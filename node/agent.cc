@@ -88,27 +88,17 @@ absl::StatusOr<NodeConfig> NodeConfig::Parse(std::string_view yaml,
           const std::string k = a.first.as<std::string>();
           if (k == "required") {
             c.approvals_required = a.second.as<uint32_t>();
-          } else if (k == "municipality_keys") {
+          } else if (k == "keys" || k == "municipality_keys") {
+            auto& into = k == "keys" ? c.approvers : c.municipality_keys;
             for (const auto& text : a.second) {
               auto key =
                   crypto::IdentityPublicKey::FromText(text.as<std::string>());
               if (!key.ok()) {
-                return fail(text,
-                            "approvers.municipality_keys: not a public "
-                            "key (kring-ed25519-public-v1:...)");
+                return fail(text, StrCat("approvers.", k,
+                                         ": not a public key "
+                                         "(kring-ed25519-public-v1:...)"));
               }
-              c.municipality_keys.push_back(*key);
-            }
-          } else if (k == "keys") {
-            for (const auto& text : a.second) {
-              auto key =
-                  crypto::IdentityPublicKey::FromText(text.as<std::string>());
-              if (!key.ok()) {
-                return fail(text,
-                            "approvers.keys: not an approver public key "
-                            "(kring-ed25519-public-v1:...)");
-              }
-              c.approvers.push_back(*key);
+              into.push_back(*key);
             }
           } else {
             return fail(a.first, StrCat("approvers: unknown setting `", k,

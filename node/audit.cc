@@ -12,6 +12,7 @@
 
 #include "crypto/init.h"
 #include "crypto/internal/encoding.h"
+#include "node/internal/sqlite.h"
 #include "util/str_cat.h"
 
 namespace kring::node {
@@ -197,26 +198,8 @@ struct Head {
 
 }  // namespace
 
-struct AuditLog::Db {
-  sqlite3* handle = nullptr;
-  ~Db() {
-    if (handle != nullptr) sqlite3_close_v2(handle);
-  }
-
-  absl::Status Error(std::string_view what) const {
-    return absl::InternalError(
-        StrCat("audit log: ", what, ": ", sqlite3_errmsg(handle)));
-  }
-
-  absl::Status Exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(handle, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err != nullptr ? err : "unknown error";
-      sqlite3_free(err);
-      return absl::InternalError(StrCat("audit log: ", msg));
-    }
-    return absl::OkStatus();
-  }
+struct AuditLog::Db : internal::SqliteHandle {
+  Db() : SqliteHandle("audit log") {}
 
   // Ends a transaction when it goes out of scope, unless committed.
   class Transaction {

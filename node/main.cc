@@ -124,6 +124,13 @@ absl::StatusOr<KeySource> KeyFor(const Common& c, bool confirm) {
   return KeySource::Passphrase(*std::move(pass));
 }
 
+// Unlocks the node's store with the passphrase or key file.
+absl::StatusOr<Store> OpenStore(const Common& c) {
+  auto key = KeyFor(c, /*confirm=*/false);
+  if (!key.ok()) return key.status();
+  return Store::Open(c.data_dir, *key);
+}
+
 // The audit log (audit.db) sits next to the store, under a key derived from
 // the store's data key.
 constexpr std::string_view kAuditPurpose = "audit-log-v1";
@@ -397,9 +404,7 @@ int RunImport(const Common& c, const ImportFlags& f) {
 }
 
 int RunStatus(const Common& c, bool json) {
-  auto key = KeyFor(c, /*confirm=*/false);
-  if (!key.ok()) return Fail(key.status());
-  auto store = Store::Open(c.data_dir, *key);
+  auto store = OpenStore(c);
   if (!store.ok()) return Fail(store.status());
   // wave -> (total, per grade, per track)
   struct Counts {
@@ -467,9 +472,7 @@ int RunErase(const Common& c, const std::string& pupil, const std::string& wave,
       return kExitOk;
     }
   }
-  auto key = KeyFor(c, /*confirm=*/false);
-  if (!key.ok()) return Fail(key.status());
-  auto store = Store::Open(c.data_dir, *key);
+  auto store = OpenStore(c);
   if (!store.ok()) return Fail(store.status());
   auto audit = OpenAudit(c, *store, /*new_store=*/false);
   if (!audit.ok()) return Fail(audit.status());
@@ -495,9 +498,7 @@ int RunErase(const Common& c, const std::string& pupil, const std::string& wave,
 }
 
 int RunRotate(const Common& c, const std::string& new_key_file) {
-  auto key = KeyFor(c, /*confirm=*/false);
-  if (!key.ok()) return Fail(key.status());
-  auto store = Store::Open(c.data_dir, *key);
+  auto store = OpenStore(c);
   if (!store.ok()) return Fail(store.status());
   KeySource next;
   if (!new_key_file.empty()) {
@@ -551,9 +552,7 @@ constexpr const char* kTamperAdvice =
 // `kring-node audit` (show the log) and `kring-node audit verify`. Both
 // fail (exit 1) when the log does not verify.
 int RunAudit(const Common& c, bool json, bool verify_only) {
-  auto key = KeyFor(c, /*confirm=*/false);
-  if (!key.ok()) return Fail(key.status());
-  auto store = Store::Open(c.data_dir, *key);
+  auto store = OpenStore(c);
   if (!store.ok()) return Fail(store.status());
   if (!std::filesystem::exists(AuditPath(c))) {
     return Fail(absl::NotFoundError(
@@ -654,9 +653,7 @@ int RunPreview(const Common& c, const PreviewFlags& f) {
         "this query selects or groups by municipality: give your school's "
         "municipality code with --municipality (e.g. GM0363)"));
   }
-  auto key = KeyFor(c, /*confirm=*/false);
-  if (!key.ok()) return Fail(key.status());
-  auto store = Store::Open(c.data_dir, *key);
+  auto store = OpenStore(c);
   if (!store.ok()) return Fail(store.status());
   std::vector<v1::PupilRecord> records;
   if (auto s = store->ForEach(
@@ -751,9 +748,7 @@ int RunEnroll(const Common& c, const EnrollFlags& f) {
         StrCat("this node is already enrolled (", (dir / "node.yaml").string(),
                " exists)")));
   }
-  auto key = KeyFor(c, /*confirm=*/false);
-  if (!key.ok()) return Fail(key.status());
-  auto store = Store::Open(c.data_dir, *key);
+  auto store = OpenStore(c);
   if (!store.ok()) return Fail(store.status());
   auto audit = OpenAudit(c, *store, /*new_store=*/false);
   if (!audit.ok()) return Fail(audit.status());
@@ -763,8 +758,7 @@ int RunEnroll(const Common& c, const EnrollFlags& f) {
   config.insecure_loopback = f.ca.empty() && f.insecure_loopback;
   config.approvals_required = f.approvals_required;
   for (const std::string& k : f.approver_keys) {
-    auto pub = crypto::IdentityPublicKey::LoadFile(k);
-    if (!pub.ok()) pub = crypto::IdentityPublicKey::FromText(k);
+    auto pub = crypto::IdentityPublicKey::FromFileOrText(k);
     if (!pub.ok()) {
       return Fail(
           absl::InvalidArgumentError(StrCat("--approver-key ", k,
@@ -774,8 +768,7 @@ int RunEnroll(const Common& c, const EnrollFlags& f) {
     config.approvers.push_back(*pub);
   }
   for (const std::string& k : f.municipality_keys) {
-    auto pub = crypto::IdentityPublicKey::LoadFile(k);
-    if (!pub.ok()) pub = crypto::IdentityPublicKey::FromText(k);
+    auto pub = crypto::IdentityPublicKey::FromFileOrText(k);
     if (!pub.ok()) {
       return Fail(absl::InvalidArgumentError(
           StrCat("--municipality-key ", k,
@@ -858,9 +851,7 @@ int RunAgent(const Common& c) {
   auto config =
       NodeConfig::Load(std::filesystem::path(c.data_dir) / "node.yaml");
   if (!config.ok()) return Fail(config.status());
-  auto key = KeyFor(c, /*confirm=*/false);
-  if (!key.ok()) return Fail(key.status());
-  auto store = Store::Open(c.data_dir, *key);
+  auto store = OpenStore(c);
   if (!store.ok()) return Fail(store.status());
   auto audit = OpenAudit(c, *store, /*new_store=*/false);
   if (!audit.ok()) return Fail(audit.status());

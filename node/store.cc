@@ -15,6 +15,7 @@
 #include "crypto/internal/encoding.h"
 #include "crypto/internal/files.h"
 #include "crypto/key_agreement.h"
+#include "node/internal/sqlite.h"
 #include "node/record.h"
 #include "util/parallel.h"
 #include "util/str_cat.h"
@@ -74,26 +75,8 @@ std::string DupTag(const SecretBytes& tag_key, const v1::PupilRecord& r) {
 }  // namespace
 
 // A thin RAII layer over the SQLite C API.
-struct Store::Db {
-  sqlite3* handle = nullptr;
-  ~Db() {
-    if (handle != nullptr) sqlite3_close_v2(handle);
-  }
-
-  absl::Status Error(std::string_view what) const {
-    return absl::InternalError(
-        StrCat("node database: ", what, ": ", sqlite3_errmsg(handle)));
-  }
-
-  absl::Status Exec(const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(handle, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err != nullptr ? err : "unknown error";
-      sqlite3_free(err);
-      return absl::InternalError(StrCat("node database: ", msg));
-    }
-    return absl::OkStatus();
-  }
+struct Store::Db : internal::SqliteHandle {
+  Db() : SqliteHandle("node database") {}
 
   class Statement {
    public:

@@ -40,6 +40,23 @@ void WriteFile(const std::filesystem::path& p, std::string_view contents,
   ASSERT_EQ(chmod(p.c_str(), mode), 0);
 }
 
+TEST(IdentityTest, PublicKeyFromFileOrText) {
+  TempDir dir;
+  IdentityKeyPair key = IdentityKeyPair::Generate();
+  const auto file = dir.path() / "key.pub";
+  ASSERT_THAT(key.public_key().SaveFile(file), IsOk());
+  auto from_file = IdentityPublicKey::FromFileOrText(file.string());
+  ASSERT_THAT(from_file, IsOk());
+  EXPECT_EQ(*from_file, key.public_key());
+  auto from_text = IdentityPublicKey::FromFileOrText(key.public_key().ToText());
+  ASSERT_THAT(from_text, IsOk());
+  EXPECT_EQ(*from_text, key.public_key());
+  EXPECT_THAT(IdentityPublicKey::FromFileOrText((dir.path() / "none").string()),
+              Not(IsOk()));
+  EXPECT_THAT(IdentityPublicKey::FromFileOrText("kring-ed25519-public-v1:xx"),
+              Not(IsOk()));
+}
+
 TEST(IdentityTest, SignVerifyRoundTrip) {
   IdentityKeyPair key = IdentityKeyPair::Generate();
   KRING_ASSERT_OK_AND_ASSIGN(std::string sig, key.Sign(kCtx, "message"));
