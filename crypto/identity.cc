@@ -4,6 +4,8 @@
 
 #include <cctype>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "crypto/init.h"
 #include "crypto/internal/encoding.h"
@@ -73,6 +75,29 @@ absl::Status ValidateSigningContext(std::string_view context) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Whether `key` is a canonical point of the prime-order subgroup. The check
+// costs about as much as a signature verification, and the same few hundred
+// school keys come back in every query's roster, so keys that passed are
+// remembered (only public keys, only ones that passed, bounded in number).
+bool IsValidPointCached(const std::array<uint8_t, 32>& key) {
+  static std::mutex mu;
+  static std::set<std::array<uint8_t, 32>> valid;
+  constexpr size_t kMaxRemembered = 65536;
+  {
+    std::lock_guard lock(mu);
+    if (valid.contains(key)) return true;
+  }
+  if (crypto_core_ed25519_is_valid_point(key.data()) != 1) return false;
+  std::lock_guard lock(mu);
+  if (valid.size() >= kMaxRemembered) valid.clear();
+  valid.insert(key);
+  return true;
+}
+
+}  // namespace
+
 absl::StatusOr<IdentityPublicKey> IdentityPublicKey::FromBytes(
     std::string_view bytes) {
   if (auto s = Init(); !s.ok()) return s;
@@ -82,7 +107,7 @@ absl::StatusOr<IdentityPublicKey> IdentityPublicKey::FromBytes(
   }
   std::array<uint8_t, 32> key;
   std::memcpy(key.data(), bytes.data(), key.size());
-  if (crypto_core_ed25519_is_valid_point(key.data()) != 1) {
+  if (!IsValidPointCached(key)) {
     return absl::InvalidArgumentError(
         "not a valid Ed25519 public key (non-canonical or small-order point)");
   }

@@ -300,7 +300,14 @@ absl::StatusOr<AuditLog> AuditLog::Open(const std::filesystem::path& dir,
         db->handle != nullptr ? sqlite3_errmsg(db->handle) : "out of memory"));
   }
   sqlite3_busy_timeout(db->handle, 5000);
-  if (auto s = db->Exec("PRAGMA synchronous = FULL;"); !s.ok()) return s;
+  // WAL: an append writes and syncs one log file instead of creating,
+  // syncing and deleting a rollback journal each time; FULL keeps every
+  // committed entry on disk before Append returns.
+  if (auto s =
+          db->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+      !s.ok()) {
+    return s;
+  }
 
   auto table_count = [&]() -> absl::StatusOr<int64_t> {
     Statement st(db->handle, "SELECT count(*) FROM sqlite_master");

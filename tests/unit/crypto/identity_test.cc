@@ -141,6 +141,28 @@ TEST(IdentityTest, PublicKeyRejectsMalformedBytes) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(IdentityTest, RememberedValidKeysDoNotLetInvalidOnesThrough) {
+  // Valid keys are remembered after their first check; a key that failed
+  // must fail every time, however many valid keys were seen in between.
+  IdentityKeyPair key = IdentityKeyPair::Generate();
+  const std::string bytes(key.public_key().bytes());
+  std::string small_order(32, '\0');
+  small_order[0] = 1;
+  for (int i = 0; i < 3; ++i) {
+    KRING_ASSERT_OK_AND_ASSIGN(auto parsed,
+                               IdentityPublicKey::FromBytes(bytes));
+    EXPECT_EQ(parsed, key.public_key());
+    EXPECT_THAT(IdentityPublicKey::FromBytes(small_order),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+    // The non-canonical encoding of a remembered key's y (y + p does not
+    // fit, so use the all-ones y) is checked afresh and refused.
+    std::string noncanon(32, '\xff');
+    noncanon[31] = '\x7f';
+    EXPECT_THAT(IdentityPublicKey::FromBytes(noncanon),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+}
+
 TEST(IdentityTest, PublicKeyTextRoundTripAndRejectsGarbage) {
   IdentityKeyPair key = IdentityKeyPair::Generate();
   std::string text = key.public_key().ToText();
