@@ -1,5 +1,6 @@
 #include "bench/e2e_bench.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -253,7 +254,11 @@ nlohmann::json RunE2eBench(const E2eBenchOptions& o, const std::string& self) {
   out["ratio"] = Median(secure_ms) / Median(plain_ms);
   // On one machine every node shares its cores: a run cannot finish faster
   // than its CPU time divided by the cores.
-  out["cores"] = std::thread::hardware_concurrency();
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  out["cores"] = sched_getaffinity(0, sizeof(allowed), &allowed) == 0
+                     ? CPU_COUNT(&allowed)
+                     : static_cast<int>(std::thread::hardware_concurrency());
   out["secure_cpu_ms_median"] = Median(secure_cpu_ms);
   out["plaintext_cpu_ms_median"] = Median(plain_cpu_ms);
   out["results_identical"] =
