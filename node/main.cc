@@ -370,20 +370,27 @@ int RunImport(const Common& c, const ImportFlags& f) {
       line += StrCat(", replacing ", Records(added->replaced),
                      " of its earlier import");
     }
+    if (added->skipped_erased > 0) {
+      line += StrCat(", leaving out ", Records(added->skipped_erased),
+                     " of pupils erased earlier");
+    }
     line += "; dropped columns: " + list(parsed.dropped_identifying);
-    if (int rc = Audited(*audit, "import", line,
-                         {{"file", name},
-                          {"format", format},
-                          {"records", std::to_string(added->added)},
-                          {"replaced", std::to_string(added->replaced)},
-                          {"dropped_columns", list(parsed.dropped_identifying)},
-                          {"unused_columns", list(parsed.ignored)}});
+    if (int rc =
+            Audited(*audit, "import", line,
+                    {{"file", name},
+                     {"format", format},
+                     {"records", std::to_string(added->added)},
+                     {"replaced", std::to_string(added->replaced)},
+                     {"left_out_erased", std::to_string(added->skipped_erased)},
+                     {"dropped_columns", list(parsed.dropped_identifying)},
+                     {"unused_columns", list(parsed.ignored)}});
         rc != kExitOk) {
       return rc;
     }
   }
   summary["imported"] = added->added;
   summary["replaced"] = added->replaced;
+  summary["left_out_erased"] = added->skipped_erased;
   summary["unlock_ms"] = unlock_ms;
   summary["import_ms"] = Ms(t_import);
   if (f.json) {
@@ -397,6 +404,11 @@ int RunImport(const Common& c, const ImportFlags& f) {
               << " records of the earlier import";
   }
   std::cout << ".\n";
+  if (added->skipped_erased > 0) {
+    std::cout << "Left out " << added->skipped_erased
+              << " records of pupils erased earlier; they stay "
+                 "erased (`kring-node readmit` lifts an erasure).\n";
+  }
   std::cout << "Dropped, never stored (they identify people): "
             << list(parsed.dropped_identifying) << "\n";
   std::cout << "Not used: " << list(parsed.ignored) << "\n";
@@ -493,7 +505,35 @@ int RunErase(const Common& c, const std::string& pupil, const std::string& wave,
     return rc;
   }
   std::cout << "Erased " << *n << " record(s); they cannot be recovered "
-            << "from the data directory.\n";
+            << "from the data directory.";
+  if (!pupil.empty()) {
+    std::cout << " Later imports leave this pupil out until `kring-node "
+                 "readmit`.";
+  }
+  std::cout << "\n";
+  return kExitOk;
+}
+
+int RunReadmit(const Common& c, const std::string& pupil) {
+  auto store = OpenStore(c);
+  if (!store.ok()) return Fail(store.status());
+  auto audit = OpenAudit(c, *store, /*new_store=*/false);
+  if (!audit.ok()) return Fail(audit.status());
+  auto lifted = store->ReadmitPupil(pupil);
+  if (!lifted.ok()) return Fail(lifted.status());
+  if (!*lifted) {
+    std::cout << "This pupil was not erased; nothing changed.\n";
+    return kExitOk;
+  }
+  // Never the pupil number, as with erase.
+  if (int rc =
+          Audited(*audit, "readmit", "One erased pupil may be imported again",
+                  {{"scope", "pupil"}});
+      rc != kExitOk) {
+    return rc;
+  }
+  std::cout << "Lifted the erasure: later imports take this pupil in again. "
+               "Nothing erased was restored.\n";
   return kExitOk;
 }
 
@@ -1032,6 +1072,14 @@ int Main(int argc, char** argv) {
   erase->add_option("--pupil", erase_pupil, "Pupil number to erase");
   erase->add_option("--wave", erase_wave, "Wave to erase, e.g. 2023-24");
   erase->add_flag("--yes", erase_yes, "Do not ask for confirmation");
+  std::string readmit_pupil;
+  auto* readmit = app.add_subcommand(
+      "readmit",
+      "Lift a pupil's erasure, so that later imports take the pupil in "
+      "again (for example after new consent). Nothing erased is restored.");
+  add_common(readmit, true, false);
+  readmit->add_option("--pupil", readmit_pupil, "Pupil number to readmit")
+      ->required();
 
   std::string new_key_file;
   auto* rotate = app.add_subcommand(
@@ -1154,6 +1202,7 @@ int Main(int argc, char** argv) {
   if (*import) return RunImport(c, imp);
   if (*status) return RunStatus(c, status_json);
   if (*erase) return RunErase(c, erase_pupil, erase_wave, erase_yes);
+  if (*readmit) return RunReadmit(c, readmit_pupil);
   if (*rotate) return RunRotate(c, new_key_file);
   if (*synth) return RunSynth(c, syn);
   if (*preview) return RunPreview(c, prev);

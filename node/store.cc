@@ -72,6 +72,13 @@ std::string DupTag(const SecretBytes& tag_key, const v1::PupilRecord& r) {
   return Keyed(tag_key, "duplicate", data, 16);
 }
 
+// What a pupil's erasure leaves behind so that it sticks: a keyed tag of
+// the pupil's pseudonym, which names nobody without the key.
+std::string PupilErasureTag(const SecretBytes& tag_key,
+                            std::string_view pseudonym) {
+  return Keyed(tag_key, "erased-pupil", pseudonym, 16);
+}
+
 }  // namespace
 
 // A thin RAII layer over the SQLite C API.
@@ -245,7 +252,10 @@ absl::StatusOr<std::unique_ptr<Store::Db>> Store::OpenDb(
     if (auto s = db->Exec("PRAGMA secure_delete = ON;"
                           "PRAGMA journal_mode = WAL;"
                           "PRAGMA synchronous = NORMAL;"
-                          "PRAGMA foreign_keys = ON;");
+                          "PRAGMA foreign_keys = ON;"
+                          // Stores made before erasures stuck lack it.
+                          "CREATE TABLE IF NOT EXISTS erased("
+                          "  tag BLOB PRIMARY KEY) WITHOUT ROWID;");
         !s.ok()) {
       return s;
     }
@@ -471,7 +481,26 @@ absl::StatusOr<ImportResult> Store::Add(
     }
     if (rc != SQLITE_DONE) return fail(db_->Error("read duplicate tags"));
   }
-  tags.reserve(tags.size() + records.size());
+  // Pupils erased earlier stay out.
+  std::unordered_set<std::string, TagHash> erased;
+  {
+    Db::Statement all(db_->handle, "SELECT tag FROM erased");
+    if (!all.ok()) return fail(db_->Error("read erasures"));
+    int rc;
+    while ((rc = all.Step()) == SQLITE_ROW) erased.emplace(all.Blob(0));
+    if (rc != SQLITE_DONE) return fail(db_->Error("read erasures"));
+  }
+  std::vector<const v1::PupilRecord*> kept;
+  kept.reserve(records.size());
+  for (const v1::PupilRecord& r : records) {
+    if (!erased.empty() &&
+        erased.contains(PupilErasureTag(tag_key_, r.pseudonym()))) {
+      ++result.skipped_erased;
+      continue;
+    }
+    kept.push_back(&r);
+  }
+  tags.reserve(tags.size() + kept.size());
   Db::Statement ins(db_->handle,
                     "INSERT INTO records(id, import_id, dup_tag, sealed) "
                     "VALUES(?, ?, ?, ?)");
@@ -481,20 +510,22 @@ absl::StatusOr<ImportResult> Store::Add(
     std::string tag;
     absl::StatusOr<std::string> blob;
   };
-  std::vector<Sealed> sealed(records.size());
-  ParallelFor(records.size(), [&](size_t i) {
+  std::vector<Sealed> sealed(kept.size());
+  ParallelFor(kept.size(), [&](size_t i) {
     const int64_t id = next_id + static_cast<int64_t>(i);
-    sealed[i].tag = DupTag(tag_key_, records[i]);
+    sealed[i].tag = DupTag(tag_key_, *kept[i]);
     std::string plain;
-    records[i].SerializeToString(&plain);
+    kept[i]->SerializeToString(&plain);
     sealed[i].blob = records_.Seal(plain, RecordAd(id, sealed[i].tag));
     sodium_memzero(plain.data(), plain.size());
   });
-  for (size_t i = 0; i < records.size(); ++i) {
+  for (size_t i = 0; i < kept.size(); ++i) {
     if (!tags.insert(sealed[i].tag).second) {
-      return fail(absl::AlreadyExistsError(StrCat(
-          "record ", i + 1, " is a second record for the same pupil in wave ",
-          records[i].wave(), "; nothing was imported")));
+      const size_t batch_index = static_cast<size_t>(kept[i] - records.data());
+      return fail(absl::AlreadyExistsError(
+          StrCat("record ", batch_index + 1,
+                 " is a second record for the same pupil in wave ",
+                 kept[i]->wave(), "; nothing was imported")));
     }
     if (!sealed[i].blob.ok()) return fail(sealed[i].blob.status());
     ins.Bind(1, next_id + static_cast<int64_t>(i));
@@ -506,7 +537,7 @@ absl::StatusOr<ImportResult> Store::Add(
     if (rc != SQLITE_DONE) return fail(db_->Error("insert record"));
   }
   if (auto s = db_->Exec("COMMIT;"); !s.ok()) return fail(s);
-  result.added = records.size();
+  result.added = kept.size();
   if (result.replaced > 0) {
     if (auto s = Scrub(); !s.ok()) return s;
   }
@@ -548,9 +579,11 @@ absl::StatusOr<size_t> Store::Count() const {
 }
 
 absl::StatusOr<size_t> Store::EraseWhere(
-    const std::function<bool(const v1::PupilRecord&)>& match) {
+    const std::function<bool(const v1::PupilRecord&)>& match,
+    std::string_view erasure_tag) {
   // Decrypt to find the rows (nothing in the clear says whose or which
-  // wave a row is), then delete them in one transaction.
+  // wave a row is), then delete them and remember the erasure in one
+  // transaction.
   std::vector<int64_t> ids;
   if (auto s = Scan([&](int64_t id, const v1::PupilRecord& r) {
         if (match(r)) ids.push_back(id);
@@ -559,34 +592,52 @@ absl::StatusOr<size_t> Store::EraseWhere(
     return absl::Status(s.code(),
                         StrCat(ToStd(s.message()), "; nothing erased"));
   }
-  if (ids.empty()) return size_t{0};
   if (auto s = db_->Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
+  auto fail = [&](absl::Status s) {
+    (void)db_->Exec("ROLLBACK;");
+    return s;
+  };
+  if (!erasure_tag.empty()) {
+    Db::Statement remember(db_->handle,
+                           "INSERT OR IGNORE INTO erased(tag) VALUES(?)");
+    remember.Bind(1, erasure_tag);
+    if (remember.Step() != SQLITE_DONE) return fail(db_->Error("erase"));
+  }
   {
     Db::Statement del(db_->handle, "DELETE FROM records WHERE id = ?");
     for (int64_t id : ids) {
       del.Bind(1, id);
-      if (del.Step() != SQLITE_DONE) {
-        (void)db_->Exec("ROLLBACK;");
-        return db_->Error("erase");
-      }
+      if (del.Step() != SQLITE_DONE) return fail(db_->Error("erase"));
       del.Reset();
     }
   }
   if (auto s = db_->Exec("COMMIT;"); !s.ok()) return s;
+  if (ids.empty()) return size_t{0};
   if (auto s = Scrub(); !s.ok()) return s;
   return ids.size();
 }
 
 absl::StatusOr<size_t> Store::ErasePupil(std::string_view pupil_number) {
   const std::string pseudonym = Pseudonym(pupil_number);
-  return EraseWhere([&](const v1::PupilRecord& r) {
-    return sodium_memcmp(r.pseudonym().data(), pseudonym.data(), 32) == 0 &&
-           r.pseudonym().size() == 32;
-  });
+  return EraseWhere(
+      [&](const v1::PupilRecord& r) {
+        return r.pseudonym().size() == 32 &&
+               sodium_memcmp(r.pseudonym().data(), pseudonym.data(), 32) == 0;
+      },
+      PupilErasureTag(tag_key_, pseudonym));
 }
 
 absl::StatusOr<size_t> Store::EraseWave(std::string_view wave) {
-  return EraseWhere([&](const v1::PupilRecord& r) { return r.wave() == wave; });
+  return EraseWhere([&](const v1::PupilRecord& r) { return r.wave() == wave; },
+                    /*erasure_tag=*/"");
+}
+
+absl::StatusOr<bool> Store::ReadmitPupil(std::string_view pupil_number) {
+  Db::Statement del(db_->handle, "DELETE FROM erased WHERE tag = ?");
+  if (!del.ok()) return db_->Error("prepare");
+  del.Bind(1, PupilErasureTag(tag_key_, Pseudonym(pupil_number)));
+  if (del.Step() != SQLITE_DONE) return db_->Error("readmit");
+  return sqlite3_changes(db_->handle) > 0;
 }
 
 absl::Status Store::Scrub() {

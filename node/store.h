@@ -43,13 +43,16 @@ struct ImportResult {
   uint64_t import_id = 0;
   size_t added = 0;
   size_t replaced = 0;  // records of an earlier import of the same file
+  // Records left out because their pupil was erased earlier.
+  size_t skipped_erased = 0;
 };
 
 // The school node's encrypted record store: one SQLite database in the data
 // directory. Every record is sealed with XChaCha20-Poly1305 under a random
 // 256-bit data key, with associated data binding the record id and schema
 // version; the data key is wrapped under a passphrase (Argon2id) or a 0600
-// key file. Without the key the file reveals row counts and nothing else:
+// key file. Without the key the file reveals row counts (and how many pupils
+// were erased: see ErasePupil) and nothing else:
 // no waves, grades, pseudonyms or answers, and no links between rows.
 // Duplicates are detected with a keyed tag of (wave, pseudonym), unique per
 // row. Deleted rows are overwritten (secure_delete, VACUUM, WAL truncate).
@@ -88,6 +91,8 @@ class Store {
   absl::StatusOr<bool> WasImported(std::string_view file_tag) const;
 
   // Adds `records` (already validated) in one transaction: all or nothing.
+  // Records of a pupil erased earlier are left out and counted in
+  // skipped_erased (erasure sticks until ReadmitPupil).
   // With `replace`, first removes the records of the earlier import with
   // the same file tag; without it, a known file tag is ALREADY_EXISTS.
   // A (wave, pseudonym) already stored is ALREADY_EXISTS naming the batch
@@ -101,10 +106,17 @@ class Store {
       const std::function<void(const v1::PupilRecord&)>& f) const;
   absl::StatusOr<size_t> Count() const;
 
-  // Right to erasure: removes every record of this pupil. Returns how many.
+  // Right to erasure: removes every record of this pupil and keeps a keyed
+  // tag of the pupil's pseudonym so later imports leave the pupil out.
+  // Returns how many records were removed (0 still blocks later imports).
   absl::StatusOr<size_t> ErasePupil(std::string_view pupil_number);
-  // Retention: removes every record of `wave`. Returns how many.
+  // Retention or correction: removes every record of `wave`. Returns how
+  // many. The wave may be imported again (erased pupils stay out).
   absl::StatusOr<size_t> EraseWave(std::string_view wave);
+  // Lets records of a pupil erased earlier be imported again (for example
+  // after new consent). Nothing erased comes back. Returns whether there
+  // was an erasure to lift.
+  absl::StatusOr<bool> ReadmitPupil(std::string_view pupil_number);
 
   // Re-wraps the data key under `next` (records are not re-encrypted).
   absl::Status RotateKey(const KeySource& next);
@@ -131,8 +143,11 @@ class Store {
   // naming the row on the first one that fails authentication.
   absl::Status Scan(
       const std::function<void(int64_t, const v1::PupilRecord&)>& f) const;
+  // Removes the records `match` selects and, in the same transaction,
+  // remembers `erasure_tag` (see PupilErasureTag) unless it is empty.
   absl::StatusOr<size_t> EraseWhere(
-      const std::function<bool(const v1::PupilRecord&)>& match);
+      const std::function<bool(const v1::PupilRecord&)>& match,
+      std::string_view erasure_tag);
   absl::Status Scrub();
 
   std::filesystem::path dir_;

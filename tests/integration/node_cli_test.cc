@@ -51,6 +51,26 @@ class NodeCliTest : public ::testing::Test {
   }
   std::string Path(const std::string& name) { return (dir_ / name).string(); }
 
+  // The pupil number of the first data row of a comma-separated export.
+  static std::string FirstPupilNumber(const std::string& file) {
+    std::ifstream in(file);
+    std::string header, row;
+    std::getline(in, header);
+    std::getline(in, row);
+    std::vector<std::string> cells, names;
+    std::stringstream cs(row);
+    for (std::string cell; std::getline(cs, cell, ',');) cells.push_back(cell);
+    std::stringstream hs(header);
+    for (std::string cell; std::getline(hs, cell, ',');) names.push_back(cell);
+    for (size_t i = 0; i < names.size() && i < cells.size(); ++i) {
+      if (names[i].find("umber") != std::string::npos ||
+          names[i].find("ummer") != std::string::npos) {
+        return cells[i];
+      }
+    }
+    return "";
+  }
+
   std::filesystem::path dir_;
 };
 
@@ -242,24 +262,8 @@ TEST_F(NodeCliTest, AuditLogRecordsChangesAndDetectsTampering) {
             0);
   ASSERT_EQ(Node("import " + file).exit_code, 0);
   // One pupil number from the export, to erase and then look for.
-  std::ifstream in(file);
-  std::string header, row;
-  std::getline(in, header);
-  std::getline(in, row);
-  std::vector<std::string> cells;
-  std::stringstream cs(row);
-  for (std::string cell; std::getline(cs, cell, ',');) cells.push_back(cell);
-  std::vector<std::string> names;
-  std::stringstream hs(header);
-  for (std::string cell; std::getline(hs, cell, ',');) names.push_back(cell);
-  std::string pupil;
-  for (size_t i = 0; i < names.size() && i < cells.size(); ++i) {
-    if (names[i].find("umber") != std::string::npos ||
-        names[i].find("ummer") != std::string::npos) {
-      pupil = cells[i];
-    }
-  }
-  ASSERT_FALSE(pupil.empty()) << header;
+  const std::string pupil = FirstPupilNumber(file);
+  ASSERT_FALSE(pupil.empty());
   CliRun erased = Node("erase --yes --pupil '" + pupil + "'");
   ASSERT_EQ(erased.exit_code, 0) << erased.out;
 
@@ -347,11 +351,55 @@ TEST_F(NodeCliTest, RemovedAuditLogIsNoticedAndANewOneSaysSo) {
   EXPECT_EQ(Node("audit verify").exit_code, 0);
 }
 
+TEST_F(NodeCliTest, ErasedPupilStaysOutOfReimportsUntilReadmitted) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  const std::string file = Path("export.csv");
+  ASSERT_EQ(Node("synth --rows 50 --seed 11 --format msforms --wave 2024-25 "
+                 "--out " +
+                 file)
+                .exit_code,
+            0);
+  ASSERT_EQ(Node("import " + file).exit_code, 0);
+  const std::string pupil = FirstPupilNumber(file);
+  ASSERT_FALSE(pupil.empty());
+  CliRun erased = Node("erase --yes --pupil '" + pupil + "'");
+  ASSERT_EQ(erased.exit_code, 0) << erased.out;
+  EXPECT_THAT(erased.out, HasSubstr("Later imports leave this pupil out"));
+
+  // The school imports the same export again: the pupil stays erased.
+  CliRun again = Node("import --replace " + file);
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_THAT(again.out, HasSubstr("Imported 49 records"));
+  EXPECT_THAT(again.out, HasSubstr("Left out 1 records of pupils erased "
+                                   "earlier"));
+  auto json =
+      nlohmann::json::parse(Node("import --json --replace " + file).out);
+  EXPECT_EQ(json["imported"], 49);
+  EXPECT_EQ(json["left_out_erased"], 1);
+
+  CliRun usage = Node("readmit");
+  EXPECT_NE(usage.exit_code, 0) << usage.out;
+  EXPECT_THAT(usage.out, HasSubstr("--pupil is required"));
+  CliRun readmit = Node("readmit --pupil '" + pupil + "'");
+  ASSERT_EQ(readmit.exit_code, 0) << readmit.out;
+  EXPECT_THAT(readmit.out, HasSubstr("Lifted the erasure"));
+  EXPECT_THAT(Node("readmit --pupil '" + pupil + "'").out,
+              HasSubstr("nothing changed"));
+  CliRun back = Node("import --replace " + file);
+  ASSERT_EQ(back.exit_code, 0) << back.out;
+  EXPECT_THAT(back.out, HasSubstr("Imported 50 records"));
+
+  CliRun log = Node("audit --json");
+  ASSERT_EQ(log.exit_code, 0) << log.out;
+  EXPECT_THAT(log.out, HasSubstr("One erased pupil may be imported again"));
+  EXPECT_THAT(log.out, Not(HasSubstr(pupil)));
+}
+
 TEST_F(NodeCliTest, HelpExplainsTheCommands) {
   CliRun help = Node("--help");
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* cmd : {"init", "import", "status", "erase", "rotate-key",
-                          "synth", "preview", "audit"}) {
+  for (const char* cmd : {"init", "import", "status", "erase", "readmit",
+                          "rotate-key", "synth", "preview", "audit"}) {
     EXPECT_THAT(help.out, HasSubstr(cmd));
   }
 }

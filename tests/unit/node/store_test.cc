@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "gmock/gmock.h"
@@ -277,6 +278,90 @@ TEST(StoreTest, ErasedRecordsAreGoneFromDisk) {
   EXPECT_EQ(disk.find(sealed[3]), std::string::npos);
   EXPECT_THAT(store.Count(), ::kring::testing::IsOkAndHolds(1u));
   EXPECT_THAT(store.ErasePupil("999"), ::kring::testing::IsOkAndHolds(0u));
+}
+
+TEST(StoreTest, ErasureSticksAcrossReimportsUntilReadmitted) {
+  TempDir dir;
+  std::vector<v1::PupilRecord> batch;
+  const std::string file = "the school's export";
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Init(dir.path(), Pass("pw"), {}));
+    batch = {MakeRecord(store, "111", "2024-25", 1),
+             MakeRecord(store, "111", "2025-26", 2),
+             MakeRecord(store, "222", "2025-26", 3),
+             MakeRecord(store, "333", "2023-24", 4)};
+    KRING_ASSERT_OK(store.Add(batch, store.FileTag(file), false).status());
+    // The pupil number as typed differently still names the same pupil.
+    EXPECT_THAT(store.ErasePupil(" 111 "), ::kring::testing::IsOkAndHolds(2u));
+    // A wave erased for retention or correction may come back.
+    EXPECT_THAT(store.EraseWave("2023-24"), ::kring::testing::IsOkAndHolds(1u));
+    // An erasure request for a pupil not (yet) imported also sticks.
+    EXPECT_THAT(store.ErasePupil("444"), ::kring::testing::IsOkAndHolds(0u));
+  }
+  // Reopened: the same file again, and a later file with pupil 444.
+  KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(dir.path(), Pass("pw")));
+  KRING_ASSERT_OK_AND_ASSIGN(ImportResult again,
+                             store.Add(batch, store.FileTag(file), true));
+  EXPECT_EQ(again.replaced, 1u);
+  EXPECT_EQ(again.added, 2u);
+  EXPECT_EQ(again.skipped_erased, 2u);
+  std::vector<v1::PupilRecord> later = {MakeRecord(store, "444", "2025-26", 5),
+                                        MakeRecord(store, "555", "2025-26", 5)};
+  KRING_ASSERT_OK_AND_ASSIGN(ImportResult next,
+                             store.Add(later, store.FileTag("later"), false));
+  EXPECT_EQ(next.added, 1u);
+  EXPECT_EQ(next.skipped_erased, 1u);
+  std::set<std::string> stored;
+  KRING_ASSERT_OK(store.ForEach([&](const v1::PupilRecord& r) {
+    stored.insert(r.pseudonym() + "/" + r.wave());
+  }));
+  EXPECT_EQ(stored,
+            (std::set<std::string>{store.Pseudonym("222") + "/2025-26",
+                                   store.Pseudonym("333") + "/2023-24",
+                                   store.Pseudonym("555") + "/2025-26"}));
+
+  // Readmitting lifts only the erasure it names; nothing comes back by
+  // itself.
+  EXPECT_THAT(store.ReadmitPupil("111"), ::kring::testing::IsOkAndHolds(true));
+  EXPECT_THAT(store.ReadmitPupil("111"), ::kring::testing::IsOkAndHolds(false));
+  EXPECT_THAT(store.ReadmitPupil("222"), ::kring::testing::IsOkAndHolds(false));
+  EXPECT_THAT(store.Count(), ::kring::testing::IsOkAndHolds(3u));
+  KRING_ASSERT_OK_AND_ASSIGN(ImportResult readmitted,
+                             store.Add(batch, store.FileTag(file), true));
+  EXPECT_EQ(readmitted.added, 4u);
+  EXPECT_EQ(readmitted.skipped_erased, 0u);
+  KRING_ASSERT_OK_AND_ASSIGN(
+      ImportResult still,
+      store.Add(later, store.FileTag("later"), /*replace=*/true));
+  EXPECT_EQ(still.skipped_erased, 1u);  // 444 was not readmitted
+}
+
+TEST(StoreTest, ErasureTagsNameNoPupilOnDisk) {
+  TempDir dir;
+  KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                             Store::Init(dir.path(), Pass("pw"), {}));
+  const std::string pseudonym = store.Pseudonym("PUPIL-7734");
+  KRING_ASSERT_OK(store.ErasePupil("PUPIL-7734").status());
+  const std::string disk = DiskBytes(dir.path());
+  EXPECT_EQ(disk.find("7734"), std::string::npos);
+  EXPECT_EQ(disk.find(pseudonym), std::string::npos);
+  EXPECT_EQ(disk.find(pseudonym.substr(0, 16)), std::string::npos);
+}
+
+TEST(StoreTest, StoreWithoutErasureTableIsUpgradedOnOpen) {
+  TempDir dir;
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Init(dir.path(), Pass("pw"), {}));
+  }
+  RawSql(dir.path() / "node.db", "DROP TABLE erased;");
+  KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(dir.path(), Pass("pw")));
+  EXPECT_THAT(store.ErasePupil("1"), ::kring::testing::IsOkAndHolds(0u));
+  std::vector<v1::PupilRecord> batch = {MakeRecord(store, "1", "2025-26", 1)};
+  KRING_ASSERT_OK_AND_ASSIGN(ImportResult r,
+                             store.Add(batch, store.FileTag("f"), false));
+  EXPECT_EQ(r.skipped_erased, 1u);
 }
 
 TEST(StoreTest, RotateKeyRewrapsTheDataKey) {
