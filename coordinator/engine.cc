@@ -81,6 +81,9 @@ struct Engine::Run {
   // Aggregation.
   std::vector<std::string> roster;  // school ids by roster index
   std::optional<crypto::secagg::SecAggCoordinator> secagg;
+  // The last run message sent to each school: sent again when the school
+  // reconnects mid-run, so a dropped connection is not a dropout.
+  std::map<std::string, v1::CoordinatorToNode> last_sent;
   bool plaintext_mode = false;                             // benchmark
   std::map<std::string, std::vector<uint64_t>> plaintext;  // benchmark
   bool done = false;
@@ -490,8 +493,16 @@ void Engine::Connected(const std::string& school_id,
     std::lock_guard lock(mu_);
     links_[school_id] = link;
     for (auto& [id, run] : runs_) {
-      if (run->done || run->secagg || !run->targets.count(school_id) ||
-          run->decisions.count(school_id)) {
+      if (run->done) continue;
+      if (run->secagg) {
+        // Mid-run: the round's message again (the node answers a message
+        // it already answered with the same answer). Sent under the lock,
+        // so it cannot overtake the next round's message.
+        auto last = run->last_sent.find(school_id);
+        if (last != run->last_sent.end()) link->Send(last->second);
+        continue;
+      }
+      if (!run->targets.count(school_id) || run->decisions.count(school_id)) {
         continue;
       }
       v1::CoordinatorToNode m;
@@ -733,7 +744,10 @@ absl::Status Engine::Aggregate(Run& run, std::unique_lock<std::mutex>& lock) {
   v1::CoordinatorToNode start;
   start.mutable_run_start()->set_query_id(qid);
   *start.mutable_run_start()->mutable_config() = config;
-  for (const std::string& s : run.roster) SendTo(s, start);
+  for (const std::string& s : run.roster) {
+    run.last_sent[s] = start;
+    SendTo(s, start);
+  }
   // Rounds 0..4, each closed when everyone answered or at its deadline.
   while (!run.secagg->finished()) {
     const auto deadline = Clock::now() + options_.round_deadline;
@@ -745,6 +759,7 @@ absl::Status Engine::Aggregate(Run& run, std::unique_lock<std::mutex>& lock) {
     for (const auto& o : *outgoing) {
       v1::CoordinatorToNode m;
       *m.mutable_secagg() = o.message;
+      run.last_sent[run.roster[o.to]] = m;
       SendTo(run.roster[o.to], m);
     }
   }

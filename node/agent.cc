@@ -332,6 +332,10 @@ struct Agent::Impl {
   // sending its secure-aggregation message of round r, as a school server
   // losing power mid-query would. Unset (-1) in normal use.
   int crash_after_round = -1;
+  // With KRING_NODE_TEST_DISCONNECT_AFTER_ROUND=r the node drops its
+  // connection once, right after sending its message of round r, and
+  // reconnects as after a network failure.
+  int disconnect_after_round = -1;
   std::mutex mu;  // context and writes
   grpc::ClientContext* context = nullptr;
   // Tasks this node accepted, by query id (spec kept to run them).
@@ -342,6 +346,12 @@ struct Agent::Impl {
     std::shared_ptr<const crypto::secagg::SecAggSetup> setup;
     std::optional<crypto::secagg::SecAggNode> node;
     std::unique_ptr<query::Query> query;
+    // The last message of this run from the coordinator and this node's
+    // answer: the same message again (sent after a reconnect) gets the same
+    // answer again, byte for byte, and never a second, different one.
+    std::string last_request;
+    v1::NodeToCoordinator last_reply;
+    std::chrono::steady_clock::time_point last_activity;
   };
   std::map<std::string, Run> runs;
 
@@ -404,6 +414,16 @@ struct Agent::Impl {
                        "stopping dead after round "
                     << crash_after_round << "\n";
           std::_Exit(3);
+        }
+        if (reply.has_secagg() && disconnect_after_round >= 0 &&
+            reply.secagg().round() ==
+                static_cast<uint32_t>(disconnect_after_round)) {
+          std::cerr << "kring-node: KRING_NODE_TEST_DISCONNECT_AFTER_ROUND: "
+                       "dropping the connection after round "
+                    << disconnect_after_round << "\n";
+          disconnect_after_round = -1;  // once
+          context->TryCancel();
+          return greeted;
         }
       }
     }
@@ -477,8 +497,16 @@ struct Agent::Impl {
 #endif
           break;
         }
+        if (auto it = runs.find(m.run_start().query_id()); it != runs.end()) {
+          AnswerAgain(it->second, m, out);
+          break;
+        }
         auto reply = StartRun(m.run_start());
         if (reply.ok()) {
+          Run& run = runs.at(m.run_start().query_id());
+          run.last_request = m.SerializeAsString();
+          run.last_reply = *reply;
+          run.last_activity = std::chrono::steady_clock::now();
           out.push_back(*std::move(reply));
         } else {
           Log("aborted",
@@ -491,7 +519,12 @@ struct Agent::Impl {
       case v1::CoordinatorToNode::kSecagg: {
         auto it = runs.find(m.secagg().query_id());
         if (it == runs.end() || !it->second.node) break;
+        if (AnswerAgain(it->second, m, out)) break;
         auto reply = it->second.node->Handle(m.secagg());
+        if (!reply.ok() && it->second.node->state() !=
+                               crypto::secagg::SecAggNode::State::kAborted) {
+          break;  // a stale or repeated message; the run goes on
+        }
         if (!reply.ok()) {
           Log("aborted",
               StrCat("Stopped taking part in query ", it->first, ": ",
@@ -512,6 +545,9 @@ struct Agent::Impl {
         }
         v1::NodeToCoordinator msg;
         *msg.mutable_secagg() = *std::move(reply);
+        it->second.last_request = m.SerializeAsString();
+        it->second.last_reply = msg;
+        it->second.last_activity = std::chrono::steady_clock::now();
         out.push_back(std::move(msg));
         break;
       }
@@ -651,6 +687,44 @@ struct Agent::Impl {
     }
   }
 
+  // The coordinator sends a round's message again to a node that
+  // reconnects mid-run (the first copy or this node's answer may have been
+  // lost with the connection). The very message answered last gets the
+  // same answer again; true if `m` was that message. For RunStart, any
+  // other one is ignored (the run has started).
+  bool AnswerAgain(Run& run, const v1::CoordinatorToNode& m,
+                   std::vector<v1::NodeToCoordinator>& out) {
+    if (run.last_request != m.SerializeAsString()) {
+      return m.has_run_start();
+    }
+    run.last_activity = std::chrono::steady_clock::now();
+    Log("resent",
+        StrCat("Sent round ", run.last_reply.secagg().round(), " of query ",
+               run.query_id,
+               " again after reconnecting (the same message as before)"),
+        {{"query_id", run.query_id},
+         {"round", std::to_string(run.last_reply.secagg().round())}});
+    out.push_back(run.last_reply);
+    return true;
+  }
+
+  // Drops runs that saw nothing for longer than the resume window; their
+  // secrets are wiped with them.
+  void DropStaleRuns() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = runs.begin(); it != runs.end();) {
+      if (now - it->second.last_activity > options.run_resume_window) {
+        Log("aborted",
+            StrCat("Gave up query ", it->first,
+                   ": the coordinator did not continue it"),
+            {{"query_id", it->first}});
+        it = runs.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
   absl::StatusOr<v1::NodeToCoordinator> StartRun(const v1::RunStart& start) {
     v1::QueryTicket ticket;
     {
@@ -731,6 +805,9 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options,
   if (const char* r = std::getenv("KRING_NODE_TEST_CRASH_AFTER_ROUND")) {
     impl->crash_after_round = std::atoi(r);
   }
+  if (const char* r = std::getenv("KRING_NODE_TEST_DISCONNECT_AFTER_ROUND")) {
+    impl->disconnect_after_round = std::atoi(r);
+  }
   impl->store = store;
   impl->audit = audit;
   return std::unique_ptr<Agent>(new Agent(std::move(impl)));
@@ -777,8 +854,9 @@ void Agent::Run() {
       std::cerr << "kring-node: the coordinator refused this node: "
                 << status.error_message() << "\n";
     }
-    // Any run in progress is lost with the connection.
-    a.runs.clear();
+    // Runs in progress are kept: on reconnecting, the coordinator sends the
+    // current round's message again (see AnswerAgain).
+    a.DropStaleRuns();
     // Exponential backoff with jitter (50%..100% of the current step).
     std::uniform_real_distribution<double> spread(0.5, 1.0);
     const auto wait = std::chrono::milliseconds(static_cast<int64_t>(

@@ -84,6 +84,11 @@ struct AgentOptions {
   NodeConfig config;
   std::chrono::milliseconds backoff_min{500};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(30)};
+  // A run this node takes part in survives a lost connection for this
+  // long: after reconnecting, the coordinator sends the round's message
+  // again and the run goes on. Idle runs older than this are dropped (and
+  // their secrets wiped) at the next reconnect.
+  std::chrono::milliseconds run_resume_window{std::chrono::minutes(10)};
   std::string version = "kring-node 0.1";
 };
 

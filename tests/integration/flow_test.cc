@@ -204,6 +204,40 @@ INSTANTIATE_TEST_SUITE_P(Rounds, FlowDropoutTest, ::testing::Values(0, 1, 2, 3),
                            return "AfterRound" + std::to_string(i.param);
                          });
 
+// A school loses its connection mid-run and reconnects: the coordinator
+// sends the round's message again and the school's input is in the sum.
+class FlowReconnectTest : public FlowTest,
+                          public ::testing::WithParamInterface<int> {};
+
+TEST_P(FlowReconnectTest, NodeReconnectsMidRunAndStaysIn) {
+  const int round = GetParam();
+  Schools(6, /*start=*/false);
+  for (const char* s : {"S1", "S2", "S3", "S4", "S5"}) c_.StartNode(s);
+  c_.StartNode("S6", /*crash_after_round=*/-1,
+               /*disconnect_after_round=*/round);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  EXPECT_EQ(done.participants(), 6u);
+  EXPECT_EQ(ResultJson(c_, researcher_, q->ticket().query_id()),
+            Pooled(c_, kSpec, {"S1", "S2", "S3", "S4", "S5", "S6"}));
+  auto audit =
+      Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
+              c_.SchoolDir("S6") + "' --key-file '" + c_.SchoolKey("S6") + "'");
+  EXPECT_EQ(audit.exit_code, 0) << audit.out;
+  EXPECT_THAT(audit.out, HasSubstr("finished; the result was released"));
+  EXPECT_THAT(audit.out, Not(HasSubstr("Stopped taking part")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Rounds, FlowReconnectTest,
+                         ::testing::Values(0, 1, 2, 3),
+                         [](const ::testing::TestParamInfo<int>& i) {
+                           return "AfterRound" + std::to_string(i.param);
+                         });
+
 TEST_F(FlowTest, TooFewSchoolsLeftFailsCleanlyWithoutResult) {
   Schools(3, /*start=*/false);
   c_.StartNode("S1");
