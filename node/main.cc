@@ -432,10 +432,13 @@ int RunStatus(const Common& c, bool json) {
     ++w.track[std::string(Name(r.track()))];
   });
   if (!s.ok()) return Fail(s);
+  auto erased = store->ErasedPupils();
+  if (!erased.ok()) return Fail(erased.status());
   if (json) {
     nlohmann::json out;
     out["data_dir"] = c.data_dir;
     out["special_categories"] = store->options().special_categories;
+    out["erased_pupils"] = *erased;
     nlohmann::json jw = nlohmann::json::object();
     for (const auto& [wave, w] : waves) {
       nlohmann::json g = nlohmann::json::object(), t = nlohmann::json::object();
@@ -456,6 +459,12 @@ int RunStatus(const Common& c, bool json) {
     std::cout << "\n  by track:";
     for (const auto& [k, v] : w.track) std::cout << "  " << k << ": " << v;
     std::cout << "\n";
+  }
+  if (*erased > 0) {
+    std::cout << "\n"
+              << *erased
+              << " erased pupil(s) are kept out of imports (see `kring-node "
+                 "readmit`).\n";
   }
   return kExitOk;
 }

@@ -632,6 +632,12 @@ absl::StatusOr<size_t> Store::EraseWave(std::string_view wave) {
                     /*erasure_tag=*/"");
 }
 
+absl::StatusOr<size_t> Store::ErasedPupils() const {
+  Db::Statement st(db_->handle, "SELECT COUNT(*) FROM erased");
+  if (st.Step() != SQLITE_ROW) return db_->Error("count erasures");
+  return static_cast<size_t>(st.Int(0));
+}
+
 absl::StatusOr<bool> Store::ReadmitPupil(std::string_view pupil_number) {
   Db::Statement del(db_->handle, "DELETE FROM erased WHERE tag = ?");
   if (!del.ok()) return db_->Error("prepare");

@@ -117,6 +117,8 @@ class Store {
   // after new consent). Nothing erased comes back. Returns whether there
   // was an erasure to lift.
   absl::StatusOr<bool> ReadmitPupil(std::string_view pupil_number);
+  // How many pupils' erasures are in force.
+  absl::StatusOr<size_t> ErasedPupils() const;
 
   // Re-wraps the data key under `next` (records are not re-encrypted).
   absl::Status RotateKey(const KeySource& next);

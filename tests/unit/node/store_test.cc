@@ -301,6 +301,7 @@ TEST(StoreTest, ErasureSticksAcrossReimportsUntilReadmitted) {
   }
   // Reopened: the same file again, and a later file with pupil 444.
   KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(dir.path(), Pass("pw")));
+  EXPECT_THAT(store.ErasedPupils(), ::kring::testing::IsOkAndHolds(2u));
   KRING_ASSERT_OK_AND_ASSIGN(ImportResult again,
                              store.Add(batch, store.FileTag(file), true));
   EXPECT_EQ(again.replaced, 1u);
