@@ -107,6 +107,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(
     if (auto s = e->db_->PutQuery(q); !s.ok()) return s;
     (void)e->db_->Audit("failed", StrCat("query ", q.ticket().query_id(),
                                          " failed: coordinator restarted"));
+    RecentEnd end;
+    end.message.mutable_run_end()->set_query_id(q.ticket().query_id());
+    end.message.mutable_run_end()->set_success(false);
+    end.message.mutable_run_end()->set_reason(q.reason());
+    e->recent_ends_.push_back(std::move(end));
   }
   return e;
 }
@@ -492,6 +497,11 @@ void Engine::Connected(const std::string& school_id,
   {
     std::lock_guard lock(mu_);
     links_[school_id] = link;
+    for (const RecentEnd& end : recent_ends_) {
+      if (end.targets.empty() || end.targets.count(school_id)) {
+        link->Send(end.message);
+      }
+    }
     for (auto& [id, run] : runs_) {
       if (run->done) continue;
       if (run->secagg) {
@@ -826,6 +836,8 @@ void Engine::Finish(Run& run, const absl::Status& status) {
   end.mutable_run_end()->set_success(status.ok());
   end.mutable_run_end()->set_reason(run.info.reason());
   for (const std::string& s : run.targets) SendTo(s, end);
+  recent_ends_.push_back({end, run.targets});
+  while (recent_ends_.size() > kRecentEnds) recent_ends_.pop_front();
   runs_.erase(qid);
   changed_.notify_all();
 }

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -143,6 +144,15 @@ class Engine {
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<NodeLink>> links_;
   std::map<std::string, std::shared_ptr<Run>> runs_;  // by query id
+  // The ends of recent runs, sent again to a school that reconnects, so
+  // that it forgets a run that ended while it was away. An empty target
+  // set means every school (runs failed by a restart).
+  struct RecentEnd {
+    v1::CoordinatorToNode message;
+    std::set<std::string> targets;
+  };
+  std::deque<RecentEnd> recent_ends_;
+  static constexpr size_t kRecentEnds = 256;
   std::vector<std::thread> threads_;
   query::ReleaseLedger ledger_;
   bool benchmark_plaintext_ = false;

@@ -334,8 +334,10 @@ struct Agent::Impl {
   int crash_after_round = -1;
   // With KRING_NODE_TEST_DISCONNECT_AFTER_ROUND=r the node drops its
   // connection once, right after sending its message of round r, and
-  // reconnects as after a network failure.
+  // reconnects as after a network failure; with ..._BEFORE_ROUND=r it drops
+  // it instead of sending that message (which is then lost).
   int disconnect_after_round = -1;
+  int disconnect_before_round = -1;
   std::mutex mu;  // context and writes
   grpc::ClientContext* context = nullptr;
   // Tasks this node accepted, by query id (spec kept to run them).
@@ -352,15 +354,27 @@ struct Agent::Impl {
     std::string last_request;
     v1::NodeToCoordinator last_reply;
     std::chrono::steady_clock::time_point last_activity;
+    std::set<uint32_t> rejected_rounds;  // logged once per round
   };
   std::map<std::string, Run> runs;
+  // Runs that ended here (aborted, finished or given up): never started
+  // again by this process.
+  std::set<std::string> ended;
 
-  void Log(std::string_view kind, std::string_view summary,
-           std::vector<std::pair<std::string, std::string>> fields = {}) {
-    if (auto s = audit->Append(kind, summary, std::move(fields)); !s.ok()) {
+  // Appends to the audit log; a failure is also reported on stderr.
+  absl::Status LogChecked(
+      std::string_view kind, std::string_view summary,
+      std::vector<std::pair<std::string, std::string>> fields = {}) {
+    absl::Status s = audit->Append(kind, summary, std::move(fields));
+    if (!s.ok()) {
       std::cerr << "kring-node: writing the audit log failed: "
                 << ToStd(s.message()) << "\n";
     }
+    return s;
+  }
+  void Log(std::string_view kind, std::string_view summary,
+           std::vector<std::pair<std::string, std::string>> fields = {}) {
+    (void)LogChecked(kind, summary, std::move(fields));
   }
 
   std::shared_ptr<grpc::Channel> Channel() {
@@ -406,6 +420,16 @@ struct Agent::Impl {
       greeted = true;
       for (const v1::NodeToCoordinator& reply : Handle(m)) {
         std::lock_guard lock(mu);
+        if (reply.has_secagg() && disconnect_before_round >= 0 &&
+            reply.secagg().round() ==
+                static_cast<uint32_t>(disconnect_before_round)) {
+          std::cerr << "kring-node: KRING_NODE_TEST_DISCONNECT_BEFORE_ROUND: "
+                       "dropping the connection before round "
+                    << disconnect_before_round << "\n";
+          disconnect_before_round = -1;  // once
+          context->TryCancel();
+          return greeted;
+        }
         if (!stream.Write(reply)) return greeted;
         if (reply.has_secagg() && crash_after_round >= 0 &&
             reply.secagg().round() ==
@@ -432,6 +456,7 @@ struct Agent::Impl {
 
   std::vector<v1::NodeToCoordinator> Handle(const v1::CoordinatorToNode& m) {
     std::vector<v1::NodeToCoordinator> out;
+    DropStaleRuns();
     switch (m.body_case()) {
       case v1::CoordinatorToNode::kTask: {
         const v1::Task& task = m.task();
@@ -501,6 +526,14 @@ struct Agent::Impl {
           AnswerAgain(it->second, m, out);
           break;
         }
+        if (auto refused = RefuseSecondRun(m.run_start().query_id());
+            !refused.ok()) {
+          Log("refused",
+              StrCat("Refused to take part in query ", m.run_start().query_id(),
+                     " again: ", ToStd(refused.message())),
+              {{"query_id", m.run_start().query_id()}});
+          break;
+        }
         auto reply = StartRun(m.run_start());
         if (reply.ok()) {
           Run& run = runs.at(m.run_start().query_id());
@@ -523,25 +556,44 @@ struct Agent::Impl {
         auto reply = it->second.node->Handle(m.secagg());
         if (!reply.ok() && it->second.node->state() !=
                                crypto::secagg::SecAggNode::State::kAborted) {
-          break;  // a stale or repeated message; the run goes on
-        }
-        if (!reply.ok()) {
-          Log("aborted",
-              StrCat("Stopped taking part in query ", it->first, ": ",
-                     ToStd(reply.status().message())),
-              {{"query_id", it->first}});
+          // A stale or repeated message; the run goes on. Noted once per
+          // round, as evidence if the coordinator misbehaves.
+          if (it->second.rejected_rounds.insert(m.secagg().round()).second) {
+            Log("rejected",
+                StrCat("Ignored a round-", m.secagg().round(),
+                       " message for query ", it->first, ": ",
+                       ToStd(reply.status().message())),
+                {{"query_id", it->first},
+                 {"round", std::to_string(m.secagg().round())}});
+          }
           break;
         }
-        if (reply->has_masked_input()) {
-          // What leaves the school, logged before it is sent.
-          Log("sent",
-              StrCat("Sent the masked contribution to query ", it->first, " (",
-                     it->second.setup->dims(),
-                     " numbers; readable only in the sum over schools)"),
-              {{"query_id", it->first},
-               {"layout_elements", std::to_string(it->second.setup->dims())},
-               {"masked_vector_blake2b",
-                Blake2b(reply->masked_input().SerializeAsString())}});
+        absl::Status logged = absl::OkStatus();
+        if (reply.ok() && reply->has_masked_input()) {
+          // What leaves the school, logged before it is sent; at most once
+          // per query, ever: a second sum of the same query over another
+          // set of schools could reveal this school's numbers.
+          logged = RefuseSecondRun(it->first);
+          if (logged.ok()) {
+            logged = LogChecked(
+                "sent",
+                StrCat("Sent the masked contribution to query ", it->first,
+                       " (", it->second.setup->dims(),
+                       " numbers; readable only in the sum over schools)"),
+                {{"query_id", it->first},
+                 {"layout_elements", std::to_string(it->second.setup->dims())},
+                 {"masked_vector_blake2b",
+                  Blake2b(reply->masked_input().SerializeAsString())}});
+          }
+        }
+        if (!reply.ok() || !logged.ok()) {
+          Log("aborted",
+              StrCat("Stopped taking part in query ", it->first, ": ",
+                     ToStd(reply.ok() ? logged.message()
+                                      : reply.status().message())),
+              {{"query_id", it->first}});
+          EndRun(it->first);
+          break;
         }
         v1::NodeToCoordinator msg;
         *msg.mutable_secagg() = *std::move(reply);
@@ -564,10 +616,8 @@ struct Agent::Impl {
                      e.success() ? " finished; the result was released"
                                  : StrCat(" failed: ", e.reason())),
               {{"query_id", e.query_id()}});
+          EndRun(e.query_id());
         }
-        runs.erase(e.query_id());
-        std::lock_guard lock(tasks_mu);
-        accepted.erase(e.query_id());
         break;
       }
       default:
@@ -708,21 +758,53 @@ struct Agent::Impl {
     return true;
   }
 
-  // Drops runs that saw nothing for longer than the resume window; their
-  // secrets are wiped with them.
+  // Forgets a run (wiping its secrets) and its accepted ticket; the query
+  // is never started again by this process.
+  void EndRun(const std::string& query_id) {
+    runs.erase(query_id);
+    ended.insert(query_id);
+    std::lock_guard lock(tasks_mu);
+    accepted.erase(query_id);
+  }
+
+  // Drops runs that saw nothing for longer than the resume window.
   void DropStaleRuns() {
     const auto now = std::chrono::steady_clock::now();
-    for (auto it = runs.begin(); it != runs.end();) {
-      if (now - it->second.last_activity > options.run_resume_window) {
-        Log("aborted",
-            StrCat("Gave up query ", it->first,
-                   ": the coordinator did not continue it"),
-            {{"query_id", it->first}});
-        it = runs.erase(it);
-      } else {
-        ++it;
+    std::vector<std::string> stale;
+    for (const auto& [id, run] : runs) {
+      if (now - run.last_activity > options.run_resume_window) {
+        stale.push_back(id);
       }
     }
+    for (const std::string& id : stale) {
+      Log("aborted",
+          StrCat("Gave up query ", id, ": the coordinator did not continue it"),
+          {{"query_id", id}});
+      EndRun(id);
+    }
+  }
+
+  // OK unless this school must not run `query_id` (again): it already sent
+  // its contribution to it (the audit log says so, also after a restart),
+  // or its run of it ended in this process.
+  absl::Status RefuseSecondRun(const std::string& query_id) {
+    if (ended.contains(query_id)) {
+      return absl::FailedPreconditionError(
+          "this school's run of it already ended");
+    }
+    auto sent = audit->Contains("sent", "query_id", query_id);
+    if (!sent.ok()) {
+      return absl::Status(sent.status().code(),
+                          StrCat("cannot read the audit log to check that "
+                                 "this school did not contribute before: ",
+                                 ToStd(sent.status().message())));
+    }
+    if (*sent) {
+      return absl::FailedPreconditionError(
+          "this school already sent its contribution to it; a second sum "
+          "over another set of schools could reveal this school's numbers");
+    }
+    return absl::OkStatus();
   }
 
   absl::StatusOr<v1::NodeToCoordinator> StartRun(const v1::RunStart& start) {
@@ -807,6 +889,9 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options,
   }
   if (const char* r = std::getenv("KRING_NODE_TEST_DISCONNECT_AFTER_ROUND")) {
     impl->disconnect_after_round = std::atoi(r);
+  }
+  if (const char* r = std::getenv("KRING_NODE_TEST_DISCONNECT_BEFORE_ROUND")) {
+    impl->disconnect_before_round = std::atoi(r);
   }
   impl->store = store;
   impl->audit = audit;

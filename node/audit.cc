@@ -443,6 +443,22 @@ absl::StatusOr<std::vector<AuditEntry>> AuditLog::Entries() const {
   return entries;
 }
 
+absl::StatusOr<bool> AuditLog::Contains(std::string_view kind,
+                                        std::string_view name,
+                                        std::string_view value) const {
+  Statement st(db_->handle, "SELECT fields FROM entries WHERE kind = ?");
+  if (!st.ok()) return db_->Unreadable("entries");
+  st.BindText(1, kind);
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    for (const auto& [n, v] : DecodeFields(st.Text(0))) {
+      if (n == name && v == value) return true;
+    }
+  }
+  if (rc != SQLITE_DONE) return db_->Error("read entries");
+  return false;
+}
+
 absl::Status AuditLog::Verify() const {
   // One read transaction, so that an append by another process cannot fall
   // between reading the head and reading the entries.

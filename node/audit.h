@@ -87,6 +87,12 @@ class AuditLog {
   // Every entry in seq order, as stored (without checking the MACs).
   absl::StatusOr<std::vector<AuditEntry>> Entries() const;
 
+  // Whether an entry of `kind` has field `name` equal to `value`, e.g.
+  // ("sent", "query_id", "q-12"): whether this school ever sent its
+  // contribution to query q-12.
+  absl::StatusOr<bool> Contains(std::string_view kind, std::string_view name,
+                                std::string_view value) const;
+
   // OK iff every entry and the head authenticate and chain without gaps.
   // Otherwise DATA_LOSS naming the first entry that was edited, removed,
   // inserted or moved, or the entries missing after a truncated tail, or

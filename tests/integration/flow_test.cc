@@ -206,15 +206,18 @@ INSTANTIATE_TEST_SUITE_P(Rounds, FlowDropoutTest, ::testing::Values(0, 1, 2, 3),
 
 // A school loses its connection mid-run and reconnects: the coordinator
 // sends the round's message again and the school's input is in the sum.
-class FlowReconnectTest : public FlowTest,
-                          public ::testing::WithParamInterface<int> {};
+// The connection drops after the school sent its message of the round (the
+// coordinator resends the next round's message), or before (the message
+// is lost; the school answers the resent request with the same message).
+class FlowReconnectTest
+    : public FlowTest,
+      public ::testing::WithParamInterface<std::tuple<int, bool>> {};
 
 TEST_P(FlowReconnectTest, NodeReconnectsMidRunAndStaysIn) {
-  const int round = GetParam();
+  const auto [round, before_send] = GetParam();
   Schools(6, /*start=*/false);
   for (const char* s : {"S1", "S2", "S3", "S4", "S5"}) c_.StartNode(s);
-  c_.StartNode("S6", /*crash_after_round=*/-1,
-               /*disconnect_after_round=*/round);
+  c_.StartNode("S6", /*crash_after_round=*/-1, round, before_send);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   auto q = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(q.ok());
@@ -224,19 +227,32 @@ TEST_P(FlowReconnectTest, NodeReconnectsMidRunAndStaysIn) {
   EXPECT_EQ(done.participants(), 6u);
   EXPECT_EQ(ResultJson(c_, researcher_, q->ticket().query_id()),
             Pooled(c_, kSpec, {"S1", "S2", "S3", "S4", "S5", "S6"}));
-  auto audit =
-      Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
-              c_.SchoolDir("S6") + "' --key-file '" + c_.SchoolKey("S6") + "'");
+  // A school that was away when the run ended hears of it when it is back.
+  CommandResult audit;
+  for (int i = 0; i < 100; ++i) {
+    audit = Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
+                    c_.SchoolDir("S6") + "' --key-file '" + c_.SchoolKey("S6") +
+                    "'");
+    if (audit.out.find("finished; the result") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   EXPECT_EQ(audit.exit_code, 0) << audit.out;
   EXPECT_THAT(audit.out, HasSubstr("finished; the result was released"));
   EXPECT_THAT(audit.out, Not(HasSubstr("Stopped taking part")));
+  if (before_send) {
+    EXPECT_THAT(audit.out, HasSubstr("Sent round " + std::to_string(round) +
+                                     " of query " + q->ticket().query_id() +
+                                     " again after reconnecting"));
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(Rounds, FlowReconnectTest,
-                         ::testing::Values(0, 1, 2, 3),
-                         [](const ::testing::TestParamInfo<int>& i) {
-                           return "AfterRound" + std::to_string(i.param);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Rounds, FlowReconnectTest,
+    ::testing::Combine(::testing::Values(0, 1, 2, 3, 4), ::testing::Bool()),
+    [](const ::testing::TestParamInfo<std::tuple<int, bool>>& i) {
+      return std::string(std::get<1>(i.param) ? "Before" : "After") + "Round" +
+             std::to_string(std::get<0>(i.param));
+    });
 
 TEST_F(FlowTest, TooFewSchoolsLeftFailsCleanlyWithoutResult) {
   Schools(3, /*start=*/false);
