@@ -745,7 +745,12 @@ struct Agent::Impl {
   bool AnswerAgain(Run& run, const v1::CoordinatorToNode& m,
                    std::vector<v1::NodeToCoordinator>& out) {
     if (run.last_request != m.SerializeAsString()) {
-      return m.has_run_start();
+      if (!m.has_run_start()) return false;
+      Log("rejected",
+          StrCat("Ignored a second, different start of query ", run.query_id,
+                 " (this school keeps to the run it started)"),
+          {{"query_id", run.query_id}});
+      return true;
     }
     run.last_activity = std::chrono::steady_clock::now();
     Log("resent",
