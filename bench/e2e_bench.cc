@@ -51,15 +51,18 @@ double CpuMs(const std::vector<pid_t>& nodes) {
     std::string line;
     std::getline(in, line);
     // Fields after the command name, which is in parentheses: state is
-    // field 3, utime field 14, stime field 15.
-    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    // field 3, utime field 14, stime field 15. A node that has exited is
+    // left out.
+    const size_t paren = line.rfind(')');
+    if (paren == std::string::npos || paren + 2 > line.size()) continue;
+    std::istringstream rest(line.substr(paren + 2));
     std::string field;
-    double utime = 0, stime = 0;
+    uint64_t utime = 0, stime = 0;
     for (int i = 3; i <= 15 && rest >> field; ++i) {
-      if (i == 14) utime = std::stod(field);
-      if (i == 15) stime = std::stod(field);
+      if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+      if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
     }
-    ms += (utime + stime) * tick_ms;
+    ms += static_cast<double>(utime + stime) * tick_ms;
   }
   rusage self{};
   getrusage(RUSAGE_SELF, &self);

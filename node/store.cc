@@ -37,11 +37,11 @@ std::string_view View(const void* data, int size) {
 }
 
 // Associated data of a sealed record: its row id, duplicate tag and the
-// schema version, so rows cannot be swapped, moved or re-tagged unnoticed.
+// record format, so rows cannot be swapped, moved or re-tagged unnoticed.
 std::string RecordAd(int64_t id, std::string_view dup_tag) {
   std::string ad = "kring-record-v1";
   crypto::internal::AppendU64(ad, static_cast<uint64_t>(id));
-  crypto::internal::AppendU32(ad, Store::kSchemaVersion);
+  crypto::internal::AppendU32(ad, Store::kRecordFormat);
   crypto::internal::AppendLengthPrefixed(ad, dup_tag);
   return ad;
 }
@@ -352,7 +352,8 @@ absl::StatusOr<Store> Store::Unlock(const std::filesystem::path& dir,
                                     const KeySource& key) {
   auto version = db->GetMeta("schema_version");
   if (!version.ok()) return version.status();
-  if (*version != std::to_string(kSchemaVersion)) {
+  const bool upgrade = *version == "1";
+  if (*version != std::to_string(kSchemaVersion) && !upgrade) {
     return absl::FailedPreconditionError(
         StrCat("node store has schema version ", *version,
                "; this kring-node reads ", kSchemaVersion));
@@ -393,6 +394,13 @@ absl::StatusOr<Store> Store::Unlock(const std::filesystem::path& dir,
   if (!pseudonym_key.ok()) {
     return absl::DataLossError(
         "the store's pseudonym secret is damaged or was tampered with");
+  }
+  if (upgrade) {
+    // Version 1 lacked only the erasure list, which OpenDb has created.
+    if (auto s = db->SetMeta("schema_version", std::to_string(kSchemaVersion));
+        !s.ok()) {
+      return s;
+    }
   }
   StoreOptions options;
   options.special_categories = *special == "1";
@@ -611,7 +619,7 @@ absl::StatusOr<size_t> Store::EraseWhere(
       del.Reset();
     }
   }
-  if (auto s = db_->Exec("COMMIT;"); !s.ok()) return s;
+  if (auto s = db_->Exec("COMMIT;"); !s.ok()) return fail(s);
   if (ids.empty()) return size_t{0};
   if (auto s = Scrub(); !s.ok()) return s;
   return ids.size();
@@ -675,7 +683,10 @@ absl::Status Store::RotateKey(const KeySource& next) {
     (void)db_->Exec("ROLLBACK;");
     return s;
   }
-  if (auto s = db_->Exec("COMMIT;"); !s.ok()) return s;
+  if (auto s = db_->Exec("COMMIT;"); !s.ok()) {
+    (void)db_->Exec("ROLLBACK;");
+    return s;
+  }
   return Scrub();
 }
 

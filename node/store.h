@@ -59,7 +59,12 @@ struct ImportResult {
 // Not thread-safe; one Store per process.
 class Store {
  public:
-  static constexpr uint32_t kSchemaVersion = 1;
+  // The database layout. 2 added the erasure list; a store of version 1 is
+  // upgraded when it is unlocked, and older kring-node binaries refuse a
+  // version-2 store rather than import erased pupils again.
+  static constexpr uint32_t kSchemaVersion = 2;
+  // The sealed-record format, bound into every record's associated data.
+  static constexpr uint32_t kRecordFormat = 1;
 
   // Creates the data directory (mode 0700) and a new store in it. Fails if a
   // store exists there. With a key file, writes a new random key to it

@@ -142,8 +142,9 @@ TEST(IdentityTest, PublicKeyRejectsMalformedBytes) {
 }
 
 TEST(IdentityTest, RememberedValidKeysDoNotLetInvalidOnesThrough) {
-  // Valid keys are remembered after their first check; a key that failed
-  // must fail every time, however many valid keys were seen in between.
+  // Valid keys are remembered after their first check (a speed-up this
+  // test cannot see); what it guards is that remembering never lets an
+  // invalid key through, however many valid keys were seen in between.
   IdentityKeyPair key = IdentityKeyPair::Generate();
   const std::string bytes(key.public_key().bytes());
   std::string small_order(32, '\0');
@@ -154,8 +155,7 @@ TEST(IdentityTest, RememberedValidKeysDoNotLetInvalidOnesThrough) {
     EXPECT_EQ(parsed, key.public_key());
     EXPECT_THAT(IdentityPublicKey::FromBytes(small_order),
                 StatusIs(absl::StatusCode::kInvalidArgument));
-    // The non-canonical encoding of a remembered key's y (y + p does not
-    // fit, so use the all-ones y) is checked afresh and refused.
+    // A non-canonical encoding (y >= p) is refused.
     std::string noncanon(32, '\xff');
     noncanon[31] = '\x7f';
     EXPECT_THAT(IdentityPublicKey::FromBytes(noncanon),

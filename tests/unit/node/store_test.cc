@@ -350,19 +350,48 @@ TEST(StoreTest, ErasureTagsNameNoPupilOnDisk) {
   EXPECT_EQ(disk.find(pseudonym.substr(0, 16)), std::string::npos);
 }
 
-TEST(StoreTest, StoreWithoutErasureTableIsUpgradedOnOpen) {
+TEST(StoreTest, VersionOneStoreIsUpgradedOnOpen) {
   TempDir dir;
   {
     KRING_ASSERT_OK_AND_ASSIGN(Store store,
                                Store::Init(dir.path(), Pass("pw"), {}));
   }
-  RawSql(dir.path() / "node.db", "DROP TABLE erased;");
+  // A store as version 1 left it.
+  RawSql(dir.path() / "node.db",
+         "DROP TABLE erased; UPDATE meta SET value = '1' WHERE key = "
+         "'schema_version';");
   KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(dir.path(), Pass("pw")));
   EXPECT_THAT(store.ErasePupil("1"), ::kring::testing::IsOkAndHolds(0u));
   std::vector<v1::PupilRecord> batch = {MakeRecord(store, "1", "2025-26", 1)};
   KRING_ASSERT_OK_AND_ASSIGN(ImportResult r,
                              store.Add(batch, store.FileTag("f"), false));
   EXPECT_EQ(r.skipped_erased, 1u);
+  // Upgraded: a kring-node that knows only version 1 now refuses the store
+  // instead of importing erased pupils again.
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(store.database_path().c_str(), &h), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(h, "SELECT value FROM meta WHERE key = 'schema_version'",
+                     -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(
+      std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))),
+      "2");
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+}
+
+TEST(StoreTest, UnknownSchemaVersionIsRefused) {
+  TempDir dir;
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Init(dir.path(), Pass("pw"), {}));
+  }
+  RawSql(dir.path() / "node.db",
+         "UPDATE meta SET value = '3' WHERE key = 'schema_version';");
+  EXPECT_THAT(Store::Open(dir.path(), Pass("pw")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("schema version 3")));
 }
 
 TEST(StoreTest, RotateKeyRewrapsTheDataKey) {
