@@ -118,8 +118,11 @@ int Main(int argc, char** argv) {
                     "defaults of 10 respondents, 3 schools, base 5)");
   serve->add_option("--decision-seconds", decision_seconds,
                     "How long schools have to accept or decline a query");
-  serve->add_option("--round-seconds", round_seconds,
-                    "Deadline of each secure-aggregation round");
+  serve
+      ->add_option("--round-seconds", round_seconds,
+                   "Deadline of each secure-aggregation round (at most 300: "
+                   "a school keeps a run it lost touch with for 10 minutes)")
+      ->check(CLI::Range(0.1, 300.0));
   serve->add_option("--port-file", port_file,
                     "Write the port actually bound to this file");
 

@@ -1,8 +1,13 @@
 #include "node/agent.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -316,9 +321,13 @@ Decision Decide(const NodeConfig& config, const v1::Task& task) {
 // ---------------------------------------------------------------------------
 
 struct Agent::Impl {
+  ~Impl() {
+    if (lock_fd >= 0) ::close(lock_fd);  // releases the flock
+  }
   AgentOptions options;
   Store* store;
   AuditLog* audit;
+  int lock_fd = -1;  // data_dir/agent.lock, held while the agent exists
   std::optional<crypto::IdentityKeyPair> identity;
   std::atomic<bool> stopping{false};
   using Stream =
@@ -354,12 +363,14 @@ struct Agent::Impl {
     std::string last_request;
     v1::NodeToCoordinator last_reply;
     std::chrono::steady_clock::time_point last_activity;
-    std::set<uint32_t> rejected_rounds;  // logged once per round
   };
   std::map<std::string, Run> runs;
   // Runs that ended here (aborted, finished or given up): never started
   // again by this process.
   std::set<std::string> ended;
+  // (key, query id) of notes written at most once, so that a misbehaving
+  // coordinator cannot fill the audit log by repeating itself.
+  std::set<std::pair<std::string, std::string>> noted;
 
   // Appends to the audit log; a failure is also reported on stderr.
   absl::Status LogChecked(
@@ -375,6 +386,14 @@ struct Agent::Impl {
   void Log(std::string_view kind, std::string_view summary,
            std::vector<std::pair<std::string, std::string>> fields = {}) {
     (void)LogChecked(kind, summary, std::move(fields));
+  }
+  // Log, at most once per `key` (e.g. "resent 2") and query.
+  void LogOnce(std::string_view key, const std::string& query_id,
+               std::string_view kind, std::string_view summary,
+               std::vector<std::pair<std::string, std::string>> fields = {}) {
+    if (noted.emplace(std::string(key), query_id).second) {
+      Log(kind, summary, std::move(fields));
+    }
   }
 
   std::shared_ptr<grpc::Channel> Channel() {
@@ -528,7 +547,8 @@ struct Agent::Impl {
         }
         if (auto refused = RefuseSecondRun(m.run_start().query_id());
             !refused.ok()) {
-          Log("refused",
+          LogOnce(
+              "refused", m.run_start().query_id(), "refused",
               StrCat("Refused to take part in query ", m.run_start().query_id(),
                      " again: ", ToStd(refused.message())),
               {{"query_id", m.run_start().query_id()}});
@@ -558,14 +578,13 @@ struct Agent::Impl {
                                crypto::secagg::SecAggNode::State::kAborted) {
           // A stale or repeated message; the run goes on. Noted once per
           // round, as evidence if the coordinator misbehaves.
-          if (it->second.rejected_rounds.insert(m.secagg().round()).second) {
-            Log("rejected",
-                StrCat("Ignored a round-", m.secagg().round(),
-                       " message for query ", it->first, ": ",
-                       ToStd(reply.status().message())),
-                {{"query_id", it->first},
-                 {"round", std::to_string(m.secagg().round())}});
-          }
+          LogOnce(StrCat("rejected ", m.secagg().round()), it->first,
+                  "rejected",
+                  StrCat("Ignored a round-", m.secagg().round(),
+                         " message for query ", it->first, ": ",
+                         ToStd(reply.status().message())),
+                  {{"query_id", it->first},
+                   {"round", std::to_string(m.secagg().round())}});
           break;
         }
         absl::Status logged = absl::OkStatus();
@@ -574,6 +593,8 @@ struct Agent::Impl {
           // per query, ever: a second sum of the same query over another
           // set of schools could reveal this school's numbers.
           logged = RefuseSecondRun(it->first);
+          // Atomic across processes: only one can mark the query.
+          if (logged.ok()) logged = store->MarkContributed(it->first);
           if (logged.ok()) {
             logged = LogChecked(
                 "sent",
@@ -746,19 +767,19 @@ struct Agent::Impl {
                    std::vector<v1::NodeToCoordinator>& out) {
     if (run.last_request != m.SerializeAsString()) {
       if (!m.has_run_start()) return false;
-      Log("rejected",
+      LogOnce(
+          "rejected start", run.query_id, "rejected",
           StrCat("Ignored a second, different start of query ", run.query_id,
                  " (this school keeps to the run it started)"),
           {{"query_id", run.query_id}});
       return true;
     }
     run.last_activity = std::chrono::steady_clock::now();
-    Log("resent",
-        StrCat("Sent round ", run.last_reply.secagg().round(), " of query ",
-               run.query_id,
-               " again after reconnecting (the same message as before)"),
-        {{"query_id", run.query_id},
-         {"round", std::to_string(run.last_reply.secagg().round())}});
+    const std::string round = std::to_string(run.last_reply.secagg().round());
+    LogOnce("resent " + round, run.query_id, "resent",
+            StrCat("Sent round ", round, " of query ", run.query_id,
+                   " again after reconnecting (the same message as before)"),
+            {{"query_id", run.query_id}, {"round", round}});
     out.push_back(run.last_reply);
     return true;
   }
@@ -790,8 +811,9 @@ struct Agent::Impl {
   }
 
   // OK unless this school must not run `query_id` (again): it already sent
-  // its contribution to it (the audit log says so, also after a restart),
-  // or its run of it ended in this process.
+  // its contribution to it (the store or the audit log says so, also after
+  // a restart or with one of the two restored from a backup), or its run
+  // of it ended in this process.
   absl::Status RefuseSecondRun(const std::string& query_id) {
     if (ended.contains(query_id)) {
       return absl::FailedPreconditionError(
@@ -804,7 +826,9 @@ struct Agent::Impl {
                                  "this school did not contribute before: ",
                                  ToStd(sent.status().message())));
     }
-    if (*sent) {
+    auto marked = store->Contributed(query_id);
+    if (!marked.ok()) return marked.status();
+    if (*sent || *marked) {
       return absl::FailedPreconditionError(
           "this school already sent its contribution to it; a second sum "
           "over another set of schools could reveal this school's numbers");
@@ -821,6 +845,10 @@ struct Agent::Impl {
         return absl::FailedPreconditionError("this school did not accept it");
       }
       ticket = it->second;
+    }
+    if (start.config().query_id() != start.query_id()) {
+      return absl::InvalidArgumentError(
+          "the run's configuration names another query");
     }
     if (start.config().query_seed() != ticket.query_seed()) {
       return absl::PermissionDeniedError(
@@ -897,6 +925,19 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options,
   }
   if (const char* r = std::getenv("KRING_NODE_TEST_DISCONNECT_BEFORE_ROUND")) {
     impl->disconnect_before_round = std::atoi(r);
+  }
+  // One agent per data directory: two could each contribute once.
+  const std::filesystem::path lock_path = impl->options.data_dir / "agent.lock";
+  impl->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (impl->lock_fd < 0) {
+    return absl::PermissionDeniedError(
+        StrCat("cannot open ", lock_path.string(), ": ", std::strerror(errno)));
+  }
+  if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(
+        StrCat("another `kring-node run` is already serving the data "
+               "directory ",
+               impl->options.data_dir.string(), "; stop it first"));
   }
   impl->store = store;
   impl->audit = audit;

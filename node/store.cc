@@ -253,9 +253,11 @@ absl::StatusOr<std::unique_ptr<Store::Db>> Store::OpenDb(
                           "PRAGMA journal_mode = WAL;"
                           "PRAGMA synchronous = NORMAL;"
                           "PRAGMA foreign_keys = ON;"
-                          // Stores made before erasures stuck lack it.
+                          // Stores of schema version 1 lack these.
                           "CREATE TABLE IF NOT EXISTS erased("
-                          "  tag BLOB PRIMARY KEY) WITHOUT ROWID;");
+                          "  tag BLOB PRIMARY KEY) WITHOUT ROWID;"
+                          "CREATE TABLE IF NOT EXISTS contributed("
+                          "  query_id TEXT PRIMARY KEY) WITHOUT ROWID;");
         !s.ok()) {
       return s;
     }
@@ -396,7 +398,7 @@ absl::StatusOr<Store> Store::Unlock(const std::filesystem::path& dir,
         "the store's pseudonym secret is damaged or was tampered with");
   }
   if (upgrade) {
-    // Version 1 lacked only the erasure list, which OpenDb has created.
+    // Version 1 lacked only two lists, which OpenDb has created.
     if (auto s = db->SetMeta("schema_version", std::to_string(kSchemaVersion));
         !s.ok()) {
       return s;
@@ -644,6 +646,29 @@ absl::StatusOr<size_t> Store::ErasedPupils() const {
   Db::Statement st(db_->handle, "SELECT COUNT(*) FROM erased");
   if (st.Step() != SQLITE_ROW) return db_->Error("count erasures");
   return static_cast<size_t>(st.Int(0));
+}
+
+absl::Status Store::MarkContributed(std::string_view query_id) {
+  Db::Statement ins(db_->handle, "INSERT INTO contributed(query_id) VALUES(?)");
+  if (!ins.ok()) return db_->Error("prepare");
+  ins.BindText(1, query_id);
+  const int rc = ins.Step();
+  if (rc == SQLITE_CONSTRAINT) {
+    return absl::AlreadyExistsError(
+        StrCat("this school already contributed to query ", query_id));
+  }
+  if (rc != SQLITE_DONE) return db_->Error("record the contribution");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Store::Contributed(std::string_view query_id) const {
+  Db::Statement st(db_->handle, "SELECT 1 FROM contributed WHERE query_id = ?");
+  if (!st.ok()) return db_->Error("prepare");
+  st.BindText(1, query_id);
+  const int rc = st.Step();
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE) return db_->Error("read contributions");
+  return false;
 }
 
 absl::StatusOr<bool> Store::ReadmitPupil(std::string_view pupil_number) {

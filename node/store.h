@@ -59,7 +59,8 @@ struct ImportResult {
 // Not thread-safe; one Store per process.
 class Store {
  public:
-  // The database layout. 2 added the erasure list; a store of version 1 is
+  // The database layout. 2 added the erasure list and the list of queries
+  // contributed to; a store of version 1 is
   // upgraded when it is unlocked, and older kring-node binaries refuse a
   // version-2 store rather than import erased pupils again.
   static constexpr uint32_t kSchemaVersion = 2;
@@ -124,6 +125,13 @@ class Store {
   absl::StatusOr<bool> ReadmitPupil(std::string_view pupil_number);
   // How many pupils' erasures are in force.
   absl::StatusOr<size_t> ErasedPupils() const;
+
+  // Queries this school sent its (masked) contribution to, kept so that it
+  // never contributes to the same query twice (see the node agent). Marking
+  // is atomic: ALREADY_EXISTS if `query_id` was marked before, by any
+  // process.
+  absl::Status MarkContributed(std::string_view query_id);
+  absl::StatusOr<bool> Contributed(std::string_view query_id) const;
 
   // Re-wraps the data key under `next` (records are not re-encrypted).
   absl::Status RotateKey(const KeySource& next);

@@ -2,6 +2,8 @@
 // nodes with their own encrypted data, a researcher, an approver.
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -239,6 +241,14 @@ TEST_P(FlowReconnectTest, NodeReconnectsMidRunAndStaysIn) {
   EXPECT_EQ(audit.exit_code, 0) << audit.out;
   EXPECT_THAT(audit.out, HasSubstr("finished; the result was released"));
   EXPECT_THAT(audit.out, Not(HasSubstr("Stopped taking part")));
+  // The connection really dropped where the test asked.
+  std::ifstream log(c_.dir() / "S6.log");
+  std::stringstream node_log;
+  node_log << log.rdbuf();
+  EXPECT_THAT(node_log.str(),
+              HasSubstr((before_send ? "dropping the connection before round "
+                                     : "dropping the connection after round ") +
+                        std::to_string(round)));
   if (before_send) {
     EXPECT_THAT(audit.out, HasSubstr("Sent round " + std::to_string(round) +
                                      " of query " + q->ticket().query_id() +

@@ -50,10 +50,12 @@ class ScriptedCoordinator final : public v1::Coordinator::Service {
     std::lock_guard lock(mu_);
     scripts_.push_back(std::move(s));
   }
-  // Waits until every script added so far has run.
-  void WaitIdle() {
+  // Waits until every script added so far has run; false after a minute
+  // (a school that stopped answering).
+  bool WaitIdle() {
     std::unique_lock lock(mu_);
-    idle_.wait(lock, [&] { return scripts_.empty() && running_ == 0; });
+    return idle_.wait_for(lock, std::chrono::minutes(1),
+                          [&] { return scripts_.empty() && running_ == 0; });
   }
 
   grpc::Status Connect(grpc::ServerContext*, Stream* stream) override {
@@ -167,6 +169,12 @@ class AgentRunTest : public ::testing::Test {
   }
 
   void StartAgent() {
+    auto agent = MakeAgent();
+    ASSERT_TRUE(agent.ok()) << agent.status();
+    agent_ = *std::move(agent);
+    thread_ = std::thread([this] { agent_->Run(); });
+  }
+  absl::StatusOr<std::unique_ptr<Agent>> MakeAgent() {
     AgentOptions options;
     options.data_dir = dir_ / "data";
     options.config.coordinator = address_;
@@ -175,10 +183,7 @@ class AgentRunTest : public ::testing::Test {
     options.config.municipality = "GM0363";
     options.config.approvers.push_back(approver_.public_key());
     options.backoff_min = std::chrono::milliseconds(20);
-    auto agent = Agent::Create(std::move(options), &*store_, &*audit_);
-    ASSERT_TRUE(agent.ok()) << agent.status();
-    agent_ = *std::move(agent);
-    thread_ = std::thread([this] { agent_->Run(); });
+    return Agent::Create(std::move(options), &*store_, &*audit_);
   }
   // Like stopping the kring-node process: everything in memory is gone.
   void StopAgent() {
@@ -311,7 +316,7 @@ TEST_F(AgentRunTest, SchoolContributesToAQueryAtMostOnce) {
     ExpectAccepted(s, Task("q-2"));
   });
   StartAgent();
-  coordinator_.WaitIdle();
+  ASSERT_TRUE(coordinator_.WaitIdle());
   StopAgent();
   EXPECT_TRUE(contributed);
   ASSERT_EQ(Entries("sent").size(), 1u);
@@ -327,7 +332,7 @@ TEST_F(AgentRunTest, SchoolContributesToAQueryAtMostOnce) {
     ExpectAccepted(s, Task("q-3"));
   });
   StartAgent();
-  coordinator_.WaitIdle();
+  ASSERT_TRUE(coordinator_.WaitIdle());
   StopAgent();
   EXPECT_EQ(Entries("sent").size(), 1u);
   const auto refused = Entries("refused");
@@ -335,6 +340,46 @@ TEST_F(AgentRunTest, SchoolContributesToAQueryAtMostOnce) {
   EXPECT_THAT(refused[1].summary,
               HasSubstr("already sent its contribution to it"));
   EXPECT_TRUE(audit_->Verify().ok());
+}
+
+TEST_F(AgentRunTest, StoreRemembersTheContributionWhenTheAuditLogIsLost) {
+  coordinator_.Add([&](Stream& s) {
+    ExpectAccepted(s, Task("q-1"));
+    EXPECT_TRUE(RunSecureAggregation(s));
+  });
+  StartAgent();
+  ASSERT_TRUE(coordinator_.WaitIdle());
+  StopAgent();
+  EXPECT_THAT(store_->Contributed("q-1"), ::kring::testing::IsOkAndHolds(true));
+  EXPECT_THAT(store_->Contributed("q-2"),
+              ::kring::testing::IsOkAndHolds(false));
+  // The audit log is lost (a fresh one elsewhere); the store still knows.
+  std::filesystem::create_directories(dir_ / "fresh");
+  auto fresh = AuditLog::Open(dir_ / "fresh", store_->DeriveSubkey("x"));
+  ASSERT_TRUE(fresh.ok());
+  audit_.emplace(*std::move(fresh));
+  coordinator_.Add([&](Stream& s) {
+    ExpectAccepted(s, Task("q-1"));
+    ASSERT_TRUE(s.Write(RunStart()));
+    ExpectAccepted(s, Task("q-2"));
+  });
+  StartAgent();
+  ASSERT_TRUE(coordinator_.WaitIdle());
+  StopAgent();
+  EXPECT_TRUE(Entries("sent").empty());
+  ASSERT_EQ(Entries("refused").size(), 1u);
+  EXPECT_THAT(Entries("refused")[0].summary,
+              HasSubstr("already sent its contribution"));
+}
+
+TEST_F(AgentRunTest, OneAgentPerDataDirectory) {
+  StartAgent();
+  auto second = MakeAgent();
+  EXPECT_THAT(second, ::kring::testing::StatusIs(
+                          absl::StatusCode::kFailedPrecondition,
+                          HasSubstr("another `kring-node run`")));
+  StopAgent();
+  EXPECT_TRUE(MakeAgent().ok());
 }
 
 TEST_F(AgentRunTest, RepeatedMessageGetsTheSameAnswerAndAChangedOneNone) {
@@ -355,7 +400,7 @@ TEST_F(AgentRunTest, RepeatedMessageGetsTheSameAnswerAndAChangedOneNone) {
     ExpectAccepted(s, Task("q-2"));
   });
   StartAgent();
-  coordinator_.WaitIdle();
+  ASSERT_TRUE(coordinator_.WaitIdle());
   StopAgent();
   EXPECT_EQ(Entries("resent").size(), 1u);
   ASSERT_EQ(Entries("rejected").size(), 1u);
