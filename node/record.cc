@@ -394,20 +394,10 @@ absl::StatusOr<v1::Gender> ParseGender(std::string_view s) {
 }
 
 absl::StatusOr<v1::AgeBand> ParseAgeBand(std::string_view s) {
-  // An en dash, as spreadsheets like to write ranges, becomes '-'. (Copied
-  // rather than replaced in place: GCC 12 at -O3 warns falsely about
-  // std::string::replace here, and the build treats warnings as errors.)
-  const std::string normalized = NormalizeLabel(s);
-  constexpr std::string_view kEnDash = "\xE2\x80\x93";
-  std::string norm;
-  norm.reserve(normalized.size());
-  for (size_t i = 0; i < normalized.size();) {
-    if (std::string_view(normalized).substr(i, kEnDash.size()) == kEnDash) {
-      norm += '-';
-      i += kEnDash.size();
-    } else {
-      norm += normalized[i++];
-    }
+  std::string norm = NormalizeLabel(s);
+  // An en dash, as spreadsheets like to write ranges.
+  for (size_t at; (at = norm.find("\xE2\x80\x93")) != std::string::npos;) {
+    norm.replace(at, 3, "-");
   }
   std::string_view v = norm;
   for (std::string_view suffix : {"years old", "years", "jaar", "jr"}) {
