@@ -328,7 +328,9 @@ absl::StatusOr<Store> Store::Init(const std::filesystem::path& dir,
   auto sealed_pseudonym = aead->Seal(pseudonym_key.view(), kPseudonymAd);
   if (!sealed_pseudonym.ok()) return sealed_pseudonym.status();
   for (auto [k, v] :
-       std::initializer_list<std::pair<std::string_view, std::string_view>>{
+       // Values owned by the list: a string_view into the temporary
+       // std::to_string result would dangle inside the loop.
+       std::initializer_list<std::pair<std::string_view, std::string>>{
            {"schema_version", std::to_string(kSchemaVersion)},
            {"key_kind", wrapped->first},
            {"wrapped_key", wrapped->second},
