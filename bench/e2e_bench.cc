@@ -14,8 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include "api/auth.h"
 #include "bench/bench_util.h"
-#include "coordinator/auth.h"
 #include "coordinator/db.h"
 #include "coordinator/engine.h"
 #include "coordinator/server.h"
@@ -150,9 +150,9 @@ nlohmann::json RunE2eBench(const E2eBenchOptions& o, const std::string& self) {
     synth.rows = o.rows;
     synth.seed = 1000 + static_cast<uint64_t>(i);
     const std::string csv =
-        node::SynthesizeExport(node::Instrument::BelongingV1(), synth);
+        node::SynthesizeExport(survey::Instrument::BelongingV1(), synth);
     auto imported = node::ImportExport(
-        *store, csv, node::Instrument::BelongingV1(), {}, false);
+        *store, csv, survey::Instrument::BelongingV1(), {}, false);
     if (!imported.ok() || !imported->parsed.problems.empty()) {
       return Error(dir, "cannot import synthetic pupils");
     }
@@ -220,7 +220,7 @@ nlohmann::json RunE2eBench(const E2eBenchOptions& o, const std::string& self) {
       const auto t0 = std::chrono::steady_clock::now();
       auto approved = (*engine)->Approve(
           approver, id,
-          *approver_key.Sign(coordinator::kApprovalContext, q->ticket_bytes()));
+          *approver_key.Sign(api::kApprovalContext, q->ticket_bytes()));
       auto done = (*engine)->WaitForQuery(id, std::chrono::minutes(5));
       const double ms = std::chrono::duration<double, std::milli>(
                             std::chrono::steady_clock::now() - t0)

@@ -8,9 +8,9 @@
 
 #include "bench/bench_util.h"
 #include "node/importer.h"
-#include "node/instrument.h"
 #include "node/store.h"
 #include "node/synth.h"
+#include "survey/instrument.h"
 #include "util/str_cat.h"
 
 namespace kring::bench {
@@ -39,7 +39,7 @@ nlohmann::json RunImportBench(const ImportBenchOptions& o) {
   if (mkdtemp(tmpl) == nullptr) return {{"error", "cannot create temp dir"}};
   const std::filesystem::path dir = tmpl;
 
-  const node::Instrument& instrument = node::Instrument::BelongingV1();
+  const survey::Instrument& instrument = survey::Instrument::BelongingV1();
   node::SynthOptions synth;
   synth.rows = o.rows;
   synth.seed = o.seed;

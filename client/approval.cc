@@ -1,11 +1,17 @@
 #include "client/approval.h"
 
-#include "coordinator/auth.h"
-#include "node/instrument.h"
+#include "api/auth.h"
 #include "query/spec.h"
+#include "survey/registry.h"
 #include "util/str_cat.h"
 
 namespace kring::client {
+
+const survey::InstrumentRegistry& Instruments() {
+  static const survey::InstrumentRegistry* const builtin =
+      new survey::InstrumentRegistry(survey::InstrumentRegistry::Builtin());
+  return *builtin;
+}
 
 absl::StatusOr<CheckedTicket> CheckTicket(const v1::QueryInfo& info,
                                           std::string_view query_id) {
@@ -23,7 +29,7 @@ absl::StatusOr<CheckedTicket> CheckTicket(const v1::QueryInfo& info,
   // those, so they are dropped before comparing), no repeated or
   // reordered fields.
   out.ticket.DiscardUnknownFields();
-  if (coordinator::CanonicalBytes(out.ticket) != info.ticket_bytes()) {
+  if (api::CanonicalBytes(out.ticket) != info.ticket_bytes()) {
     return refuse(
         "its ticket is not in canonical form (it may carry content this "
         "kring cannot show you); update kring or ask the coordinator's "
@@ -34,7 +40,7 @@ absl::StatusOr<CheckedTicket> CheckTicket(const v1::QueryInfo& info,
                          out.ticket.query_id()));
   }
   absl::StatusOr<query::Query> q =
-      query::Query::Create(out.ticket.spec(), node::Instrument::BelongingV1());
+      query::Query::Create(out.ticket.spec(), Instruments());
   if (!q.ok()) {
     return refuse(StrCat("this kring cannot check its spec (",
                          ToStd(q.status().message()),

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "kring/v1/service.pb.h"
+#include "survey/registry.h"
 
 namespace kring::client {
 
@@ -19,11 +20,15 @@ struct CheckedTicket {
   std::string summary;     // computed here from ticket.spec
 };
 
+// The instruments this client can check specs against (the built-in ones).
+// Thread-safe; static storage.
+const survey::InstrumentRegistry& Instruments();
+
 // Parses `info.ticket_bytes` and checks that they are the canonical
 // (deterministic) serialization of a ticket for `query_id` whose spec
-// validates against the built-in instrument, and that the coordinator's
-// summary is the one computed here. FAILED_PRECONDITION, saying why not
-// to sign, otherwise.
+// validates against the instrument it names (see Instruments()), and that the
+// coordinator's summary is the one computed here. FAILED_PRECONDITION, saying
+// why not to sign, otherwise.
 absl::StatusOr<CheckedTicket> CheckTicket(const v1::QueryInfo& info,
                                           std::string_view query_id);
 

@@ -1,11 +1,12 @@
 #ifndef KRING_CLIENT_CONNECTION_H_
 #define KRING_CLIENT_CONNECTION_H_
 
-// The requester's connection to the coordinator: a gRPC channel with TLS
-// (or plaintext, only to a loopback address and only when asked for), and
-// signed calls. Every request is signed with the user's Ed25519 key (see
-// coordinator/auth.h), sent with a deadline, and its grpc::Status comes
-// back as an absl::Status carrying the coordinator's message.
+// The requester's connection to the coordinator: a channel from
+// api/channel.h (TLS, or plaintext only to a loopback address and only when
+// asked for), and signed calls. Every request is signed with the user's
+// Ed25519 key (see api/auth.h), sent with a deadline, and its grpc::Status
+// comes back as an absl::Status carrying the coordinator's message
+// (api/status.h).
 
 #include <chrono>
 #include <memory>
@@ -15,7 +16,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "coordinator/auth.h"
+#include "api/auth.h"
+#include "api/channel.h"
+#include "api/status.h"
 #include "crypto/identity.h"
 #include "grpcpp/grpcpp.h"
 #include "kring/v1/service.grpc.pb.h"
@@ -23,39 +26,6 @@
 namespace kring::client {
 
 inline constexpr std::string_view kDefaultCoordinator = "127.0.0.1:7443";
-
-// True iff `address` is "host:port" (port 1..65535) whose host is an
-// IPv4 literal in 127.0.0.0/8, "[::1]" (or an IPv4-mapped 127.x address
-// in brackets) or "localhost". Host names that merely start with "127."
-// and gRPC target schemes ("dns:", "ipv4:", "unix:", ...) are not
-// loopback.
-bool IsLoopbackAddress(std::string_view address);
-
-struct ChannelOptions {
-  // "host:port" of the coordinator (or any gRPC target, with TLS).
-  std::string address{kDefaultCoordinator};
-  // PEM file with the CA certificate(s) the coordinator's certificate must
-  // chain to; empty means the system's trusted CAs.
-  std::string ca_file;
-  // Plaintext instead of TLS; allowed only to a loopback address.
-  bool insecure_loopback = false;
-};
-
-// INVALID_ARGUMENT, with a message saying what to do instead, when
-// `options` asks for plaintext to a non-loopback address, or for both
-// plaintext and a CA file.
-absl::Status CheckTransportPolicy(const ChannelOptions& options);
-
-// A channel to the coordinator, after CheckTransportPolicy. Does not
-// connect yet. NOT_FOUND / INVALID_ARGUMENT for an unreadable CA file or
-// one without a PEM certificate.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
-    const ChannelOptions& options);
-
-// grpc::Status as absl::Status: same code, the coordinator's message.
-// Transport failures (UNAVAILABLE, DEADLINE_EXCEEDED) get a message that
-// names `address` and says what to check.
-absl::Status FromGrpc(const grpc::Status& status, std::string_view address);
 
 // The Coordinator method (its RPC name, e.g. "SubmitQuery") whose request
 // type is `request`; INTERNAL if the service has none or several.
@@ -68,10 +38,10 @@ class Connection {
  public:
   static constexpr std::chrono::seconds kDefaultDeadline{30};
 
-  // Makes the channel (see MakeChannel). `user_id` is the id the
+  // Makes the channel (see api::MakeChannel). `user_id` is the id the
   // coordinator's admin registered with `key`'s public key.
   static absl::StatusOr<Connection> Open(
-      const ChannelOptions& options, std::string user_id,
+      const api::ChannelOptions& options, std::string user_id,
       crypto::IdentityKeyPair key,
       std::chrono::milliseconds deadline = kDefaultDeadline);
 
@@ -89,8 +59,7 @@ class Connection {
       Request request) {
     absl::StatusOr<std::string> method = MethodFor(*Request::descriptor());
     if (!method.ok()) return method.status();
-    if (absl::Status s =
-            coordinator::SignRequest(*method, user_id_, key_, request);
+    if (absl::Status s = api::SignRequest(*method, user_id_, key_, request);
         !s.ok()) {
       return s;
     }
@@ -98,7 +67,9 @@ class Connection {
     context.set_deadline(std::chrono::system_clock::now() + deadline_);
     Response response;
     grpc::Status status = (stub_.get()->*rpc)(&context, request, &response);
-    if (!status.ok()) return FromGrpc(status, address_);
+    if (!status.ok()) {
+      return api::FromGrpcStatus(status, address_, names_);
+    }
     return response;
   }
 
@@ -107,17 +78,19 @@ class Connection {
   const std::string& address() const { return address_; }
 
  private:
-  Connection(std::string address, std::string user_id,
+  Connection(std::string address, api::SettingNames names, std::string user_id,
              crypto::IdentityKeyPair key,
              std::unique_ptr<v1::Coordinator::Stub> stub,
              std::chrono::milliseconds deadline)
       : address_(std::move(address)),
+        names_(std::move(names)),
         user_id_(std::move(user_id)),
         key_(std::move(key)),
         stub_(std::move(stub)),
         deadline_(deadline) {}
 
   std::string address_;
+  api::SettingNames names_;
   std::string user_id_;
   crypto::IdentityKeyPair key_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;

@@ -16,14 +16,15 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "api/roles.h"
 #include "client/approval.h"
 #include "client/connection.h"
 #include "crypto/identity.h"
 #include "google/protobuf/util/json_util.h"
 #include "kring/v1/service.grpc.pb.h"
 #include "nlohmann/json.hpp"
-#include "node/instrument.h"
 #include "query/spec.h"
+#include "survey/registry.h"
 #include "util/str_cat.h"
 
 namespace kring::client {
@@ -64,11 +65,11 @@ int SignIn(const Global& g, std::optional<Connection>& out) {
         "no key: give --key FILE or set KRING_KEY (make one with "
         "`kring keygen --out FILE`)");
   }
-  ChannelOptions options;
+  api::ChannelOptions options;
   options.address = g.coordinator;
   options.ca_file = g.ca_file;
   options.insecure_loopback = g.insecure_loopback;
-  if (absl::Status s = CheckTransportPolicy(options); !s.ok()) {
+  if (absl::Status s = api::CheckTransportPolicy(options); !s.ok()) {
     return Usage(ToStd(s.message()));
   }
   auto key = crypto::IdentityKeyPair::LoadPrivateKeyFile(g.key_file);
@@ -204,7 +205,7 @@ nlohmann::ordered_json QueryJson(const v1::QueryInfo& q) {
       {"summary", q.summary()},
       {"requester",
        {{"id", t.requester_id()},
-        {"role", coordinator::RoleName(t.requester_role())},
+        {"role", api::RoleName(t.requester_role())},
         {"municipalities",
          std::vector<std::string>(t.requester_municipalities().begin(),
                                   t.requester_municipalities().end())}}},
@@ -234,7 +235,7 @@ void PrintQuery(const v1::QueryInfo& q) {
     std::cout << "Purpose:      " << OneLine(t.spec().purpose()) << "\n";
   }
   std::cout << "Requester:    " << OneLine(t.requester_id()) << " ("
-            << coordinator::RoleName(t.requester_role()) << ")\n"
+            << api::RoleName(t.requester_role()) << ")\n"
             << "Submitted:    " << LocalTime(t.submitted_unix_millis()) << "\n"
             << "Approvals:    " << Approvals(q);
   if (q.approvals_size() > 0) {
@@ -305,8 +306,7 @@ int RunSubmit(const Global& g, const std::string& spec_file, bool json) {
     return Fail(absl::InvalidArgumentError(
         StrCat(spec_file, ": ", ToStd(spec.status().message()))));
   }
-  if (auto q = query::Query::Create(*spec, node::Instrument::BelongingV1());
-      !q.ok()) {
+  if (auto q = query::Query::Create(*spec, Instruments()); !q.ok()) {
     return Fail(absl::InvalidArgumentError(
         StrCat(spec_file, ": ", ToStd(q.status().message()))));
   }
@@ -404,7 +404,7 @@ int RunApprove(const Global& g, const std::string& id, bool yes) {
   std::cout << "Query " << OneLine(id) << ", submitted "
             << LocalTime(t.submitted_unix_millis()) << " by "
             << OneLine(t.requester_id()) << " ("
-            << coordinator::RoleName(t.requester_role());
+            << api::RoleName(t.requester_role());
   for (const auto& m : t.requester_municipalities()) {
     std::cout << " " << OneLine(m);
   }
@@ -421,8 +421,7 @@ int RunApprove(const Global& g, const std::string& id, bool yes) {
     std::cerr << "kring: not approved\n";
     return kExitFailed;
   }
-  auto signature =
-      conn->key().Sign(coordinator::kApprovalContext, q->ticket_bytes());
+  auto signature = conn->key().Sign(api::kApprovalContext, q->ticket_bytes());
   if (!signature.ok()) return Fail(signature.status());
   v1::ApproveQueryRequest req;
   req.set_query_id(id);

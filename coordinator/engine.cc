@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
+#include "api/roles.h"
 #include "crypto/secagg/coordinator.h"
 #include "crypto/secagg/setup.h"
 #include "nlohmann/json.hpp"
-#include "node/instrument.h"
 #include "query/decode.h"
 #include "query/layout.h"
 #include "query/release.h"
@@ -36,8 +36,9 @@ absl::Status NeedRole(const User& user, std::initializer_list<v1::Role> roles,
   for (v1::Role r : roles) {
     if (user.role == r) return absl::OkStatus();
   }
-  return absl::PermissionDeniedError(StrCat(
-      "user ", user.user_id, " (", RoleName(user.role), ") may not ", what));
+  return absl::PermissionDeniedError(StrCat("user ", user.user_id, " (",
+                                            api::RoleName(user.role),
+                                            ") may not ", what));
 }
 
 // Release entries of the ledger as JSON, to persist and reload.
@@ -153,10 +154,10 @@ absl::StatusOr<User> Engine::Authenticate(
   if (!user.ok()) return refused;
   auto key = crypto::IdentityPublicKey::FromBytes(user->public_key);
   if (!key.ok()) return absl::InternalError("a stored user key is invalid");
-  auto bytes = RequestSigningBytes(method, auth.user_id(), request,
-                                   auth.unix_millis(), auth.nonce());
+  auto bytes = api::RequestSigningBytes(method, auth.user_id(), request,
+                                        auth.unix_millis(), auth.nonce());
   if (!bytes.ok()) return bytes.status();
-  if (!key->Verify(kRequestContext, *bytes, auth.signature()).ok()) {
+  if (!key->Verify(api::kRequestContext, *bytes, auth.signature()).ok()) {
     return refused;
   }
   // Keyed by the signing key: a signature is accepted once, whichever user
@@ -176,7 +177,7 @@ absl::StatusOr<v1::QueryInfo> Engine::Submit(const User& user,
       !s.ok()) {
     return s;
   }
-  auto q = query::Query::Create(spec, node::Instrument::BelongingV1());
+  auto q = query::Query::Create(spec, instruments_);
   if (!q.ok()) return q.status();
   if (user.role == v1::ROLE_MUNICIPALITY) {
     const auto& asked = spec.population().municipalities();
@@ -200,11 +201,11 @@ absl::StatusOr<v1::QueryInfo> Engine::Submit(const User& user,
   t.set_requester_role(user.role);
   for (const auto& m : user.municipalities) t.add_requester_municipalities(m);
   *t.mutable_spec() = spec;
-  t.set_submitted_unix_millis(NowMillis());
+  t.set_submitted_unix_millis(api::NowMillis());
   std::string seed(32, '\0');
   randombytes_buf(seed.data(), seed.size());
   t.set_query_seed(seed);
-  info.set_ticket_bytes(CanonicalBytes(t));
+  info.set_ticket_bytes(api::CanonicalBytes(t));
   info.set_state(v1::QUERY_STATE_AWAITING_APPROVAL);
   info.set_summary(q->Summary());
   info.set_approvals_required(options_.approvals_required);
@@ -296,7 +297,7 @@ absl::StatusOr<v1::QueryInfo> Engine::Approve(const User& user,
   }
   auto key = crypto::IdentityPublicKey::FromBytes(user.public_key);
   if (!key.ok() ||
-      !key->Verify(kApprovalContext, q->ticket_bytes(), signature).ok()) {
+      !key->Verify(api::kApprovalContext, q->ticket_bytes(), signature).ok()) {
     return absl::InvalidArgumentError(
         "the approval signature does not verify over this query's ticket");
   }
@@ -353,9 +354,9 @@ absl::StatusOr<v1::CreateEnrollmentCodeResponse> Engine::NewEnrollmentCode(
   const std::string code =
       StrCat(RandomHex(4), "-", RandomHex(4), "-", RandomHex(4));
   const int64_t expires =
-      NowMillis() + std::chrono::duration_cast<std::chrono::milliseconds>(
-                        options_.code_lifetime)
-                        .count();
+      api::NowMillis() + std::chrono::duration_cast<std::chrono::milliseconds>(
+                             options_.code_lifetime)
+                             .count();
   if (auto s = db_->AddEnrollmentCode(code, school, expires); !s.ok()) {
     return s;
   }
@@ -396,9 +397,9 @@ absl::StatusOr<std::string> Engine::RegisterUser(const User& user, User added) {
         "a municipality user needs its municipality codes");
   }
   if (auto s = db_->AddUser(added); !s.ok()) return s;
-  (void)db_->Audit("user",
-                   StrCat("user ", added.user_id, " (", RoleName(added.role),
-                          ") registered by ", user.user_id));
+  (void)db_->Audit(
+      "user", StrCat("user ", added.user_id, " (", api::RoleName(added.role),
+                     ") registered by ", user.user_id));
   return key->Fingerprint();
 }
 
@@ -447,12 +448,12 @@ absl::StatusOr<v1::EnrollResponse> Engine::Enroll(
   if (!key.ok()) {
     return absl::InvalidArgumentError("the node's public key is not valid");
   }
-  auto school = db_->RedeemEnrollmentCode(request.code(), NowMillis());
+  auto school = db_->RedeemEnrollmentCode(request.code(), api::NowMillis());
   if (!school.ok()) return school.status();
   school->school_id = StrCat(school->brin, "-", RandomHex(3));
   school->identity_key = std::string(key->bytes());
   school->version = request.version();
-  school->last_seen_millis = NowMillis();
+  school->last_seen_millis = api::NowMillis();
   if (auto s = db_->PutSchool(*school); !s.ok()) return s;
   (void)db_->Audit(
       "enrolled", StrCat("school ", school->school_id, " (", school->name, ", ",
@@ -474,9 +475,9 @@ absl::StatusOr<std::string> Engine::Hello(const v1::NodeHello& hello) {
   }
   auto key = crypto::IdentityPublicKey::FromBytes(school->identity_key);
   if (!key.ok() ||
-      !key->Verify(kHelloContext,
-                   HelloSigningBytes(hello.school_id(), hello.unix_millis(),
-                                     hello.nonce()),
+      !key->Verify(api::kHelloContext,
+                   api::HelloSigningBytes(hello.school_id(),
+                                          hello.unix_millis(), hello.nonce()),
                    hello.signature())
            .ok()) {
     return absl::UnauthenticatedError(
@@ -487,7 +488,7 @@ absl::StatusOr<std::string> Engine::Hello(const v1::NodeHello& hello) {
       !s.ok()) {
     return s;
   }
-  (void)db_->TouchSchool(hello.school_id(), hello.version(), NowMillis());
+  (void)db_->TouchSchool(hello.school_id(), hello.version(), api::NowMillis());
   return hello.school_id();
 }
 
@@ -618,8 +619,7 @@ void Engine::StartRun(const v1::QueryInfo& info) {
   // Called with mu_ held.
   auto run = std::make_shared<Run>();
   run->info = info;
-  auto q = query::Query::Create(info.ticket().spec(),
-                                node::Instrument::BelongingV1());
+  auto q = query::Query::Create(info.ticket().spec(), instruments_);
   if (!q.ok()) return;  // validated at submission
   run->query = std::make_unique<query::Query>(*std::move(q));
   run->layout = std::make_unique<query::Layout>(*run->query);
@@ -635,9 +635,9 @@ void Engine::StartRun(const v1::QueryInfo& info) {
   }
   run->decide_by = Clock::now() + options_.decision_window;
   run->decide_by_millis =
-      NowMillis() + std::chrono::duration_cast<std::chrono::milliseconds>(
-                        options_.decision_window)
-                        .count();
+      api::NowMillis() + std::chrono::duration_cast<std::chrono::milliseconds>(
+                             options_.decision_window)
+                             .count();
   run->plaintext_mode = benchmark_plaintext_;
   runs_[info.ticket().query_id()] = run;
   (void)db_->Audit("dispatched",

@@ -20,12 +20,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "coordinator/auth.h"
+#include "api/auth.h"
 #include "coordinator/db.h"
 #include "crypto/secagg/parameters.h"
 #include "kring/v1/service.pb.h"
 #include "query/disclosure.h"
 #include "query/ledger.h"
+#include "survey/registry.h"
 
 namespace kring::coordinator {
 
@@ -124,6 +125,9 @@ class Engine {
 
  private:
   struct Run;
+  // The instruments a spec may name.
+  const survey::InstrumentRegistry instruments_ =
+      survey::InstrumentRegistry::Builtin();
   Engine(std::unique_ptr<CoordinatorDb> db, EngineOptions options);
   absl::Status LoadLedger();
   void StartRun(const v1::QueryInfo& info);
@@ -137,7 +141,7 @@ class Engine {
 
   std::unique_ptr<CoordinatorDb> db_;
   EngineOptions options_;
-  ReplayGuard replay_;
+  api::ReplayGuard replay_;
 
   std::mutex mu_;
   std::condition_variable changed_;

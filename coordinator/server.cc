@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "api/channel.h"
+#include "api/status.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "kring/v1/service.grpc.pb.h"
@@ -122,9 +124,9 @@ class Service final : public v1::Coordinator::Service {
                            const v1::SubmitQueryRequest* r,
                            v1::SubmitQueryResponse* out) override {
     auto user = Caller(ctx, "SubmitQuery", *r);
-    if (!user.ok()) return ToGrpc(user.status());
+    if (!user.ok()) return api::ToGrpcStatus(user.status());
     auto q = engine_->Submit(*user, r->spec());
-    if (!q.ok()) return ToGrpc(q.status());
+    if (!q.ok()) return api::ToGrpcStatus(q.status());
     *out->mutable_query() = *q;
     return grpc::Status::OK;
   }
@@ -132,18 +134,18 @@ class Service final : public v1::Coordinator::Service {
                            const v1::ListQueriesRequest* r,
                            v1::ListQueriesResponse* out) override {
     auto user = Caller(ctx, "ListQueries", *r);
-    if (!user.ok()) return ToGrpc(user.status());
+    if (!user.ok()) return api::ToGrpcStatus(user.status());
     auto qs = engine_->List(*user);
-    if (!qs.ok()) return ToGrpc(qs.status());
+    if (!qs.ok()) return api::ToGrpcStatus(qs.status());
     for (auto& q : *qs) *out->add_queries() = std::move(q);
     return grpc::Status::OK;
   }
   grpc::Status GetQuery(grpc::ServerContext* ctx, const v1::GetQueryRequest* r,
                         v1::GetQueryResponse* out) override {
     auto user = Caller(ctx, "GetQuery", *r);
-    if (!user.ok()) return ToGrpc(user.status());
+    if (!user.ok()) return api::ToGrpcStatus(user.status());
     auto q = engine_->Get(*user, r->query_id());
-    if (!q.ok()) return ToGrpc(q.status());
+    if (!q.ok()) return api::ToGrpcStatus(q.status());
     *out->mutable_query() = *q;
     return grpc::Status::OK;
   }
@@ -151,9 +153,9 @@ class Service final : public v1::Coordinator::Service {
                             const v1::ApproveQueryRequest* r,
                             v1::QueryResponse* out) override {
     auto user = Caller(ctx, "ApproveQuery", *r);
-    if (!user.ok()) return ToGrpc(user.status());
+    if (!user.ok()) return api::ToGrpcStatus(user.status());
     auto q = engine_->Approve(*user, r->query_id(), r->signature());
-    if (!q.ok()) return ToGrpc(q.status());
+    if (!q.ok()) return api::ToGrpcStatus(q.status());
     *out->mutable_query() = *q;
     return grpc::Status::OK;
   }
@@ -161,9 +163,9 @@ class Service final : public v1::Coordinator::Service {
                            const v1::RejectQueryRequest* r,
                            v1::QueryResponse* out) override {
     auto user = Caller(ctx, "RejectQuery", *r);
-    if (!user.ok()) return ToGrpc(user.status());
+    if (!user.ok()) return api::ToGrpcStatus(user.status());
     auto q = engine_->Reject(*user, r->query_id(), r->reason());
-    if (!q.ok()) return ToGrpc(q.status());
+    if (!q.ok()) return api::ToGrpcStatus(q.status());
     *out->mutable_query() = *q;
     return grpc::Status::OK;
   }
@@ -171,9 +173,9 @@ class Service final : public v1::Coordinator::Service {
                          const v1::GetResultRequest* r,
                          v1::GetResultResponse* out) override {
     auto user = Caller(ctx, "GetResult", *r);
-    if (!user.ok()) return ToGrpc(user.status());
+    if (!user.ok()) return api::ToGrpcStatus(user.status());
     auto body = engine_->Result(*user, r->query_id(), r->format());
-    if (!body.ok()) return ToGrpc(body.status());
+    if (!body.ok()) return api::ToGrpcStatus(body.status());
     out->set_query_id(r->query_id());
     out->set_format(r->format());
     out->set_body(*body);
@@ -183,9 +185,9 @@ class Service final : public v1::Coordinator::Service {
       grpc::ServerContext* ctx, const v1::CreateEnrollmentCodeRequest* r,
       v1::CreateEnrollmentCodeResponse* out) override {
     auto user = Caller(ctx, "CreateEnrollmentCode", *r);
-    if (!user.ok()) return ToGrpc(user.status());
+    if (!user.ok()) return api::ToGrpcStatus(user.status());
     auto code = engine_->CreateEnrollmentCode(*user, *r);
-    if (!code.ok()) return ToGrpc(code.status());
+    if (!code.ok()) return api::ToGrpcStatus(code.status());
     *out = *code;
     return grpc::Status::OK;
   }
@@ -193,7 +195,7 @@ class Service final : public v1::Coordinator::Service {
                             const v1::RegisterUserRequest* r,
                             v1::RegisterUserResponse* out) override {
     auto user = Caller(ctx, "RegisterUser", *r);
-    if (!user.ok()) return ToGrpc(user.status());
+    if (!user.ok()) return api::ToGrpcStatus(user.status());
     User added;
     added.user_id = r->user_id();
     added.role = r->role();
@@ -201,7 +203,7 @@ class Service final : public v1::Coordinator::Service {
     added.municipalities.assign(r->municipalities().begin(),
                                 r->municipalities().end());
     auto fp = engine_->RegisterUser(*user, std::move(added));
-    if (!fp.ok()) return ToGrpc(fp.status());
+    if (!fp.ok()) return api::ToGrpcStatus(fp.status());
     out->set_fingerprint(*fp);
     return grpc::Status::OK;
   }
@@ -209,26 +211,28 @@ class Service final : public v1::Coordinator::Service {
                            const v1::GrantResultRequest* r,
                            v1::GrantResultResponse*) override {
     auto user = Caller(ctx, "GrantResult", *r);
-    if (!user.ok()) return ToGrpc(user.status());
-    return ToGrpc(engine_->Grant(*user, r->query_id(), r->user_id()));
+    if (!user.ok()) return api::ToGrpcStatus(user.status());
+    return api::ToGrpcStatus(
+        engine_->Grant(*user, r->query_id(), r->user_id()));
   }
   grpc::Status ListNodes(grpc::ServerContext* ctx,
                          const v1::ListNodesRequest* r,
                          v1::ListNodesResponse* out) override {
     auto user = Caller(ctx, "ListNodes", *r);
-    if (!user.ok()) return ToGrpc(user.status());
+    if (!user.ok()) return api::ToGrpcStatus(user.status());
     auto nodes = engine_->Nodes(*user);
-    if (!nodes.ok()) return ToGrpc(nodes.status());
+    if (!nodes.ok()) return api::ToGrpcStatus(nodes.status());
     for (auto& n : *nodes) *out->add_nodes() = std::move(n);
     return grpc::Status::OK;
   }
   grpc::Status Enroll(grpc::ServerContext* ctx, const v1::EnrollRequest* r,
                       v1::EnrollResponse* out) override {
     if (!limiter_.Allow(StrCat("enroll:", ctx->peer()))) {
-      return ToGrpc(absl::ResourceExhaustedError("too many attempts"));
+      return api::ToGrpcStatus(
+          absl::ResourceExhaustedError("too many attempts"));
     }
     auto e = engine_->Enroll(*r);
-    if (!e.ok()) return ToGrpc(e.status());
+    if (!e.ok()) return api::ToGrpcStatus(e.status());
     *out = *e;
     return grpc::Status::OK;
   }
@@ -239,11 +243,11 @@ class Service final : public v1::Coordinator::Service {
           stream) override {
     v1::NodeToCoordinator first;
     if (!stream->Read(&first) || !first.has_hello()) {
-      return ToGrpc(absl::UnauthenticatedError(
+      return api::ToGrpcStatus(absl::UnauthenticatedError(
           "a node's first message must be its signed hello"));
     }
     auto school = engine_->Hello(first.hello());
-    if (!school.ok()) return ToGrpc(school.status());
+    if (!school.ok()) return api::ToGrpcStatus(school.status());
     auto link = std::make_shared<StreamLink>();
     std::thread writer([&] { link->Pump(stream); });
     engine_->Connected(*school, link);
@@ -265,38 +269,6 @@ class Service final : public v1::Coordinator::Service {
 
 }  // namespace
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                      std::string(ToStd(s.message())));
-}
-
-bool IsLoopback(std::string_view address) {
-  std::string_view host = address;
-  if (host.starts_with("[")) {
-    host = host.substr(1, host.find(']') - 1);
-  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  if (host == "localhost" || host == "::1") return true;
-  // A dotted IPv4 address in 127.0.0.0/8 and nothing else
-  // ("127.evil.example" is a name).
-  if (!host.starts_with("127.")) return false;
-  int dots = 0, digits = 0;
-  for (char c : host) {
-    if (c == '.') {
-      if (digits == 0 || digits > 3) return false;
-      ++dots;
-      digits = 0;
-    } else if (c >= '0' && c <= '9') {
-      ++digits;
-    } else {
-      return false;
-    }
-  }
-  return dots == 3 && digits > 0 && digits <= 3;
-}
-
 struct Server::Impl {
   std::unique_ptr<Service> service;
   std::unique_ptr<grpc::Server> server;
@@ -311,7 +283,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Engine* engine,
           "no TLS certificate given (--tls-cert, --tls-key); plaintext needs "
           "--insecure-loopback and a loopback address");
     }
-    if (!IsLoopback(o.listen)) {
+    if (!api::IsLoopbackAddress(o.listen, /*allow_port_zero=*/true)) {
       return absl::InvalidArgumentError(
           StrCat("--insecure-loopback refuses ", o.listen,
                  ": plaintext is only allowed on 127.0.0.1, [::1] or "

@@ -28,11 +28,6 @@ struct ServerOptions {
   double burst = 60;
 };
 
-grpc::Status ToGrpc(const absl::Status& s);
-
-// True for 127.0.0.0/8, [::1] and localhost addresses ("host:port").
-bool IsLoopback(std::string_view address);
-
 class Server {
  public:
   // Starts serving. INVALID_ARGUMENT for plaintext on a non-loopback

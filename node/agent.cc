@@ -17,21 +17,24 @@
 #include <sstream>
 #include <thread>
 
-#include "coordinator/auth.h"
+#include "api/auth.h"
+#include "api/channel.h"
+#include "api/roles.h"
 #include "crypto/secagg/node.h"
 #include "crypto/secagg/parameters.h"
 #include "crypto/secagg/setup.h"
 #include "grpcpp/grpcpp.h"
 #include "kring/v1/service.grpc.pb.h"
 #include "nlohmann/json.hpp"
-#include "node/instrument.h"
 #include "query/layout.h"
 #include "query/spec.h"
+#include "survey/instrument.h"
 #include "util/file.h"
 #include "util/str_cat.h"
 #include "yaml-cpp/yaml.h"
 
 namespace kring::node {
+
 namespace {
 
 std::string Hex(std::string_view bytes) {
@@ -210,6 +213,14 @@ std::string NodeConfig::ToYaml() const {
 }
 
 Decision Decide(const NodeConfig& config, const v1::Task& task) {
+  static const survey::InstrumentRegistry* const builtin =
+      new survey::InstrumentRegistry(survey::InstrumentRegistry::Builtin());
+  return Decide(config, *builtin, task);
+}
+
+Decision Decide(const NodeConfig& config,
+                const survey::InstrumentRegistry& instruments,
+                const v1::Task& task) {
   Decision d;
   auto decline = [&](std::string why) {
     d.accept = false;
@@ -226,8 +237,7 @@ Decision Decide(const NodeConfig& config, const v1::Task& task) {
   for (const v1::Approval& a : task.approvals()) {
     for (const auto& key : config.approvers) {
       if (key.bytes() != a.approver_public_key()) continue;
-      if (key.Verify(coordinator::kApprovalContext, task.ticket_bytes(),
-                     a.signature())
+      if (key.Verify(api::kApprovalContext, task.ticket_bytes(), a.signature())
               .ok()) {
         approved_by.insert(std::string(key.bytes()));
       }
@@ -249,8 +259,8 @@ Decision Decide(const NodeConfig& config, const v1::Task& task) {
       for (const auto& key : config.municipality_keys) {
         preapproved |= own_only && a.approver_id() == ticket.requester_id() &&
                        key.bytes() == a.approver_public_key() &&
-                       key.Verify(coordinator::kApprovalContext,
-                                  task.ticket_bytes(), a.signature())
+                       key.Verify(api::kApprovalContext, task.ticket_bytes(),
+                                  a.signature())
                            .ok();
       }
     }
@@ -260,7 +270,7 @@ Decision Decide(const NodeConfig& config, const v1::Task& task) {
                           " of the approvers this school trusts; ",
                           config.approvals_required, " needed"));
   }
-  auto query = query::Query::Create(ticket.spec(), Instrument::BelongingV1());
+  auto query = query::Query::Create(ticket.spec(), instruments);
   if (!query.ok()) {
     return decline(StrCat("the query is not valid here: ",
                           ToStd(query.status().message())));
@@ -275,7 +285,7 @@ Decision Decide(const NodeConfig& config, const v1::Task& task) {
     return decline(
         StrCat("statistic `", stat, "` is not allowed by this school"));
   }
-  const std::string role(coordinator::RoleName(ticket.requester_role()));
+  const std::string role(api::RoleName(ticket.requester_role()));
   const auto& roles = config.policy.requester_roles;
   if (std::find(roles.begin(), roles.end(), role) == roles.end()) {
     return decline(
@@ -329,6 +339,7 @@ struct Agent::Impl {
   AuditLog* audit;
   int lock_fd = -1;  // data_dir/agent.lock, held while the agent exists
   std::optional<crypto::IdentityKeyPair> identity;
+  std::shared_ptr<grpc::Channel> channel;  // to the coordinator
   std::atomic<bool> stopping{false};
   using Stream =
       grpc::ClientReaderWriter<v1::NodeToCoordinator, v1::CoordinatorToNode>;
@@ -396,24 +407,6 @@ struct Agent::Impl {
     }
   }
 
-  std::shared_ptr<grpc::Channel> Channel() {
-    const NodeConfig& c = options.config;
-    std::shared_ptr<grpc::ChannelCredentials> creds;
-    if (!c.tls_ca.empty()) {
-      grpc::SslCredentialsOptions ssl;
-      auto ca = ReadFileToString(options.data_dir / c.tls_ca);
-      if (!ca.ok()) ca = ReadFileToString(c.tls_ca);
-      ssl.pem_root_certs = ca.ok() ? *ca : "";
-      creds = grpc::SslCredentials(ssl);
-    } else {
-      creds = grpc::InsecureChannelCredentials();
-    }
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    args.SetMaxSendMessageSize(64 << 20);
-    return grpc::CreateCustomChannel(c.coordinator, creds, args);
-  }
-
   // One connection; returns when it ends. True if the hello was accepted
   // (the backoff starts over).
   bool Session(grpc::ClientReaderWriter<v1::NodeToCoordinator,
@@ -421,15 +414,14 @@ struct Agent::Impl {
     v1::NodeToCoordinator hello;
     v1::NodeHello* h = hello.mutable_hello();
     h->set_school_id(options.config.school_id);
-    h->set_unix_millis(coordinator::NowMillis());
+    h->set_unix_millis(api::NowMillis());
     std::string nonce(16, '\0');
     randombytes_buf(nonce.data(), nonce.size());
     h->set_nonce(nonce);
     h->set_version(options.version);
-    auto sig =
-        identity->Sign(coordinator::kHelloContext,
-                       coordinator::HelloSigningBytes(
-                           h->school_id(), h->unix_millis(), h->nonce()));
+    auto sig = identity->Sign(
+        api::kHelloContext,
+        api::HelloSigningBytes(h->school_id(), h->unix_millis(), h->nonce()));
     if (!sig.ok()) return false;
     h->set_signature(*sig);
     if (!stream.Write(hello)) return false;
@@ -480,14 +472,14 @@ struct Agent::Impl {
       case v1::CoordinatorToNode::kTask: {
         const v1::Task& task = m.task();
         if (task.respond_by_unix_millis() != 0 &&
-            task.respond_by_unix_millis() < coordinator::NowMillis()) {
+            task.respond_by_unix_millis() < api::NowMillis()) {
           Log("task",
               StrCat("Skipped query ", task.query_id(),
                      ": it expired before this node saw it"),
               {{"query_id", task.query_id()}});
           break;
         }
-        Decision d = Decide(options.config, task);
+        Decision d = Decide(options.config, options.instruments, task);
         Log("task",
             StrCat("Received query ", task.query_id(), ": ",
                    d.summary.empty() ? "(not readable)" : d.summary),
@@ -660,7 +652,7 @@ struct Agent::Impl {
       }
       ticket = it->second;
     }
-    auto q = query::Query::Create(ticket.spec(), Instrument::BelongingV1());
+    auto q = query::Query::Create(ticket.spec(), options.instruments);
     if (!q.ok()) return q.status();
     query::Layout layout(*q);
     std::vector<v1::PupilRecord> records;
@@ -740,8 +732,7 @@ struct Agent::Impl {
           std::filesystem::remove(pending, ec);
           it = waiting.erase(it);
         } else if (it->second.respond_by_unix_millis() != 0 &&
-                   it->second.respond_by_unix_millis() <
-                       coordinator::NowMillis()) {
+                   it->second.respond_by_unix_millis() < api::NowMillis()) {
           Log("decision",
               StrCat("Query ", id, " expired before school IT decided"),
               {{"query_id", id}});
@@ -874,7 +865,7 @@ struct Agent::Impl {
     Run run;
     run.query_id = start.query_id();
     run.setup = *setup;
-    auto q = query::Query::Create(ticket.spec(), Instrument::BelongingV1());
+    auto q = query::Query::Create(ticket.spec(), options.instruments);
     if (!q.ok()) return q.status();
     run.query = std::make_unique<query::Query>(*std::move(q));
     query::Layout layout(*run.query);
@@ -903,6 +894,21 @@ struct Agent::Impl {
     return msg;
   }
 };
+
+api::ChannelOptions NodeChannelOptions(const NodeConfig& config,
+                                       const std::filesystem::path& data_dir) {
+  api::ChannelOptions o;
+  o.address = config.coordinator;
+  o.insecure_loopback = config.insecure_loopback;
+  o.ca_file = config.tls_ca;
+  if (!o.ca_file.empty() && std::filesystem::path(o.ca_file).is_relative()) {
+    o.ca_file = (data_dir / o.ca_file).string();
+  }
+  o.names = {.address = "coordinator in node.yaml",
+             .ca_file = "tls_ca in node.yaml",
+             .insecure_loopback = "insecure_loopback in node.yaml"};
+  return o;
+}
 
 Agent::Agent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Agent::~Agent() = default;
@@ -939,6 +945,10 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options,
                "directory ",
                impl->options.data_dir.string(), "; stop it first"));
   }
+  auto channel = api::MakeChannel(
+      NodeChannelOptions(impl->options.config, impl->options.data_dir));
+  if (!channel.ok()) return channel.status();
+  impl->channel = *std::move(channel);
   impl->store = store;
   impl->audit = audit;
   return std::unique_ptr<Agent>(new Agent(std::move(impl)));
@@ -957,8 +967,7 @@ void Agent::Run() {
   }
   std::mt19937_64 jitter(std::random_device{}());
   auto backoff = a.options.backoff_min;
-  auto channel = a.Channel();
-  auto stub = v1::Coordinator::NewStub(channel);
+  auto stub = v1::Coordinator::NewStub(a.channel);
   while (!a.stopping) {
     grpc::ClientContext context;
     {

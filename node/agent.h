@@ -18,10 +18,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/channel.h"
 #include "crypto/identity.h"
 #include "kring/v1/service.pb.h"
 #include "node/audit.h"
 #include "node/store.h"
+#include "survey/registry.h"
 
 namespace kring::node {
 
@@ -77,6 +79,11 @@ struct Decision {
 // municipality requester stays within its municipalities; the disclosure
 // thresholds are at least the school's own; special categories only when
 // allowed.
+// The instrument is the one the spec names, from `instruments`.
+Decision Decide(const NodeConfig& config,
+                const survey::InstrumentRegistry& instruments,
+                const v1::Task& task);
+// As above with the built-in instruments only.
 Decision Decide(const NodeConfig& config, const v1::Task& task);
 
 struct AgentOptions {
@@ -90,6 +97,10 @@ struct AgentOptions {
   // their secrets wiped) at the next reconnect.
   std::chrono::milliseconds run_resume_window{std::chrono::minutes(10)};
   std::string version = "kring-node 0.1";
+  // The instruments a query may name: the built-in ones, plus the school's
+  // own when it imports with one.
+  survey::InstrumentRegistry instruments =
+      survey::InstrumentRegistry::Builtin();
 };
 
 // Manual accept: the agent writes pending/<query id>.json in the data
@@ -106,6 +117,12 @@ absl::StatusOr<std::vector<PendingTask>> ListPending(
 absl::Status DecidePending(const std::filesystem::path& data_dir,
                            std::string_view query_id, bool accept,
                            std::string_view reason);
+
+// How the agent dials the coordinator: node.yaml's coordinator, tls_ca (a
+// relative path is relative to `data_dir`) and insecure_loopback, under
+// api/channel.h's one transport policy.
+api::ChannelOptions NodeChannelOptions(const NodeConfig& config,
+                                       const std::filesystem::path& data_dir);
 
 class Agent {
  public:

@@ -9,17 +9,30 @@
 #include <unordered_set>
 #include <utility>
 
-#include "node/internal/text.h"
-#include "node/record.h"
+#include "survey/record.h"
+#include "survey/text.h"
 #include "util/str_cat.h"
 #include "yaml-cpp/yaml.h"
 
 namespace kring::node {
-namespace {
 
-using internal::NormalizeLabel;
-using internal::ParseDecimal;
-using internal::Quote;
+using survey::Instrument;
+using survey::Item;
+using survey::NormalizeLabel;
+using survey::NormalizePupilNumber;
+using survey::ParseAgeBand;
+using survey::ParseDecimal;
+using survey::ParseFinancialStrain;
+using survey::ParseGender;
+using survey::ParseMigrationBackground;
+using survey::ParseSector;
+using survey::ParseSurveyMonth;
+using survey::ParseTrack;
+using survey::Quote;
+using survey::ResponseScale;
+using survey::ValidateRecord;
+using survey::ValidateWave;
+namespace {
 
 // ---------------------------------------------------------------------------
 // CSV reading (libcsv)

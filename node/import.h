@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/secret_bytes.h"
 #include "kring/v1/record.pb.h"
-#include "node/instrument.h"
+#include "survey/instrument.h"
 
 namespace kring::node {
 
@@ -96,7 +96,7 @@ struct ParsedExport {
 // the first — and then `rows` is empty (all-or-nothing). Duplicate pupils
 // within a wave of the same file are problems too.
 absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
-                                         const Instrument& instrument,
+                                         const survey::Instrument& instrument,
                                          const ImportOptions& options);
 
 }  // namespace kring::node

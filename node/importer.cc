@@ -6,6 +6,8 @@
 
 namespace kring::node {
 
+using survey::Instrument;
+
 absl::StatusOr<ImportOutcome> ImportExport(Store& store, std::string_view bytes,
                                            const Instrument& instrument,
                                            ImportOptions options,

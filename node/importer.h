@@ -5,8 +5,8 @@
 
 #include "absl/status/statusor.h"
 #include "node/import.h"
-#include "node/instrument.h"
 #include "node/store.h"
+#include "survey/instrument.h"
 
 namespace kring::node {
 
@@ -22,7 +22,7 @@ struct ImportOutcome {
 // imported before (without `replace`) and pupils already stored for the
 // wave are errors, and nothing is stored either.
 absl::StatusOr<ImportOutcome> ImportExport(Store& store, std::string_view bytes,
-                                           const Instrument& instrument,
+                                           const survey::Instrument& instrument,
                                            ImportOptions options, bool replace);
 
 }  // namespace kring::node

@@ -18,8 +18,9 @@
 #include <sstream>
 
 #include "CLI/CLI.hpp"
-#include "coordinator/auth.h"
-#include "coordinator/server.h"
+#include "api/auth.h"
+#include "api/channel.h"
+#include "api/status.h"
 #include "crypto/secret_bytes.h"
 #include "grpcpp/grpcpp.h"
 #include "kring/v1/service.grpc.pb.h"
@@ -28,18 +29,22 @@
 #include "node/audit.h"
 #include "node/import.h"
 #include "node/importer.h"
-#include "node/instrument.h"
-#include "node/record.h"
 #include "node/store.h"
 #include "node/synth.h"
 #include "query/decode.h"
 #include "query/layout.h"
 #include "query/release.h"
 #include "query/spec.h"
+#include "survey/instrument.h"
+#include "survey/record.h"
 #include "util/file.h"
 #include "util/str_cat.h"
 
 namespace kring::node {
+
+using survey::Instrument;
+using survey::Name;
+using survey::ValidateWave;
 namespace {
 
 using crypto::SecretBytes;
@@ -765,27 +770,21 @@ struct EnrollFlags {
   uint32_t approvals_required = 1;
 };
 
-std::shared_ptr<grpc::Channel> Connect(const std::string& address,
-                                       const std::string& ca,
-                                       bool insecure_loopback,
-                                       absl::Status& error) {
-  if (ca.empty()) {
-    if (!insecure_loopback || !coordinator::IsLoopback(address)) {
-      error = absl::InvalidArgumentError(
-          "give the coordinator's CA certificate with --ca (plaintext needs "
-          "--insecure-loopback and a loopback address)");
-      return nullptr;
-    }
-    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(
+    const std::string& address, const std::string& ca, bool insecure_loopback) {
+  if (ca.empty() && !insecure_loopback) {
+    return absl::InvalidArgumentError(
+        "give the coordinator's CA certificate with --ca (plaintext needs "
+        "--insecure-loopback and a loopback address)");
   }
-  auto pem = ReadFileToString(ca);
-  if (!pem.ok()) {
-    error = pem.status();
-    return nullptr;
-  }
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = *pem;
-  return grpc::CreateChannel(address, grpc::SslCredentials(ssl));
+  api::ChannelOptions o;
+  o.address = address;
+  o.ca_file = ca;
+  o.insecure_loopback = insecure_loopback;
+  o.names = {.address = "--coordinator",
+             .ca_file = "--ca",
+             .insecure_loopback = "--insecure-loopback"};
+  return api::MakeChannel(o);
 }
 
 // Registers this node's identity with the coordinator using a one-time
@@ -842,10 +841,9 @@ int RunEnroll(const Common& c, const EnrollFlags& f) {
       return Fail(s);
     }
   }
-  absl::Status error;
-  auto channel = Connect(f.coordinator, f.ca, f.insecure_loopback, error);
-  if (!channel) return Fail(error);
-  auto stub = v1::Coordinator::NewStub(channel);
+  auto channel = Connect(f.coordinator, f.ca, f.insecure_loopback);
+  if (!channel.ok()) return Fail(channel.status());
+  auto stub = v1::Coordinator::NewStub(*channel);
   v1::EnrollRequest request;
   request.set_code(f.code);
   request.set_identity_public_key(std::string(identity->public_key().bytes()));
@@ -856,9 +854,13 @@ int RunEnroll(const Common& c, const EnrollFlags& f) {
                        std::chrono::seconds(30));
   grpc::Status status = stub->Enroll(&context, request, &response);
   if (!status.ok()) {
-    return Fail(
-        absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                     StrCat("enrollment failed: ", status.error_message())));
+    absl::Status s =
+        api::FromGrpcStatus(status, f.coordinator,
+                            {.address = "--coordinator",
+                             .ca_file = "--ca",
+                             .insecure_loopback = "--insecure-loopback"});
+    return Fail(absl::Status(
+        s.code(), StrCat("enrollment failed: ", ToStd(s.message()))));
   }
   config.school_id = response.school_id();
   config.municipality = response.municipality();

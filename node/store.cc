@@ -16,11 +16,13 @@
 #include "crypto/internal/files.h"
 #include "crypto/key_agreement.h"
 #include "node/internal/sqlite.h"
-#include "node/record.h"
+#include "survey/record.h"
 #include "util/parallel.h"
 #include "util/str_cat.h"
 
 namespace kring::node {
+
+using survey::NormalizePupilNumber;
 namespace {
 
 using crypto::Aead;

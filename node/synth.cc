@@ -6,10 +6,15 @@
 #include <unordered_set>
 #include <vector>
 
-#include "node/record.h"
+#include "survey/record.h"
 #include "util/str_cat.h"
 
 namespace kring::node {
+
+using survey::Instrument;
+using survey::Item;
+using survey::Name;
+using survey::ResponseScale;
 namespace {
 
 // Quotes a CSV cell when it needs it.

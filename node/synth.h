@@ -8,7 +8,7 @@
 #include <string>
 
 #include "node/import.h"
-#include "node/instrument.h"
+#include "survey/instrument.h"
 
 namespace kring::node {
 
@@ -36,7 +36,7 @@ struct SynthOptions {
 // missing. LimeSurvey, Microsoft Forms and Qualtrics exports carry the
 // identifying metadata columns real exports have (fake names, e-mail and
 // IP addresses), which import must drop.
-std::string SynthesizeExport(const Instrument& instrument,
+std::string SynthesizeExport(const survey::Instrument& instrument,
                              const SynthOptions& options);
 
 }  // namespace kring::node

@@ -133,7 +133,7 @@ class CellDecoder {
   }
 
   absl::Status Distribution() {
-    const node::Instrument& ins = q_.instrument();
+    const survey::Instrument& ins = q_.instrument();
     for (size_t mi = 0; mi < q_.measures().size(); ++mi) {
       const Measure& m = q_.measures()[mi];
       const auto& options = ins.ResponseScaleOf(m.item).options;
@@ -221,7 +221,7 @@ class CellDecoder {
     }
     const double kk = D(k);
     Add(scale.id, "alpha", kk / (kk - 1.0) * (1.0 - D(diag) / D(all)));
-    const node::Instrument& ins = q_.instrument();
+    const survey::Instrument& ins = q_.instrument();
     for (size_t i = 0; i < k; ++i) {
       int128 cov = 0, rest = 0;
       for (size_t j = 0; j < k; ++j) {

@@ -72,7 +72,7 @@ Layout::Layout(const Query& query) : query_(&query) {
     names_.push_back(std::move(name));
     per_record_max_.push_back(max);
   };
-  const node::Instrument& ins = query.instrument();
+  const survey::Instrument& ins = query.instrument();
   switch (query.statistic()) {
     case Statistic::kCount:
     case Statistic::kCrosstab:
@@ -206,7 +206,7 @@ absl::StatusOr<std::vector<uint64_t>> Contribution(
     const Layout& layout, std::span<const v1::PupilRecord> records,
     std::string_view municipality) {
   const Query& q = layout.query();
-  const node::Instrument& ins = q.instrument();
+  const survey::Instrument& ins = q.instrument();
   const size_t groups = q.groups().size();
   const size_t width = layout.cell_width();
   std::vector<uint64_t> out(layout.size(), 0);

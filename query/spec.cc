@@ -7,7 +7,7 @@
 #include <set>
 
 #include "nlohmann/json.hpp"
-#include "node/record.h"
+#include "survey/record.h"
 #include "util/str_cat.h"
 
 namespace kring::query {
@@ -78,7 +78,7 @@ template <typename E>
 std::vector<std::string> EnumLevels(E first, E last) {
   std::vector<std::string> out;
   for (int v = first; v <= last; ++v) {
-    out.emplace_back(node::Name(static_cast<E>(v)));
+    out.emplace_back(survey::Name(static_cast<E>(v)));
   }
   return out;
 }
@@ -110,17 +110,17 @@ bool ValidMunicipalityCode(std::string_view c) {
 uint64_t Lcm(uint64_t a, uint64_t b) { return a / std::gcd(a, b) * b; }
 
 absl::StatusOr<Measure> MakeMeasure(const std::string& id,
-                                    const node::Instrument& ins) {
+                                    const survey::Instrument& ins) {
   Measure m;
   m.id = id;
   if (std::optional<size_t> item = ins.ItemIndex(id)) {
     m.item = *item;
-    const node::ResponseScale& rs = ins.ResponseScaleOf(*item);
+    const survey::ResponseScale& rs = ins.ResponseScaleOf(*item);
     m.min_scaled = rs.min_code();
     m.max_scaled = rs.max_code();
     return m;
   }
-  if (const node::Scale* scale = ins.FindScale(id)) {
+  if (const survey::Scale* scale = ins.FindScale(id)) {
     m.is_scale = true;
     m.scale = scale;
     uint32_t lo = UINT32_MAX, hi = 0;
@@ -223,7 +223,7 @@ std::optional<std::string> ClosestMatch(
 }
 
 absl::StatusOr<Query> Query::Create(const v1::QuerySpec& spec,
-                                    const node::Instrument& instrument) {
+                                    const survey::Instrument& instrument) {
   Query q;
   q.spec_ = spec;
   q.instrument_ = &instrument;
@@ -270,7 +270,7 @@ absl::StatusOr<Query> Query::Create(const v1::QuerySpec& spec,
   // Population.
   const v1::Population& pop = spec.population();
   for (const std::string& w : pop.waves()) {
-    if (auto s = node::ValidateWave(w); !s.ok()) {
+    if (auto s = survey::ValidateWave(w); !s.ok()) {
       return Invalid(StrCat("population.waves: ", ToStd(s.message())));
     }
     q.waves_.push_back(w);
@@ -279,15 +279,15 @@ absl::StatusOr<Query> Query::Create(const v1::QuerySpec& spec,
   q.waves_.erase(std::unique(q.waves_.begin(), q.waves_.end()), q.waves_.end());
   {
     auto sectors =
-        ParseFilter<v1::Sector>(pop.sectors(), "sectors", node::ParseSector);
+        ParseFilter<v1::Sector>(pop.sectors(), "sectors", survey::ParseSector);
     if (!sectors.ok()) return sectors.status();
     q.sectors_ = *sectors;
     auto tracks =
-        ParseFilter<v1::Track>(pop.tracks(), "tracks", node::ParseTrack);
+        ParseFilter<v1::Track>(pop.tracks(), "tracks", survey::ParseTrack);
     if (!tracks.ok()) return tracks.status();
     q.tracks_ = *tracks;
     auto genders =
-        ParseFilter<v1::Gender>(pop.genders(), "genders", node::ParseGender);
+        ParseFilter<v1::Gender>(pop.genders(), "genders", survey::ParseGender);
     if (!genders.ok()) return genders.status();
     q.genders_ = *genders;
   }
@@ -341,14 +341,14 @@ absl::StatusOr<Query> Query::Create(const v1::QuerySpec& spec,
         if (q.sectors_.empty()) {
           g.levels = EnumLevels(v1::SECTOR_PO, v1::SECTOR_VSO);
         } else {
-          for (auto s : q.sectors_) g.levels.emplace_back(node::Name(s));
+          for (auto s : q.sectors_) g.levels.emplace_back(survey::Name(s));
         }
         break;
       case GroupVar::kTrack:
         if (q.tracks_.empty()) {
           g.levels = EnumLevels(v1::TRACK_PRO, v1::TRACK_NVT);
         } else {
-          for (auto t : q.tracks_) g.levels.emplace_back(node::Name(t));
+          for (auto t : q.tracks_) g.levels.emplace_back(survey::Name(t));
         }
         break;
       case GroupVar::kGrade:
@@ -362,7 +362,7 @@ absl::StatusOr<Query> Query::Create(const v1::QuerySpec& spec,
         if (q.genders_.empty()) {
           g.levels = EnumLevels(v1::GENDER_JONGEN, v1::GENDER_WIL_NIET_ZEGGEN);
         } else {
-          for (auto x : q.genders_) g.levels.emplace_back(node::Name(x));
+          for (auto x : q.genders_) g.levels.emplace_back(survey::Name(x));
         }
         break;
       case GroupVar::kMigrationBackground:
@@ -570,25 +570,25 @@ std::optional<size_t> Query::LevelOf(const Grouping& g,
       value = std::string(municipality);
       break;
     case GroupVar::kSector:
-      value = std::string(node::Name(r.sector()));
+      value = std::string(survey::Name(r.sector()));
       break;
     case GroupVar::kTrack:
-      value = std::string(node::Name(r.track()));
+      value = std::string(survey::Name(r.track()));
       break;
     case GroupVar::kGrade:
       value = std::to_string(r.grade());
       break;
     case GroupVar::kGender:
-      value = std::string(node::Name(r.gender()));
+      value = std::string(survey::Name(r.gender()));
       break;
     case GroupVar::kWave:
       value = r.wave();
       break;
     case GroupVar::kMigrationBackground:
-      value = std::string(node::Name(r.migration_background()));
+      value = std::string(survey::Name(r.migration_background()));
       break;
     case GroupVar::kFinancialStrain:
-      value = std::string(node::Name(r.financial_strain()));
+      value = std::string(survey::Name(r.financial_strain()));
       break;
   }
   auto it = std::find(g.levels.begin(), g.levels.end(), value);
@@ -598,14 +598,14 @@ std::optional<size_t> Query::LevelOf(const Grouping& g,
 
 std::optional<uint64_t> Query::ValueOf(const Measure& m,
                                        const v1::PupilRecord& r) const {
-  const node::Instrument& ins = *instrument_;
+  const survey::Instrument& ins = *instrument_;
   // The recoded answer to item i, clamped to the item's declared range;
   // 0 when missing.
   auto answer = [&](size_t i) -> uint32_t {
     if (static_cast<int>(i) >= r.responses_size()) return 0;
     uint32_t code = r.responses(static_cast<int>(i));
     if (code == 0) return 0;
-    const node::ResponseScale& rs = ins.ResponseScaleOf(i);
+    const survey::ResponseScale& rs = ins.ResponseScaleOf(i);
     code = std::clamp(code, rs.min_code(), rs.max_code());
     return ins.Recode(i, code);
   };
@@ -626,7 +626,7 @@ std::optional<uint64_t> Query::ValueOf(const Measure& m,
 }
 
 std::string Query::Summary() const {
-  const node::Instrument& ins = *instrument_;
+  const survey::Instrument& ins = *instrument_;
   auto measure_name = [&](const Measure& m) {
     if (m.is_scale) return StrCat(m.scale->name_en, " [", m.id, "]");
     return StrCat("item ", m.id, " (\"", ins.items()[m.item].text_en, "\")");
@@ -693,7 +693,7 @@ std::string Query::Summary() const {
   }
   auto names = [](const auto& v) {
     std::vector<std::string> out;
-    for (auto x : v) out.emplace_back(node::Name(x));
+    for (auto x : v) out.emplace_back(survey::Name(x));
     return out;
   };
   if (!sectors_.empty()) {
@@ -772,6 +772,16 @@ absl::StatusOr<v1::QuerySpec> ParseQuerySpecJson(std::string_view json) {
         StrCat("a field has the wrong type: ", std::string(status.message())));
   }
   return spec;
+}
+
+absl::StatusOr<Query> Query::Create(
+    const v1::QuerySpec& spec, const survey::InstrumentRegistry& instruments) {
+  absl::StatusOr<const survey::Instrument*> instrument =
+      instruments.Find(spec.instrument());
+  if (!instrument.ok()) {
+    return absl::InvalidArgumentError(instrument.status().message());
+  }
+  return Create(spec, **instrument);
 }
 
 }  // namespace kring::query

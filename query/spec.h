@@ -14,7 +14,8 @@
 #include "absl/status/statusor.h"
 #include "kring/v1/query.pb.h"
 #include "kring/v1/record.pb.h"
-#include "node/instrument.h"
+#include "survey/instrument.h"
+#include "survey/registry.h"
 
 namespace kring::query {
 
@@ -60,9 +61,9 @@ struct Grouping {
 struct Measure {
   std::string id;
   bool is_scale = false;
-  size_t item = 0;                     // item index (items)
-  const node::Scale* scale = nullptr;  // scales
-  std::vector<size_t> scale_items;     // item indices (scales)
+  size_t item = 0;                       // item index (items)
+  const survey::Scale* scale = nullptr;  // scales
+  std::vector<size_t> scale_items;       // item indices (scales)
   uint64_t scale_factor = 1;
   uint64_t max_scaled = 0;  // largest scaled value
   uint64_t min_scaled = 0;  // smallest scaled value
@@ -83,10 +84,15 @@ class Query {
   // statistic needs, and disclosure parameters. Errors are
   // INVALID_ARGUMENT with a message a researcher can act on.
   static absl::StatusOr<Query> Create(const v1::QuerySpec& spec,
-                                      const node::Instrument& instrument);
+                                      const survey::Instrument& instrument);
+  // As above, with the instrument the spec names (`instrument`, default
+  // kring-belonging-v1) taken from `instruments`, which must outlive the
+  // query. INVALID_ARGUMENT when the registry does not know it.
+  static absl::StatusOr<Query> Create(
+      const v1::QuerySpec& spec, const survey::InstrumentRegistry& instruments);
 
   const v1::QuerySpec& spec() const { return spec_; }
-  const node::Instrument& instrument() const { return *instrument_; }
+  const survey::Instrument& instrument() const { return *instrument_; }
   // The statistic computed per cell; for a trend, the statistic followed
   // (and `is_trend()` is true, with wave as the first group variable).
   Statistic statistic() const { return statistic_; }
@@ -120,7 +126,7 @@ class Query {
   Query() = default;
 
   v1::QuerySpec spec_;
-  const node::Instrument* instrument_ = nullptr;
+  const survey::Instrument* instrument_ = nullptr;
   Statistic statistic_ = Statistic::kCount;
   bool trend_ = false;
   std::vector<Measure> measures_;

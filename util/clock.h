@@ -12,16 +12,21 @@ namespace kring {
 class Clock {
  public:
   virtual ~Clock() = default;
-  // Seconds since the Unix epoch (UTC).
-  virtual int64_t NowUnixSeconds() const = 0;
+  // Milliseconds since the Unix epoch (UTC).
+  virtual int64_t NowUnixMillis() const = 0;
+  // Whole seconds since the Unix epoch (UTC), rounded down.
+  int64_t NowUnixSeconds() const {
+    const int64_t ms = NowUnixMillis();
+    return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+  }
 };
 
 // The system's wall clock. Thread-safe; lives for the whole program.
 inline const Clock& SystemClock() {
   class System final : public Clock {
    public:
-    int64_t NowUnixSeconds() const override {
-      return std::chrono::duration_cast<std::chrono::seconds>(
+    int64_t NowUnixMillis() const override {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
           .count();
     }

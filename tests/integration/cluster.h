@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "coordinator/auth.h"
+#include "api/auth.h"
 #include "crypto/identity.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -250,7 +250,7 @@ class Cluster {
   template <typename Request, typename Response, typename Method>
   grpc::Status Call(const TestUser& u, const std::string& method,
                     Request request, Response* response, Method m) {
-    EXPECT_TRUE(coordinator::SignRequest(method, u.id, *u.key, request).ok());
+    EXPECT_TRUE(api::SignRequest(method, u.id, *u.key, request).ok());
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::seconds(20));

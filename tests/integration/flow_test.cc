@@ -8,11 +8,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "node/instrument.h"
 #include "query/decode.h"
 #include "query/layout.h"
 #include "query/release.h"
 #include "query/spec.h"
+#include "survey/instrument.h"
 #include "tests/integration/cluster.h"
 
 namespace kring::testing {
@@ -38,7 +38,7 @@ grpc::Status Cluster::Approve(const TestUser& approver,
   v1::ApproveQueryRequest req;
   req.set_query_id(q.ticket().query_id());
   req.set_signature(
-      *approver.key->Sign(coordinator::kApprovalContext, q.ticket_bytes()));
+      *approver.key->Sign(api::kApprovalContext, q.ticket_bytes()));
   v1::QueryResponse resp;
   return Call(approver, "ApproveQuery", req, &resp,
               &v1::Coordinator::Stub::ApproveQuery);
@@ -87,7 +87,7 @@ const std::map<std::string, std::string> kMunicipality = {
 std::string Pooled(Cluster& c, const std::string& spec_json,
                    const std::vector<std::string>& schools) {
   auto spec = query::ParseQuerySpecJson(spec_json);
-  auto q = query::Query::Create(*spec, node::Instrument::BelongingV1());
+  auto q = query::Query::Create(*spec, survey::Instrument::BelongingV1());
   query::Layout layout(*q);
   std::vector<uint64_t> sum(layout.size(), 0);
   auto records = c.Records();
@@ -398,9 +398,9 @@ TEST_F(FlowTest, BadRequestsAreRefused) {
   // Replayed: the same signed request twice.
   {
     v1::ListQueriesRequest req;
-    ASSERT_TRUE(coordinator::SignRequest("ListQueries", researcher_.id,
-                                         *researcher_.key, req)
-                    .ok());
+    ASSERT_TRUE(
+        api::SignRequest("ListQueries", researcher_.id, *researcher_.key, req)
+            .ok());
     v1::ListQueriesResponse resp;
     grpc::ClientContext a, b;
     EXPECT_TRUE(c_.stub().ListQueries(&a, req, &resp).ok());
@@ -411,8 +411,7 @@ TEST_F(FlowTest, BadRequestsAreRefused) {
   {
     v1::ListQueriesRequest req;
     ASSERT_TRUE(
-        coordinator::SignRequest("ListNodes", admin_.id, *admin_.key, req)
-            .ok());
+        api::SignRequest("ListNodes", admin_.id, *admin_.key, req).ok());
     v1::ListQueriesResponse resp;
     grpc::ClientContext ctx;
     EXPECT_EQ(c_.stub().ListQueries(&ctx, req, &resp).error_code(),

@@ -1,10 +1,10 @@
 #include "client/approval.h"
 
-#include "coordinator/auth.h"
+#include "api/auth.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "node/instrument.h"
 #include "query/spec.h"
+#include "survey/instrument.h"
 #include "tests/testing/status_matchers.h"
 
 namespace kring::client {
@@ -30,9 +30,9 @@ v1::QueryInfo Info(const v1::QuerySpec& spec) {
   *t.mutable_spec() = spec;
   t.set_submitted_unix_millis(1767225600000);
   t.set_query_seed(std::string(32, 'x'));
-  info.set_ticket_bytes(coordinator::CanonicalBytes(t));
+  info.set_ticket_bytes(api::CanonicalBytes(t));
   info.set_state(v1::QUERY_STATE_AWAITING_APPROVAL);
-  auto q = query::Query::Create(spec, node::Instrument::BelongingV1());
+  auto q = query::Query::Create(spec, survey::Instrument::BelongingV1());
   EXPECT_TRUE(q.ok()) << q.status();
   info.set_summary(q->Summary());
   info.set_approvals_required(1);
@@ -86,9 +86,9 @@ TEST(CheckTicketTest, RefusesBytesWithHiddenContent) {
   // The same inside the spec (QueryTicket.spec, field 5).
   v1::QueryTicket t = Info(Spec(kMean)).ticket();
   std::string spec =
-      coordinator::CanonicalBytes(t.spec()) + std::string("\x98\x06\x01", 3);
+      api::CanonicalBytes(t.spec()) + std::string("\x98\x06\x01", 3);
   t.clear_spec();
-  std::string bytes = coordinator::CanonicalBytes(t);
+  std::string bytes = api::CanonicalBytes(t);
   bytes += '\x2a';  // field 5, length-delimited
   bytes += static_cast<char>(spec.size());
   bytes += spec;
@@ -97,7 +97,7 @@ TEST(CheckTicketTest, RefusesBytesWithHiddenContent) {
   EXPECT_THAT(CheckTicket(info, "q-0123456789ab"),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   // Fields out of order (spec last) are not canonical either.
-  info.set_ticket_bytes(coordinator::CanonicalBytes(t) + '\x2a' +
+  info.set_ticket_bytes(api::CanonicalBytes(t) + '\x2a' +
                         static_cast<char>(spec.size() - 3) +
                         spec.substr(0, spec.size() - 3));
   EXPECT_THAT(CheckTicket(info, "q-0123456789ab"),
@@ -119,7 +119,7 @@ TEST(CheckTicketTest, RefusesASpecItCannotCheck) {
   v1::QueryInfo info = Info(spec);
   v1::QueryTicket t = info.ticket();
   t.mutable_spec()->set_statistic("median");
-  info.set_ticket_bytes(coordinator::CanonicalBytes(t));
+  info.set_ticket_bytes(api::CanonicalBytes(t));
   EXPECT_THAT(CheckTicket(info, "q-0123456789ab"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("cannot check")));

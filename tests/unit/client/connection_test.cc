@@ -17,136 +17,6 @@ using ::kring::testing::IsOk;
 using ::kring::testing::StatusIs;
 using ::testing::HasSubstr;
 
-TEST(IsLoopbackAddressTest, LoopbackHostsWithPort) {
-  EXPECT_TRUE(IsLoopbackAddress("127.0.0.1:7443"));
-  EXPECT_TRUE(IsLoopbackAddress("127.1.2.3:1"));
-  EXPECT_TRUE(IsLoopbackAddress("localhost:7443"));
-  EXPECT_TRUE(IsLoopbackAddress("LocalHost:7443"));
-  EXPECT_TRUE(IsLoopbackAddress("[::1]:7443"));
-  EXPECT_TRUE(IsLoopbackAddress("[::ffff:127.0.0.1]:7443"));
-}
-
-TEST(IsLoopbackAddressTest, EverythingElseIsNot) {
-  for (const char* address : {
-           "10.0.0.1:7443",
-           "0.0.0.0:7443",
-           "192.168.1.10:7443",
-           "coordinator.example.org:7443",
-           "[::]:7443",
-           "[2001:db8::1]:7443",
-           "[::ffff:10.0.0.1]:7443",
-           // Host names that only look like loopback addresses.
-           "127.evil.example:7443",
-           "127.0.0.1.example.org:7443",
-           "localhost.example.org:7443",
-           "127.1:7443",
-           // No or a bad port.
-           "127.0.0.1",
-           "localhost",
-           "127.0.0.1:",
-           "127.0.0.1:0",
-           "127.0.0.1:65536",
-           "127.0.0.1:74x3",
-           "[::1]",
-           "[::1:7443",
-           "::1:7443",
-           // gRPC target schemes are not plain host:port.
-           "dns:///127.0.0.1:7443",
-           "ipv4:127.0.0.1:7443",
-           "unix:/tmp/kring.sock",
-           "",
-       }) {
-    EXPECT_FALSE(IsLoopbackAddress(address)) << address;
-  }
-}
-
-TEST(CheckTransportPolicyTest, PlaintextOnlyToLoopback) {
-  ChannelOptions o;
-  o.insecure_loopback = true;
-  o.address = "127.0.0.1:7443";
-  EXPECT_THAT(CheckTransportPolicy(o), IsOk());
-  o.address = "coordinator.example.org:7443";
-  EXPECT_THAT(CheckTransportPolicy(o),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("--insecure-loopback refuses "
-                                 "coordinator.example.org:7443")));
-  o.address = "127.evil.example:7443";
-  EXPECT_THAT(CheckTransportPolicy(o),
-              StatusIs(absl::StatusCode::kInvalidArgument));
-}
-
-TEST(CheckTransportPolicyTest, TlsAnywhere) {
-  ChannelOptions o;
-  o.address = "coordinator.example.org:7443";
-  EXPECT_THAT(CheckTransportPolicy(o), IsOk());
-  o.ca_file = "/some/ca.pem";
-  EXPECT_THAT(CheckTransportPolicy(o), IsOk());
-}
-
-TEST(CheckTransportPolicyTest, PlaintextAndCaExcludeEachOther) {
-  ChannelOptions o;
-  o.address = "127.0.0.1:7443";
-  o.insecure_loopback = true;
-  o.ca_file = "/some/ca.pem";
-  EXPECT_THAT(CheckTransportPolicy(o),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--ca")));
-}
-
-TEST(CheckTransportPolicyTest, NoAddress) {
-  ChannelOptions o;
-  o.address = "";
-  EXPECT_THAT(
-      CheckTransportPolicy(o),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--coordinator")));
-}
-
-TEST(MakeChannelTest, RefusesPlaintextToNonLoopback) {
-  ChannelOptions o;
-  o.address = "10.0.0.1:7443";
-  o.insecure_loopback = true;
-  EXPECT_THAT(MakeChannel(o), StatusIs(absl::StatusCode::kInvalidArgument));
-}
-
-TEST(MakeChannelTest, ChecksTheCaFile) {
-  ChannelOptions o;
-  o.address = "localhost:7443";
-  o.ca_file = "/nonexistent/kring-ca.pem";
-  EXPECT_THAT(MakeChannel(o), StatusIs(absl::StatusCode::kNotFound,
-                                       HasSubstr("/nonexistent/kring-ca.pem")));
-  const std::string not_pem =
-      (std::filesystem::temp_directory_path() / "kring-not-a-ca.txt").string();
-  std::ofstream(not_pem) << "hello\n";
-  o.ca_file = not_pem;
-  EXPECT_THAT(MakeChannel(o), StatusIs(absl::StatusCode::kInvalidArgument,
-                                       HasSubstr("no PEM certificate")));
-  std::filesystem::remove(not_pem);
-}
-
-TEST(FromGrpcTest, KeepsCodeAndServerMessage) {
-  EXPECT_THAT(FromGrpc(grpc::Status::OK, "a:1"), IsOk());
-  absl::Status s = FromGrpc(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                                         "query q-1 is not yours"),
-                            "a:1");
-  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(s.message(), "query q-1 is not yours");
-}
-
-TEST(FromGrpcTest, TransportFailuresNameTheAddress) {
-  absl::Status s =
-      FromGrpc(grpc::Status(grpc::StatusCode::UNAVAILABLE, "failed to connect"),
-               "coordinator.example.org:7443");
-  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(s.message()),
-              HasSubstr("coordinator.example.org:7443"));
-  s = FromGrpc(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                            "Ssl handshake failed: CERTIFICATE_VERIFY_FAILED"),
-               "x:1");
-  EXPECT_THAT(std::string(s.message()), HasSubstr("--ca"));
-  s = FromGrpc(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "late"),
-               "x:1");
-  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
-}
-
 TEST(MethodForTest, TheRpcThatTakesTheRequest) {
   EXPECT_EQ(*MethodFor(*v1::SubmitQueryRequest::descriptor()), "SubmitQuery");
   EXPECT_EQ(*MethodFor(*v1::ListQueriesRequest::descriptor()), "ListQueries");
@@ -158,7 +28,7 @@ TEST(MethodForTest, TheRpcThatTakesTheRequest) {
 }
 
 Connection Open(testing::TestCoordinator& c, const std::string& user,
-                ChannelOptions o) {
+                api::ChannelOptions o) {
   auto key = crypto::IdentityKeyPair::LoadPrivateKeyFile(c.key_file(user));
   EXPECT_TRUE(key.ok()) << key.status();
   auto conn =
@@ -170,7 +40,7 @@ Connection Open(testing::TestCoordinator& c, const std::string& user,
 TEST(ConnectionTest, SignedCallsOverLoopback) {
   testing::TestCoordinator c;
   ASSERT_TRUE(c.ok());
-  ChannelOptions o;
+  api::ChannelOptions o;
   o.address = c.address();
   o.insecure_loopback = true;
   Connection admin = Open(c, "admin", o);
@@ -202,7 +72,7 @@ TEST(ConnectionTest, SignedCallsOverLoopback) {
 TEST(ConnectionTest, AKeyThatIsNotTheUsersIsUnauthenticated) {
   testing::TestCoordinator c;
   ASSERT_TRUE(c.ok());
-  ChannelOptions o;
+  api::ChannelOptions o;
   o.address = c.address();
   o.insecure_loopback = true;
   auto conn = Connection::Open(o, "admin", crypto::IdentityKeyPair::Generate());
@@ -213,7 +83,7 @@ TEST(ConnectionTest, AKeyThatIsNotTheUsersIsUnauthenticated) {
 }
 
 TEST(ConnectionTest, NothingListeningIsUnavailableNamingTheAddress) {
-  ChannelOptions o;
+  api::ChannelOptions o;
   o.address = "127.0.0.1:1";
   o.insecure_loopback = true;
   auto conn = Connection::Open(o, "admin", crypto::IdentityKeyPair::Generate(),
@@ -242,7 +112,7 @@ TEST(ConnectionTest, TlsWithDevCa) {
                                (ca_dir / "pki/server.key").string());
     ASSERT_TRUE(c.ok());
     for (const char* host : {"127.0.0.1", "localhost"}) {
-      ChannelOptions o;
+      api::ChannelOptions o;
       o.address = c.address(host);
       o.ca_file = ca;
       Connection admin = Open(c, "admin", o);
@@ -252,7 +122,7 @@ TEST(ConnectionTest, TlsWithDevCa) {
           << host;
     }
     // The system's CAs do not know the development CA.
-    ChannelOptions o;
+    api::ChannelOptions o;
     o.address = c.address();
     Connection untrusting = Open(c, "admin", o);
     EXPECT_THAT(untrusting.Call(&v1::Coordinator::Stub::ListNodes,

@@ -13,7 +13,7 @@
 #include <optional>
 #include <thread>
 
-#include "coordinator/auth.h"
+#include "api/auth.h"
 #include "crypto/secagg/coordinator.h"
 #include "crypto/secagg/node.h"
 #include "crypto/secagg/parameters.h"
@@ -24,14 +24,16 @@
 #include "node/agent.h"
 #include "node/audit.h"
 #include "node/importer.h"
-#include "node/instrument.h"
 #include "node/store.h"
 #include "node/synth.h"
 #include "query/layout.h"
 #include "query/spec.h"
+#include "survey/instrument.h"
 #include "tests/testing/status_matchers.h"
 
 namespace kring::node {
+
+using survey::Instrument;
 namespace {
 
 using ::testing::HasSubstr;
@@ -203,12 +205,12 @@ class AgentRunTest : public ::testing::Test {
     v1::CoordinatorToNode m;
     v1::Task* task = m.mutable_task();
     task->set_query_id(query_id);
-    task->set_ticket_bytes(coordinator::CanonicalBytes(t));
+    task->set_ticket_bytes(api::CanonicalBytes(t));
     v1::Approval* a = task->add_approvals();
     a->set_approver_id("approver");
     a->set_approver_public_key(std::string(approver_.public_key().bytes()));
     a->set_signature(
-        *approver_.Sign(coordinator::kApprovalContext, task->ticket_bytes()));
+        *approver_.Sign(api::kApprovalContext, task->ticket_bytes()));
     return m;
   }
 

@@ -2,7 +2,7 @@
 
 #include "node/agent.h"
 
-#include "coordinator/auth.h"
+#include "api/auth.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -37,7 +37,7 @@ v1::Task MakeTask(const v1::QuerySpec& spec,
   t.set_query_seed(std::string(32, 's'));
   v1::Task task;
   task.set_query_id("q-1");
-  task.set_ticket_bytes(coordinator::CanonicalBytes(t));
+  task.set_ticket_bytes(api::CanonicalBytes(t));
   return task;
 }
 
@@ -45,8 +45,7 @@ void Approve(v1::Task& task, const crypto::IdentityKeyPair& key) {
   v1::Approval* a = task.add_approvals();
   a->set_approver_id("a");
   a->set_approver_public_key(std::string(key.public_key().bytes()));
-  a->set_signature(
-      *key.Sign(coordinator::kApprovalContext, task.ticket_bytes()));
+  a->set_signature(*key.Sign(api::kApprovalContext, task.ticket_bytes()));
 }
 
 v1::QuerySpec Mean() {
@@ -157,12 +156,11 @@ TEST(DecideTest, MunicipalityPreapprovalOnlyForItsOwnSchools) {
     *t.mutable_spec() = spec;
     v1::Task task;
     task.set_query_id("q-1");
-    task.set_ticket_bytes(coordinator::CanonicalBytes(t));
+    task.set_ticket_bytes(api::CanonicalBytes(t));
     v1::Approval* a = task.add_approvals();
     a->set_approver_id("city");
     a->set_approver_public_key(std::string(city.public_key().bytes()));
-    a->set_signature(
-        *city.Sign(coordinator::kApprovalContext, task.ticket_bytes()));
+    a->set_signature(*city.Sign(api::kApprovalContext, task.ticket_bytes()));
     return task;
   };
   Decision d = Decide(s.config, task_for({"GM0363"}, "city", {"GM0363"}));

@@ -7,12 +7,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/importer.h"
-#include "node/record.h"
 #include "node/store.h"
 #include "node/synth.h"
+#include "survey/record.h"
 #include "tests/testing/status_matchers.h"
 
 namespace kring::node {
+
+using survey::Instrument;
+using survey::NormalizePupilNumber;
 namespace {
 
 using ::kring::testing::StatusIs;

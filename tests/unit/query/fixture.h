@@ -12,8 +12,8 @@
 
 #include "gtest/gtest.h"
 #include "kring/v1/record.pb.h"
-#include "node/instrument.h"
-#include "node/record.h"
+#include "survey/instrument.h"
+#include "survey/record.h"
 
 namespace kring::query::testing {
 
@@ -40,7 +40,7 @@ inline std::vector<School> LoadSchools() {
   std::string line;
   std::getline(in, line);  // header
   std::map<std::string, School> schools;
-  const size_t items = node::Instrument::BelongingV1().items().size();
+  const size_t items = survey::Instrument::BelongingV1().items().size();
   while (std::getline(in, line)) {
     std::vector<std::string> f;
     std::stringstream ls(line);
@@ -57,13 +57,13 @@ inline std::vector<School> LoadSchools() {
     r.set_pseudonym(std::string(32, 'p'));
     r.set_wave(f[2]);
     r.set_survey_month(3);
-    r.set_sector(*node::ParseSector(f[3]));
-    r.set_track(*node::ParseTrack(f[4]));
+    r.set_sector(*survey::ParseSector(f[3]));
+    r.set_track(*survey::ParseTrack(f[4]));
     r.set_grade(static_cast<uint32_t>(std::stoul(f[5])));
-    r.set_gender(*node::ParseGender(f[6]));
+    r.set_gender(*survey::ParseGender(f[6]));
     r.set_age_band(v1::AGE_BAND_12_13);
-    r.set_migration_background(*node::ParseMigrationBackground(f[7]));
-    r.set_financial_strain(*node::ParseFinancialStrain(f[8]));
+    r.set_migration_background(*survey::ParseMigrationBackground(f[7]));
+    r.set_financial_strain(*survey::ParseFinancialStrain(f[8]));
     r.set_instrument_id("kring-belonging-v1");
     for (size_t i = 0; i < items; ++i) {
       r.add_responses(static_cast<uint32_t>(std::stoul(f[9 + i])));

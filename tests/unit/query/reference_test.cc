@@ -87,7 +87,7 @@ TEST_P(ReferenceTest, MatchesIndependentPackage) {
   KRING_ASSERT_OK_AND_ASSIGN(v1::QuerySpec spec,
                              ParseQuerySpecJson(c.spec_json));
   KRING_ASSERT_OK_AND_ASSIGN(
-      Query query, Query::Create(spec, node::Instrument::BelongingV1()));
+      Query query, Query::Create(spec, survey::Instrument::BelongingV1()));
   Layout layout(query);
   KRING_ASSERT_OK_AND_ASSIGN(Result result, Federated(layout, *schools_));
   const std::map<std::string, double> flat = result.Flat();
@@ -136,7 +136,7 @@ TEST(FederatedTest, RandomSplitsEqualPooled) {
     KRING_ASSERT_OK_AND_ASSIGN(v1::QuerySpec spec,
                                ParseQuerySpecJson(c.spec_json));
     KRING_ASSERT_OK_AND_ASSIGN(
-        Query query, Query::Create(spec, node::Instrument::BelongingV1()));
+        Query query, Query::Create(spec, survey::Instrument::BelongingV1()));
     Layout layout(query);
     // Pooled: every municipality's pupils in one school each (the
     // municipality is a school property, so it cannot be pooled further).
@@ -178,7 +178,7 @@ TEST(DecodeTest, RejectsVectorsNoSchoolCouldSend) {
                              ParseQuerySpecJson(R"({"statistic": "mean",
                              "measures": ["belong_perception"]})"));
   KRING_ASSERT_OK_AND_ASSIGN(
-      Query query, Query::Create(spec, node::Instrument::BelongingV1()));
+      Query query, Query::Create(spec, survey::Instrument::BelongingV1()));
   Layout layout(query);
   std::vector<uint64_t> sum(layout.size(), 0);
   EXPECT_THAT(Decode(layout, std::vector<uint64_t>(3)),

@@ -62,7 +62,7 @@ Evaluated Evaluate(std::string_view json,
   Evaluated run;
   auto spec = ParseQuerySpecJson(json);
   EXPECT_TRUE(spec.ok()) << spec.status();
-  auto q = Query::Create(*spec, node::Instrument::BelongingV1());
+  auto q = Query::Create(*spec, survey::Instrument::BelongingV1());
   EXPECT_TRUE(q.ok()) << q.status();
   run.query = std::make_unique<Query>(*std::move(q));
   run.layout = std::make_unique<Layout>(*run.query);

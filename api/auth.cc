@@ -1,4 +1,4 @@
-#include "coordinator/auth.h"
+#include "api/auth.h"
 
 #include <sodium.h>
 
@@ -7,7 +7,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "util/str_cat.h"
 
-namespace kring::coordinator {
+namespace kring::api {
 namespace {
 
 void AppendU64(std::string& out, uint64_t v) {
@@ -84,30 +84,11 @@ std::string HelloSigningBytes(std::string_view school_id, int64_t unix_millis,
   return out;
 }
 
-std::string_view RoleName(v1::Role r) {
-  switch (r) {
-    case v1::ROLE_RESEARCHER:
-      return "researcher";
-    case v1::ROLE_MUNICIPALITY:
-      return "municipality";
-    case v1::ROLE_APPROVER:
-      return "approver";
-    case v1::ROLE_ADMIN:
-      return "admin";
-    default:
-      return "unknown";
-  }
-}
-
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t NowMillis() { return SystemClock().NowUnixMillis(); }
 
 absl::Status ReplayGuard::Check(std::string_view key, int64_t unix_millis,
                                 std::string_view nonce) {
-  const int64_t now = NowMillis();
+  const int64_t now = clock_.NowUnixMillis();
   if (unix_millis < now - kMaxClockSkewMillis ||
       unix_millis > now + kMaxClockSkewMillis) {
     return absl::UnauthenticatedError(
@@ -132,4 +113,9 @@ absl::Status ReplayGuard::Check(std::string_view key, int64_t unix_millis,
   return absl::OkStatus();
 }
 
-}  // namespace kring::coordinator
+size_t ReplayGuard::remembered() const {
+  std::lock_guard lock(mu_);
+  return order_.size();
+}
+
+}  // namespace kring::api

@@ -1,8 +1,8 @@
-#include "node/internal/text.h"
+#include "survey/text.h"
 
 #include <charconv>
 
-namespace kring::node::internal {
+namespace kring::survey {
 namespace {
 
 constexpr size_t kMaxQuoted = 40;
@@ -71,4 +71,4 @@ std::string AsciiLower(std::string_view s) {
   return out;
 }
 
-}  // namespace kring::node::internal
+}  // namespace kring::survey

@@ -1,5 +1,5 @@
-#ifndef KRING_NODE_INTERNAL_TEXT_H_
-#define KRING_NODE_INTERNAL_TEXT_H_
+#ifndef KRING_SURVEY_TEXT_H_
+#define KRING_SURVEY_TEXT_H_
 
 // Small text helpers shared by the instrument and record parsers.
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace kring::node::internal {
+namespace kring::survey {
 
 // Lower-cases ASCII letters, trims surrounding whitespace (including the
 // UTF-8 no-break space that spreadsheets produce) and collapses inner runs
@@ -26,6 +26,6 @@ std::string Quote(std::string_view s);
 // ASCII lower-case copy.
 std::string AsciiLower(std::string_view s);
 
-}  // namespace kring::node::internal
+}  // namespace kring::survey
 
-#endif  // KRING_NODE_INTERNAL_TEXT_H_
+#endif  // KRING_SURVEY_TEXT_H_

@@ -1,5 +1,5 @@
-#ifndef KRING_NODE_RECORD_H_
-#define KRING_NODE_RECORD_H_
+#ifndef KRING_SURVEY_RECORD_H_
+#define KRING_SURVEY_RECORD_H_
 
 // Parsing and naming of the record fields schools export (Dutch first,
 // English accepted), and validation of a whole record.
@@ -9,9 +9,9 @@
 
 #include "absl/status/statusor.h"
 #include "kring/v1/record.pb.h"
-#include "node/instrument.h"
+#include "survey/instrument.h"
 
-namespace kring::node {
+namespace kring::survey {
 
 // Each parser accepts the canonical Dutch value (as Name() prints it), its
 // common spellings and English equivalents, case-insensitively, and errors
@@ -58,6 +58,6 @@ absl::Status ValidateRecord(const v1::PupilRecord& record,
                             const Instrument& instrument,
                             bool special_categories);
 
-}  // namespace kring::node
+}  // namespace kring::survey
 
-#endif  // KRING_NODE_RECORD_H_
+#endif  // KRING_SURVEY_RECORD_H_

@@ -1,4 +1,4 @@
-#include "node/record.h"
+#include "survey/record.h"
 
 #include <string>
 #include <vector>
@@ -7,7 +7,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
-namespace kring::node {
+namespace kring::survey {
 namespace {
 
 using ::kring::testing::IsOk;
@@ -545,4 +545,4 @@ TEST_F(ValidateRecordTest, SpecialCategoriesMustBeValidWhenEnabled) {
 }
 
 }  // namespace
-}  // namespace kring::node
+}  // namespace kring::survey

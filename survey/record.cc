@@ -1,4 +1,4 @@
-#include "node/record.h"
+#include "survey/record.h"
 
 #include <optional>
 #include <span>
@@ -7,16 +7,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "node/internal/text.h"
+#include "survey/text.h"
 #include "util/status_macros.h"
 #include "util/str_cat.h"
 
-namespace kring::node {
+namespace kring::survey {
 namespace {
-
-using internal::NormalizeLabel;
-using internal::ParseDecimal;
-using internal::Quote;
 
 constexpr std::string_view kUnspecifiedName = "niet ingevuld";
 constexpr std::string_view kInvalidName = "ongeldig";
@@ -623,4 +619,4 @@ absl::Status ValidateRecord(const v1::PupilRecord& record,
   return absl::OkStatus();
 }
 
-}  // namespace kring::node
+}  // namespace kring::survey

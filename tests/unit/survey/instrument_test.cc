@@ -1,4 +1,4 @@
-#include "node/instrument.h"
+#include "survey/instrument.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -9,10 +9,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "node/internal/embedded_instruments.h"
+#include "survey/internal/embedded_instruments.h"
 #include "tests/testing/status_matchers.h"
 
-namespace kring::node {
+namespace kring::survey {
 namespace {
 
 using ::kring::testing::IsOk;
@@ -88,13 +88,13 @@ TEST(BelongingV1Test, LoadsWithIdVersionAndTitles) {
 }
 
 TEST(BelongingV1Test, EmbeddedTextIsTheSourceFile) {
-  std::string source = ReadSource("node/instruments/kring-belonging-v1.yaml");
+  std::string source = ReadSource("survey/instruments/kring-belonging-v1.yaml");
   ASSERT_FALSE(source.empty());
   EXPECT_EQ(internal::BelongingV1Yaml(), source);
   KRING_ASSERT_OK_AND_ASSIGN(
       Instrument from_file,
       Instrument::LoadFile(std::string(KRING_SOURCE_DIR) +
-                           "/node/instruments/kring-belonging-v1.yaml"));
+                           "/survey/instruments/kring-belonging-v1.yaml"));
   EXPECT_EQ(from_file.items().size(), Instrument::BelongingV1().items().size());
 }
 
@@ -692,4 +692,4 @@ TEST(LoadFileTest, ReadsAFileAndPrefixesErrorsWithThePath) {
 }
 
 }  // namespace
-}  // namespace kring::node
+}  // namespace kring::survey

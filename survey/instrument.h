@@ -1,5 +1,5 @@
-#ifndef KRING_NODE_INSTRUMENT_H_
-#define KRING_NODE_INSTRUMENT_H_
+#ifndef KRING_SURVEY_INSTRUMENT_H_
+#define KRING_SURVEY_INSTRUMENT_H_
 
 #include <cstdint>
 #include <filesystem>
@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace kring::node {
+namespace kring::survey {
 
 // The four interrelated components of belonging (Allen et al., 2021).
 enum class Component {
@@ -121,6 +121,6 @@ class Instrument {
   std::vector<size_t> item_scale_index_;  // item -> response_scales_ index
 };
 
-}  // namespace kring::node
+}  // namespace kring::survey
 
-#endif  // KRING_NODE_INSTRUMENT_H_
+#endif  // KRING_SURVEY_INSTRUMENT_H_

@@ -1,4 +1,4 @@
-#include "node/instrument.h"
+#include "survey/instrument.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -13,18 +13,13 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "node/internal/embedded_instruments.h"
-#include "node/internal/text.h"
+#include "survey/internal/embedded_instruments.h"
+#include "survey/text.h"
 #include "util/status_macros.h"
 #include "util/str_cat.h"
 
-namespace kring::node {
+namespace kring::survey {
 namespace {
-
-using internal::AsciiLower;
-using internal::NormalizeLabel;
-using internal::ParseDecimal;
-using internal::Quote;
 
 constexpr size_t kMaxYamlBytes = size_t{1} << 20;
 constexpr size_t kMaxIdBytes = 64;
@@ -723,4 +718,4 @@ std::optional<double> Instrument::ScaleScore(
   return sum / answered;
 }
 
-}  // namespace kring::node
+}  // namespace kring::survey

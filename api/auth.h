@@ -1,7 +1,8 @@
-#ifndef KRING_COORDINATOR_AUTH_H_
-#define KRING_COORDINATOR_AUTH_H_
+#ifndef KRING_API_AUTH_H_
+#define KRING_API_AUTH_H_
 
-// Signed requests. A user signs every request with its Ed25519 key over
+// The signing contract between users, nodes and the coordinator. Signed
+// requests. A user signs every request with its Ed25519 key over
 //   method || user id || u64 unix_millis || nonce || the request with
 //   `auth` cleared
 // (deterministic protobuf serialization), context "request/v1". The
@@ -23,8 +24,9 @@
 #include "crypto/identity.h"
 #include "google/protobuf/message.h"
 #include "kring/v1/service.pb.h"
+#include "util/clock.h"
 
-namespace kring::coordinator {
+namespace kring::api {
 
 inline constexpr int64_t kMaxClockSkewMillis = 5 * 60 * 1000;
 inline constexpr size_t kNonceBytes = 16;
@@ -51,26 +53,30 @@ absl::Status SignRequest(std::string_view method, std::string_view user_id,
 std::string HelloSigningBytes(std::string_view school_id, int64_t unix_millis,
                               std::string_view nonce);
 
+// The system clock in Unix milliseconds (SystemClock().NowUnixMillis()).
 int64_t NowMillis();
 
-// "researcher", "municipality", "approver", "admin" ("unknown" otherwise).
-std::string_view RoleName(v1::Role r);
-
-// Remembers nonces for kMaxClockSkewMillis so a signed message is accepted
-// at most once. Thread-safe.
+// Remembers nonces for 2 * kMaxClockSkewMillis so a signed message is
+// accepted at most once. Thread-safe. `clock` must outlive the guard.
 class ReplayGuard {
  public:
+  explicit ReplayGuard(const Clock& clock = SystemClock()) : clock_(clock) {}
+
   // OK the first time (`key`, nonce) is seen within the window and the time
-  // is within the skew; UNAUTHENTICATED otherwise.
+  // is within the skew of the clock's; UNAUTHENTICATED otherwise.
   absl::Status Check(std::string_view key, int64_t unix_millis,
                      std::string_view nonce);
 
+  // Nonces remembered now (for tests and metrics).
+  size_t remembered() const;
+
  private:
-  std::mutex mu_;
+  const Clock& clock_;
+  mutable std::mutex mu_;
   std::unordered_set<std::string> seen_;
   std::deque<std::pair<int64_t, std::string>> order_;  // for expiry
 };
 
-}  // namespace kring::coordinator
+}  // namespace kring::api
 
-#endif  // KRING_COORDINATOR_AUTH_H_
+#endif  // KRING_API_AUTH_H_
