@@ -1,24 +1,15 @@
 #include "query/release.h"
 
 #include <algorithm>
-#include <boost/math/distributions/normal.hpp>
 #include <cmath>
 #include <cstdio>
 #include <map>
 
+#include "query/statistics/statistic.h"
 #include "util/str_cat.h"
 
 namespace kring::query {
 namespace {
-
-// Figures that count people (rounded on release). A reliability's k is the
-// number of items, not of people.
-bool CountsPeople(const Query& q, const Figure& f) {
-  if (f.stat == "count" || f.stat == "n" || f.stat.starts_with("count_")) {
-    return true;
-  }
-  return f.stat == "k" && q.statistic() == Statistic::kProportion;
-}
 
 std::vector<std::string> Labels(const Query& q, const CellResult& c) {
   std::vector<std::string> out;
@@ -48,36 +39,6 @@ std::string Number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
-}
-
-// Shares shown next to rounded counts are computed from those rounded
-// counts, so they cannot give the exact counts back: share_<code> of a
-// distribution and a proportion's p with its Wilson interval.
-void ShareFromRounded(const Query& q, std::vector<Figure>& figures) {
-  std::map<std::string, std::map<std::string, double>> by_measure;
-  for (const Figure& f : figures) by_measure[f.measure][f.stat] = f.value;
-  const double z = boost::math::quantile(boost::math::normal(0.0, 1.0), 0.975);
-  for (Figure& f : figures) {
-    const auto& m = by_measure[f.measure];
-    auto n_it = m.find("n");
-    const double n = n_it == m.end() ? 0.0 : n_it->second;
-    if (q.statistic() == Statistic::kDistribution &&
-        f.stat.starts_with("share_")) {
-      const double count = m.at(StrCat("count_", f.stat.substr(6)));
-      f.value = n > 0 ? count / n : 0.0;
-    }
-    if (q.statistic() == Statistic::kProportion && n > 0 &&
-        (f.stat == "p" || f.stat == "ci_low" || f.stat == "ci_high")) {
-      const double p = m.at("k") / n;
-      const double denom = 1.0 + z * z / n;
-      const double centre = (p + z * z / (2.0 * n)) / denom;
-      const double half =
-          z / denom * std::sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n));
-      f.value = f.stat == "p"        ? p
-                : f.stat == "ci_low" ? centre - half
-                                     : centre + half;
-    }
-  }
 }
 
 std::string CsvField(const std::string& s) {
@@ -284,6 +245,8 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
     return decision.cell(static_cast<size_t>(r), static_cast<size_t>(k));
   };
 
+  const statistics::StatisticKind& stat =
+      statistics::StatisticFor(q.statistic());
   ReleasedResult out = Skeleton(layout);
   out.thresholds = decision.thresholds;
   out.rounding_base = decision.rounding_base;
@@ -303,13 +266,15 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
     }
     rc.shown_respondents = o.shown_respondents;
     for (Figure f : c.figures) {
-      if (CountsPeople(q, f)) {
+      if (stat.CountsPeople(f)) {
         f.value = static_cast<double>(RoundToBase(
             static_cast<uint64_t>(f.value), decision.rounding_base));
       }
       rc.figures.push_back(std::move(f));
     }
-    ShareFromRounded(q, rc.figures);
+    // Shares shown next to rounded counts come from those rounded counts,
+    // so they cannot give the exact counts back.
+    stat.ShareFromRounded(rc.figures);
     rc.notes = c.notes;
     out.cells.push_back(std::move(rc));
   }
@@ -322,26 +287,7 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
           "the margins it could reveal them)";
     }
   }
-  // Row shares need the row's margin as well as the cell.
-  if (q.statistic() == Statistic::kCrosstab) {
-    for (ReleasedCell& rc : out.cells) {
-      if (rc.is_margin || !rc.shown_respondents) continue;
-      const CellResult& c = result.cells[&rc - out.cells.data()];
-      const Outcome& row = outcome_of(cell_of(c.levels[0], kMargin));
-      std::erase_if(rc.figures,
-                    [](const Figure& f) { return f.stat == "row_share"; });
-      const ReleasedCell& margin =
-          out.cells[layout.CellIndex(std::vector<int>{c.levels[0], kMargin})];
-      if (row.released() && margin.shown_respondents &&
-          *margin.shown_respondents > 0) {
-        // From the rounded counts, like every shown share.
-        rc.figures.push_back(
-            {"-", "row_share",
-             static_cast<double>(*rc.shown_respondents) /
-                 static_cast<double>(*margin.shown_respondents)});
-      }
-    }
-  }
+  stat.ReleaseAcrossCells(layout, result, out);
   return out;
 }
 
