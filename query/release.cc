@@ -41,6 +41,127 @@ std::string Number(double v) {
   return buf;
 }
 
+// The group-by table of a result: rows x cols inner cells (one group
+// variable: rows x 1; none: a single cell), margins from the cells the
+// nodes computed (with their own exact school counts).
+class GroupByTable {
+ public:
+  GroupByTable(const Layout& layout, const Result& result)
+      : layout_(layout),
+        result_(result),
+        groups_(layout.query().groups().size()),
+        rows_(groups_ >= 1 ? layout.query().groups()[0].levels.size() : 1),
+        cols_(groups_ >= 2 ? layout.query().groups()[1].levels.size() : 1) {}
+
+  // The table disclosure control decides.
+  absl::StatusOr<Table> ToTable() const {
+    std::vector<CellStats> cells;
+    for (size_t r = 0; r < rows_; ++r) {
+      for (size_t c = 0; c < cols_; ++c) {
+        const CellResult& cell =
+            groups_ == 0 ? result_.cells[0]
+                         : CellOf(static_cast<int>(r), static_cast<int>(c));
+        // Schools behind a cell's figures: at most its respondents.
+        cells.push_back(CellStats{cell.respondents,
+                                  std::min(cell.schools, cell.respondents)});
+      }
+    }
+    Table::MarginSchools margins;
+    for (size_t r = 0; r < rows_; ++r) {
+      margins.rows.push_back(
+          Bounded(cells, MarginCell(static_cast<int>(r), kMargin).schools,
+                  [r](size_t rr, size_t) { return rr == r; }));
+    }
+    for (size_t c = 0; c < cols_; ++c) {
+      margins.cols.push_back(
+          Bounded(cells, MarginCell(kMargin, static_cast<int>(c)).schools,
+                  [c](size_t, size_t cc) { return cc == c; }));
+    }
+    margins.total = Bounded(cells, MarginCell(kMargin, kMargin).schools,
+                            [](size_t, size_t) { return true; });
+    return Table::Create(rows_, cols_, std::move(cells), margins);
+  }
+
+  // The outcome `decision` gives result cell `c`.
+  const Outcome& OutcomeOf(const Decision& decision,
+                           const CellResult& c) const {
+    if (groups_ == 0) return decision.cell(0, 0);
+    const int r = c.levels[0];
+    if (groups_ == 1) {
+      return r == kMargin ? decision.total
+                          : decision.cell(static_cast<size_t>(r), 0);
+    }
+    const int k = c.levels[1];
+    if (r == kMargin && k == kMargin) return decision.total;
+    if (r == kMargin) return decision.col_totals[static_cast<size_t>(k)];
+    if (k == kMargin) return decision.row_totals[static_cast<size_t>(r)];
+    return decision.cell(static_cast<size_t>(r), static_cast<size_t>(k));
+  }
+
+ private:
+  const CellResult& CellOf(int r, int c) const {
+    std::vector<int> levels;
+    if (groups_ >= 1) levels.push_back(r);
+    if (groups_ >= 2) levels.push_back(c);
+    return result_.cells[layout_.CellIndex(levels)];
+  }
+  const CellResult& MarginCell(int r, int c) const {
+    if (groups_ == 0) return result_.cells[0];
+    return CellOf(r, groups_ == 1 ? 0 : c);
+  }
+  // An exact margin school count (from the margin cell the nodes filled),
+  // clamped into what Table accepts: never more than the sum of the
+  // covered cells' counts, never less than the largest.
+  template <typename Covers>
+  uint64_t Bounded(const std::vector<CellStats>& cells, uint64_t exact,
+                   Covers covers) const {
+    uint64_t lo = 0, hi = 0;
+    for (size_t r = 0; r < rows_; ++r) {
+      for (size_t c = 0; c < cols_; ++c) {
+        if (!covers(r, c)) continue;
+        lo = std::max(lo, cells[r * cols_ + c].schools);
+        hi += cells[r * cols_ + c].schools;
+      }
+    }
+    return std::max(lo, std::min(exact, hi));
+  }
+
+  const Layout& layout_;
+  const Result& result_;
+  const size_t groups_;
+  const size_t rows_;
+  const size_t cols_;
+};
+
+// Result cell `c` as released under outcome `o`: suppressed with its
+// reason, or its figures with counts of people rounded.
+ReleasedCell ReleaseCell(const statistics::StatisticKind& stat, const Query& q,
+                         const CellResult& c, const Outcome& o,
+                         const Decision& decision) {
+  ReleasedCell rc;
+  rc.name = c.name;
+  rc.labels = Labels(q, c);
+  rc.is_margin = c.is_margin;
+  rc.status = o.status;
+  if (!o.released()) {
+    rc.reason = Explain(o.status, decision.thresholds);
+    return rc;
+  }
+  rc.shown_respondents = o.shown_respondents;
+  for (Figure f : c.figures) {
+    if (stat.CountsPeople(f)) {
+      f.value = static_cast<double>(
+          RoundToBase(static_cast<uint64_t>(f.value), decision.rounding_base));
+    }
+    rc.figures.push_back(std::move(f));
+  }
+  // Shares shown next to rounded counts come from those rounded counts, so
+  // they cannot give the exact counts back.
+  stat.ShareFromRounded(rc.figures);
+  rc.notes = c.notes;
+  return rc;
+}
+
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -171,79 +292,10 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
   const bool special = q.special_category();
   auto tightened = policy.Tighten(request, special);
   if (!tightened.ok()) return tightened.status();
-
-  // The group-by table: rows x cols inner cells, margins from the cells
-  // the nodes computed (with their own exact school counts).
-  const size_t groups = q.groups().size();
-  const size_t rows = groups >= 1 ? q.groups()[0].levels.size() : 1;
-  const size_t cols = groups >= 2 ? q.groups()[1].levels.size() : 1;
-  auto cell_of = [&](int r, int c) -> const CellResult& {
-    std::vector<int> levels;
-    if (groups >= 1) levels.push_back(r);
-    if (groups >= 2) levels.push_back(c);
-    return result.cells[layout.CellIndex(levels)];
-  };
-  // Schools behind a cell's figures: at most its respondents.
-  auto stats = [](const CellResult& c) {
-    return CellStats{c.respondents, std::min(c.schools, c.respondents)};
-  };
-  std::vector<CellStats> cells;
-  for (size_t r = 0; r < rows; ++r) {
-    for (size_t c = 0; c < cols; ++c) {
-      cells.push_back(stats(
-          groups == 0 ? result.cells[0]
-                      : cell_of(static_cast<int>(r), static_cast<int>(c))));
-    }
-  }
-  // Exact margin school counts (from the margin cells the nodes filled),
-  // clamped into what Table accepts: never more than the sum of the
-  // covered cells' counts, never less than the largest.
-  auto margin_cell = [&](int r, int c) -> const CellResult& {
-    if (groups == 0) return result.cells[0];
-    return cell_of(r, groups == 1 ? 0 : c);
-  };
-  auto bounded = [&](uint64_t exact, auto covers) {
-    uint64_t lo = 0, hi = 0;
-    for (size_t r = 0; r < rows; ++r) {
-      for (size_t c = 0; c < cols; ++c) {
-        if (!covers(r, c)) continue;
-        lo = std::max(lo, cells[r * cols + c].schools);
-        hi += cells[r * cols + c].schools;
-      }
-    }
-    return std::max(lo, std::min(exact, hi));
-  };
-  Table::MarginSchools margins;
-  for (size_t r = 0; r < rows; ++r) {
-    margins.rows.push_back(
-        bounded(margin_cell(static_cast<int>(r), kMargin).schools,
-                [r](size_t rr, size_t) { return rr == r; }));
-  }
-  for (size_t c = 0; c < cols; ++c) {
-    margins.cols.push_back(
-        bounded(margin_cell(kMargin, static_cast<int>(c)).schools,
-                [c](size_t, size_t cc) { return cc == c; }));
-  }
-  margins.total = bounded(margin_cell(kMargin, kMargin).schools,
-                          [](size_t, size_t) { return true; });
-  auto table = Table::Create(rows, cols, std::move(cells), margins);
+  const GroupByTable group_by(layout, result);
+  auto table = group_by.ToTable();
   if (!table.ok()) return table.status();
   const Decision decision = Decide(*table, *tightened, special);
-
-  // The outcome of every result cell.
-  auto outcome_of = [&](const CellResult& c) -> const Outcome& {
-    if (groups == 0) return decision.cell(0, 0);
-    const int r = c.levels[0];
-    if (groups == 1) {
-      return r == kMargin ? decision.total
-                          : decision.cell(static_cast<size_t>(r), 0);
-    }
-    const int k = c.levels[1];
-    if (r == kMargin && k == kMargin) return decision.total;
-    if (r == kMargin) return decision.col_totals[static_cast<size_t>(k)];
-    if (k == kMargin) return decision.row_totals[static_cast<size_t>(r)];
-    return decision.cell(static_cast<size_t>(r), static_cast<size_t>(k));
-  };
 
   const statistics::StatisticKind& stat =
       statistics::StatisticFor(q.statistic());
@@ -252,31 +304,9 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
   out.rounding_base = decision.rounding_base;
   bool all_inner_released = true;
   for (const CellResult& c : result.cells) {
-    const Outcome& o = outcome_of(c);
-    ReleasedCell rc;
-    rc.name = c.name;
-    rc.labels = Labels(q, c);
-    rc.is_margin = c.is_margin;
-    rc.status = o.status;
-    if (!o.released()) {
-      if (!c.is_margin) all_inner_released = false;
-      rc.reason = Explain(o.status, decision.thresholds);
-      out.cells.push_back(std::move(rc));
-      continue;
-    }
-    rc.shown_respondents = o.shown_respondents;
-    for (Figure f : c.figures) {
-      if (stat.CountsPeople(f)) {
-        f.value = static_cast<double>(RoundToBase(
-            static_cast<uint64_t>(f.value), decision.rounding_base));
-      }
-      rc.figures.push_back(std::move(f));
-    }
-    // Shares shown next to rounded counts come from those rounded counts,
-    // so they cannot give the exact counts back.
-    stat.ShareFromRounded(rc.figures);
-    rc.notes = c.notes;
-    out.cells.push_back(std::move(rc));
+    const Outcome& o = group_by.OutcomeOf(decision, c);
+    if (!o.released() && !c.is_margin) all_inner_released = false;
+    out.cells.push_back(ReleaseCell(stat, q, c, o, decision));
   }
   if (!result.table.empty()) {
     if (all_inner_released) {
