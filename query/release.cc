@@ -172,76 +172,51 @@ std::string CsvField(const std::string& s) {
   return out + "\"";
 }
 
-}  // namespace
+// Reads a whole number >= 0 of a policy file into `out`.
+absl::Status PolicyNumber(const nlohmann::json& v, std::string_view field,
+                          uint64_t& out) {
+  if (!v.is_number_unsigned()) {
+    return absl::InvalidArgumentError(
+        StrCat("disclosure policy: `", field, "` must be a whole number >= 0"));
+  }
+  out = v.get<uint64_t>();
+  return absl::OkStatus();
+}
 
-absl::StatusOr<DisclosurePolicy> ParsePolicyJson(std::string_view json) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
-    return absl::InvalidArgumentError(
-        StrCat("disclosure policy: not valid JSON (byte ", e.byte, ")"));
-  }
-  if (!j.is_object()) {
-    return absl::InvalidArgumentError(
-        "disclosure policy: expected a JSON object");
-  }
-  const DisclosurePolicy defaults = DisclosurePolicy::Default();
-  CellThresholds normal = defaults.normal();
-  CellThresholds special = defaults.special_category();
-  uint64_t base = defaults.rounding_base();
-  auto number = [](const nlohmann::json& v, std::string_view field,
-                   uint64_t& out) -> absl::Status {
-    if (!v.is_number_unsigned()) {
-      return absl::InvalidArgumentError(StrCat(
-          "disclosure policy: `", field, "` must be a whole number >= 0"));
-    }
-    out = v.get<uint64_t>();
-    return absl::OkStatus();
-  };
-  auto thresholds = [&](const nlohmann::json& obj, std::string_view where,
-                        CellThresholds& t) -> absl::Status {
-    for (const auto& [key, value] : obj.items()) {
-      absl::Status s;
-      if (key == "min_respondents") {
-        s = number(value, StrCat(where, key), t.min_respondents);
-      } else if (key == "min_schools") {
-        s = number(value, StrCat(where, key), t.min_schools);
-      } else if (where.empty() &&
-                 (key == "rounding_base" || key == "special_category")) {
-        continue;
-      } else {
-        std::vector<std::string> known = {"min_respondents", "min_schools"};
-        if (where.empty()) {
-          known.push_back("rounding_base");
-          known.push_back("special_category");
-        }
-        auto m = ClosestMatch(key, known);
-        return absl::InvalidArgumentError(
-            StrCat("disclosure policy: unknown field `", where, key, "`",
-                   m ? StrCat(" — did you mean `", *m, "`?") : ""));
+// Reads the thresholds of `obj` (the top level when `where` is empty, else
+// "special_category.") into `t`; unknown fields are errors.
+absl::Status PolicyThresholds(const nlohmann::json& obj, std::string_view where,
+                              CellThresholds& t) {
+  for (const auto& [key, value] : obj.items()) {
+    absl::Status s;
+    if (key == "min_respondents") {
+      s = PolicyNumber(value, StrCat(where, key), t.min_respondents);
+    } else if (key == "min_schools") {
+      s = PolicyNumber(value, StrCat(where, key), t.min_schools);
+    } else if (where.empty() &&
+               (key == "rounding_base" || key == "special_category")) {
+      continue;
+    } else {
+      std::vector<std::string> known = {"min_respondents", "min_schools"};
+      if (where.empty()) {
+        known.push_back("rounding_base");
+        known.push_back("special_category");
       }
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  };
-  if (auto s = thresholds(j, "", normal); !s.ok()) return s;
-  if (j.contains("rounding_base")) {
-    if (auto s = number(j["rounding_base"], "rounding_base", base); !s.ok()) {
-      return s;
-    }
-  }
-  if (j.contains("special_category")) {
-    if (!j["special_category"].is_object()) {
+      auto m = ClosestMatch(key, known);
       return absl::InvalidArgumentError(
-          "disclosure policy: `special_category` must be an object");
+          StrCat("disclosure policy: unknown field `", where, key, "`",
+                 m ? StrCat(" — did you mean `", *m, "`?") : ""));
     }
-    if (auto s =
-            thresholds(j["special_category"], "special_category.", special);
-        !s.ok()) {
-      return s;
-    }
+    if (!s.ok()) return s;
   }
+  return absl::OkStatus();
+}
+
+// INVALID_ARGUMENT unless `normal` and `special` are at least as strict
+// as kring's defaults.
+absl::Status NotWeaker(const CellThresholds& normal,
+                       const CellThresholds& special,
+                       const DisclosurePolicy& defaults) {
   auto weaker = [](uint64_t v, uint64_t d, std::string_view field) {
     return absl::InvalidArgumentError(
         StrCat("disclosure policy: `", field, "` ", v,
@@ -266,6 +241,46 @@ absl::StatusOr<DisclosurePolicy> ParsePolicyJson(std::string_view json) {
     return weaker(special.min_schools, defaults.special_category().min_schools,
                   "special_category.min_schools");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<DisclosurePolicy> ParsePolicyJson(std::string_view json) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json);
+  } catch (const nlohmann::json::parse_error& e) {
+    return absl::InvalidArgumentError(
+        StrCat("disclosure policy: not valid JSON (byte ", e.byte, ")"));
+  }
+  if (!j.is_object()) {
+    return absl::InvalidArgumentError(
+        "disclosure policy: expected a JSON object");
+  }
+  const DisclosurePolicy defaults = DisclosurePolicy::Default();
+  CellThresholds normal = defaults.normal();
+  CellThresholds special = defaults.special_category();
+  uint64_t base = defaults.rounding_base();
+  if (auto s = PolicyThresholds(j, "", normal); !s.ok()) return s;
+  if (j.contains("rounding_base")) {
+    if (auto s = PolicyNumber(j["rounding_base"], "rounding_base", base);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (j.contains("special_category")) {
+    if (!j["special_category"].is_object()) {
+      return absl::InvalidArgumentError(
+          "disclosure policy: `special_category` must be an object");
+    }
+    if (auto s = PolicyThresholds(j["special_category"], "special_category.",
+                                  special);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (auto s = NotWeaker(normal, special, defaults); !s.ok()) return s;
   if (base > UINT32_MAX || base % defaults.rounding_base() != 0) {
     return absl::InvalidArgumentError(
         StrCat("disclosure policy: `rounding_base` ", base,
