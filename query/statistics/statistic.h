@@ -58,7 +58,9 @@ class StatisticKind {
   virtual bool TakesCutoff() const { return false; }
   virtual bool TakesPredictors() const { return false; }
   // Checks the shape `query` (its spec, measures and groups parsed; cutoff
-  // and predictors not yet) has for this statistic. INVALID_ARGUMENT with
+  // and predictors not yet) has for this statistic; a kind that takes a
+  // cutoff checks here that `cutoff` and `direction` are given and valid,
+  // one that takes predictors that there are some. INVALID_ARGUMENT with
   // the query-spec message a researcher can act on.
   virtual absl::Status Check(const Query& query) const = 0;
   // What is computed, for Query::Summary: "Mean (with SD and 95% CI) of
