@@ -1,24 +1,15 @@
 #include "query/release.h"
 
 #include <algorithm>
-#include <boost/math/distributions/normal.hpp>
 #include <cmath>
 #include <cstdio>
 #include <map>
 
+#include "query/statistics/statistic.h"
 #include "util/str_cat.h"
 
 namespace kring::query {
 namespace {
-
-// Figures that count people (rounded on release). A reliability's k is the
-// number of items, not of people.
-bool CountsPeople(const Query& q, const Figure& f) {
-  if (f.stat == "count" || f.stat == "n" || f.stat.starts_with("count_")) {
-    return true;
-  }
-  return f.stat == "k" && q.statistic() == Statistic::kProportion;
-}
 
 std::vector<std::string> Labels(const Query& q, const CellResult& c) {
   std::vector<std::string> out;
@@ -50,34 +41,125 @@ std::string Number(double v) {
   return buf;
 }
 
-// Shares shown next to rounded counts are computed from those rounded
-// counts, so they cannot give the exact counts back: share_<code> of a
-// distribution and a proportion's p with its Wilson interval.
-void ShareFromRounded(const Query& q, std::vector<Figure>& figures) {
-  std::map<std::string, std::map<std::string, double>> by_measure;
-  for (const Figure& f : figures) by_measure[f.measure][f.stat] = f.value;
-  const double z = boost::math::quantile(boost::math::normal(0.0, 1.0), 0.975);
-  for (Figure& f : figures) {
-    const auto& m = by_measure[f.measure];
-    auto n_it = m.find("n");
-    const double n = n_it == m.end() ? 0.0 : n_it->second;
-    if (q.statistic() == Statistic::kDistribution &&
-        f.stat.starts_with("share_")) {
-      const double count = m.at(StrCat("count_", f.stat.substr(6)));
-      f.value = n > 0 ? count / n : 0.0;
+// The group-by table of a result: rows x cols inner cells (one group
+// variable: rows x 1; none: a single cell), margins from the cells the
+// nodes computed (with their own exact school counts).
+class GroupByTable {
+ public:
+  GroupByTable(const Layout& layout, const Result& result)
+      : layout_(layout),
+        result_(result),
+        groups_(layout.query().groups().size()),
+        rows_(groups_ >= 1 ? layout.query().groups()[0].levels.size() : 1),
+        cols_(groups_ >= 2 ? layout.query().groups()[1].levels.size() : 1) {}
+
+  // The table disclosure control decides.
+  absl::StatusOr<Table> ToTable() const {
+    std::vector<CellStats> cells;
+    for (size_t r = 0; r < rows_; ++r) {
+      for (size_t c = 0; c < cols_; ++c) {
+        const CellResult& cell =
+            groups_ == 0 ? result_.cells[0]
+                         : CellOf(static_cast<int>(r), static_cast<int>(c));
+        // Schools behind a cell's figures: at most its respondents.
+        cells.push_back(CellStats{cell.respondents,
+                                  std::min(cell.schools, cell.respondents)});
+      }
     }
-    if (q.statistic() == Statistic::kProportion && n > 0 &&
-        (f.stat == "p" || f.stat == "ci_low" || f.stat == "ci_high")) {
-      const double p = m.at("k") / n;
-      const double denom = 1.0 + z * z / n;
-      const double centre = (p + z * z / (2.0 * n)) / denom;
-      const double half =
-          z / denom * std::sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n));
-      f.value = f.stat == "p"        ? p
-                : f.stat == "ci_low" ? centre - half
-                                     : centre + half;
+    Table::MarginSchools margins;
+    for (size_t r = 0; r < rows_; ++r) {
+      margins.rows.push_back(
+          Bounded(cells, MarginCell(static_cast<int>(r), kMargin).schools,
+                  [r](size_t rr, size_t) { return rr == r; }));
     }
+    for (size_t c = 0; c < cols_; ++c) {
+      margins.cols.push_back(
+          Bounded(cells, MarginCell(kMargin, static_cast<int>(c)).schools,
+                  [c](size_t, size_t cc) { return cc == c; }));
+    }
+    margins.total = Bounded(cells, MarginCell(kMargin, kMargin).schools,
+                            [](size_t, size_t) { return true; });
+    return Table::Create(rows_, cols_, std::move(cells), margins);
   }
+
+  // The outcome `decision` gives result cell `c`.
+  const Outcome& OutcomeOf(const Decision& decision,
+                           const CellResult& c) const {
+    if (groups_ == 0) return decision.cell(0, 0);
+    const int r = c.levels[0];
+    if (groups_ == 1) {
+      return r == kMargin ? decision.total
+                          : decision.cell(static_cast<size_t>(r), 0);
+    }
+    const int k = c.levels[1];
+    if (r == kMargin && k == kMargin) return decision.total;
+    if (r == kMargin) return decision.col_totals[static_cast<size_t>(k)];
+    if (k == kMargin) return decision.row_totals[static_cast<size_t>(r)];
+    return decision.cell(static_cast<size_t>(r), static_cast<size_t>(k));
+  }
+
+ private:
+  const CellResult& CellOf(int r, int c) const {
+    std::vector<int> levels;
+    if (groups_ >= 1) levels.push_back(r);
+    if (groups_ >= 2) levels.push_back(c);
+    return result_.cells[layout_.CellIndex(levels)];
+  }
+  const CellResult& MarginCell(int r, int c) const {
+    if (groups_ == 0) return result_.cells[0];
+    return CellOf(r, groups_ == 1 ? 0 : c);
+  }
+  // An exact margin school count (from the margin cell the nodes filled),
+  // clamped into what Table accepts: never more than the sum of the
+  // covered cells' counts, never less than the largest.
+  template <typename Covers>
+  uint64_t Bounded(const std::vector<CellStats>& cells, uint64_t exact,
+                   Covers covers) const {
+    uint64_t lo = 0, hi = 0;
+    for (size_t r = 0; r < rows_; ++r) {
+      for (size_t c = 0; c < cols_; ++c) {
+        if (!covers(r, c)) continue;
+        lo = std::max(lo, cells[r * cols_ + c].schools);
+        hi += cells[r * cols_ + c].schools;
+      }
+    }
+    return std::max(lo, std::min(exact, hi));
+  }
+
+  const Layout& layout_;
+  const Result& result_;
+  const size_t groups_;
+  const size_t rows_;
+  const size_t cols_;
+};
+
+// Result cell `c` as released under outcome `o`: suppressed with its
+// reason, or its figures with counts of people rounded.
+ReleasedCell ReleaseCell(const statistics::StatisticKind& stat, const Query& q,
+                         const CellResult& c, const Outcome& o,
+                         const Decision& decision) {
+  ReleasedCell rc;
+  rc.name = c.name;
+  rc.labels = Labels(q, c);
+  rc.is_margin = c.is_margin;
+  rc.status = o.status;
+  if (!o.released()) {
+    rc.reason = Explain(o.status, decision.thresholds);
+    return rc;
+  }
+  rc.shown_respondents = o.shown_respondents;
+  for (Figure f : c.figures) {
+    if (stat.CountsPeople(f)) {
+      f.value = static_cast<double>(
+          RoundToBase(static_cast<uint64_t>(f.value), decision.rounding_base));
+    }
+    rc.figures.push_back(std::move(f));
+  }
+  // Shares shown next to rounded counts come from those rounded counts, so
+  // they cannot give the exact counts back.
+  stat.ShareFromRounded(rc.figures);
+  rc.notes = c.notes;
+  return rc;
 }
 
 std::string CsvField(const std::string& s) {
@@ -90,76 +172,51 @@ std::string CsvField(const std::string& s) {
   return out + "\"";
 }
 
-}  // namespace
+// Reads a whole number >= 0 of a policy file into `out`.
+absl::Status PolicyNumber(const nlohmann::json& v, std::string_view field,
+                          uint64_t& out) {
+  if (!v.is_number_unsigned()) {
+    return absl::InvalidArgumentError(
+        StrCat("disclosure policy: `", field, "` must be a whole number >= 0"));
+  }
+  out = v.get<uint64_t>();
+  return absl::OkStatus();
+}
 
-absl::StatusOr<DisclosurePolicy> ParsePolicyJson(std::string_view json) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
-    return absl::InvalidArgumentError(
-        StrCat("disclosure policy: not valid JSON (byte ", e.byte, ")"));
-  }
-  if (!j.is_object()) {
-    return absl::InvalidArgumentError(
-        "disclosure policy: expected a JSON object");
-  }
-  const DisclosurePolicy defaults = DisclosurePolicy::Default();
-  CellThresholds normal = defaults.normal();
-  CellThresholds special = defaults.special_category();
-  uint64_t base = defaults.rounding_base();
-  auto number = [](const nlohmann::json& v, std::string_view field,
-                   uint64_t& out) -> absl::Status {
-    if (!v.is_number_unsigned()) {
-      return absl::InvalidArgumentError(StrCat(
-          "disclosure policy: `", field, "` must be a whole number >= 0"));
-    }
-    out = v.get<uint64_t>();
-    return absl::OkStatus();
-  };
-  auto thresholds = [&](const nlohmann::json& obj, std::string_view where,
-                        CellThresholds& t) -> absl::Status {
-    for (const auto& [key, value] : obj.items()) {
-      absl::Status s;
-      if (key == "min_respondents") {
-        s = number(value, StrCat(where, key), t.min_respondents);
-      } else if (key == "min_schools") {
-        s = number(value, StrCat(where, key), t.min_schools);
-      } else if (where.empty() &&
-                 (key == "rounding_base" || key == "special_category")) {
-        continue;
-      } else {
-        std::vector<std::string> known = {"min_respondents", "min_schools"};
-        if (where.empty()) {
-          known.push_back("rounding_base");
-          known.push_back("special_category");
-        }
-        auto m = ClosestMatch(key, known);
-        return absl::InvalidArgumentError(
-            StrCat("disclosure policy: unknown field `", where, key, "`",
-                   m ? StrCat(" — did you mean `", *m, "`?") : ""));
+// Reads the thresholds of `obj` (the top level when `where` is empty, else
+// "special_category.") into `t`; unknown fields are errors.
+absl::Status PolicyThresholds(const nlohmann::json& obj, std::string_view where,
+                              CellThresholds& t) {
+  for (const auto& [key, value] : obj.items()) {
+    absl::Status s;
+    if (key == "min_respondents") {
+      s = PolicyNumber(value, StrCat(where, key), t.min_respondents);
+    } else if (key == "min_schools") {
+      s = PolicyNumber(value, StrCat(where, key), t.min_schools);
+    } else if (where.empty() &&
+               (key == "rounding_base" || key == "special_category")) {
+      continue;
+    } else {
+      std::vector<std::string> known = {"min_respondents", "min_schools"};
+      if (where.empty()) {
+        known.push_back("rounding_base");
+        known.push_back("special_category");
       }
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  };
-  if (auto s = thresholds(j, "", normal); !s.ok()) return s;
-  if (j.contains("rounding_base")) {
-    if (auto s = number(j["rounding_base"], "rounding_base", base); !s.ok()) {
-      return s;
-    }
-  }
-  if (j.contains("special_category")) {
-    if (!j["special_category"].is_object()) {
+      auto m = ClosestMatch(key, known);
       return absl::InvalidArgumentError(
-          "disclosure policy: `special_category` must be an object");
+          StrCat("disclosure policy: unknown field `", where, key, "`",
+                 m ? StrCat(" — did you mean `", *m, "`?") : ""));
     }
-    if (auto s =
-            thresholds(j["special_category"], "special_category.", special);
-        !s.ok()) {
-      return s;
-    }
+    if (!s.ok()) return s;
   }
+  return absl::OkStatus();
+}
+
+// INVALID_ARGUMENT unless `normal` and `special` are at least as strict
+// as kring's defaults.
+absl::Status NotWeaker(const CellThresholds& normal,
+                       const CellThresholds& special,
+                       const DisclosurePolicy& defaults) {
   auto weaker = [](uint64_t v, uint64_t d, std::string_view field) {
     return absl::InvalidArgumentError(
         StrCat("disclosure policy: `", field, "` ", v,
@@ -184,6 +241,46 @@ absl::StatusOr<DisclosurePolicy> ParsePolicyJson(std::string_view json) {
     return weaker(special.min_schools, defaults.special_category().min_schools,
                   "special_category.min_schools");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<DisclosurePolicy> ParsePolicyJson(std::string_view json) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json);
+  } catch (const nlohmann::json::parse_error& e) {
+    return absl::InvalidArgumentError(
+        StrCat("disclosure policy: not valid JSON (byte ", e.byte, ")"));
+  }
+  if (!j.is_object()) {
+    return absl::InvalidArgumentError(
+        "disclosure policy: expected a JSON object");
+  }
+  const DisclosurePolicy defaults = DisclosurePolicy::Default();
+  CellThresholds normal = defaults.normal();
+  CellThresholds special = defaults.special_category();
+  uint64_t base = defaults.rounding_base();
+  if (auto s = PolicyThresholds(j, "", normal); !s.ok()) return s;
+  if (j.contains("rounding_base")) {
+    if (auto s = PolicyNumber(j["rounding_base"], "rounding_base", base);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (j.contains("special_category")) {
+    if (!j["special_category"].is_object()) {
+      return absl::InvalidArgumentError(
+          "disclosure policy: `special_category` must be an object");
+    }
+    if (auto s = PolicyThresholds(j["special_category"], "special_category.",
+                                  special);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (auto s = NotWeaker(normal, special, defaults); !s.ok()) return s;
   if (base > UINT32_MAX || base % defaults.rounding_base() != 0) {
     return absl::InvalidArgumentError(
         StrCat("disclosure policy: `rounding_base` ", base,
@@ -210,108 +307,21 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
   const bool special = q.special_category();
   auto tightened = policy.Tighten(request, special);
   if (!tightened.ok()) return tightened.status();
-
-  // The group-by table: rows x cols inner cells, margins from the cells
-  // the nodes computed (with their own exact school counts).
-  const size_t groups = q.groups().size();
-  const size_t rows = groups >= 1 ? q.groups()[0].levels.size() : 1;
-  const size_t cols = groups >= 2 ? q.groups()[1].levels.size() : 1;
-  auto cell_of = [&](int r, int c) -> const CellResult& {
-    std::vector<int> levels;
-    if (groups >= 1) levels.push_back(r);
-    if (groups >= 2) levels.push_back(c);
-    return result.cells[layout.CellIndex(levels)];
-  };
-  // Schools behind a cell's figures: at most its respondents.
-  auto stats = [](const CellResult& c) {
-    return CellStats{c.respondents, std::min(c.schools, c.respondents)};
-  };
-  std::vector<CellStats> cells;
-  for (size_t r = 0; r < rows; ++r) {
-    for (size_t c = 0; c < cols; ++c) {
-      cells.push_back(stats(
-          groups == 0 ? result.cells[0]
-                      : cell_of(static_cast<int>(r), static_cast<int>(c))));
-    }
-  }
-  // Exact margin school counts (from the margin cells the nodes filled),
-  // clamped into what Table accepts: never more than the sum of the
-  // covered cells' counts, never less than the largest.
-  auto margin_cell = [&](int r, int c) -> const CellResult& {
-    if (groups == 0) return result.cells[0];
-    return cell_of(r, groups == 1 ? 0 : c);
-  };
-  auto bounded = [&](uint64_t exact, auto covers) {
-    uint64_t lo = 0, hi = 0;
-    for (size_t r = 0; r < rows; ++r) {
-      for (size_t c = 0; c < cols; ++c) {
-        if (!covers(r, c)) continue;
-        lo = std::max(lo, cells[r * cols + c].schools);
-        hi += cells[r * cols + c].schools;
-      }
-    }
-    return std::max(lo, std::min(exact, hi));
-  };
-  Table::MarginSchools margins;
-  for (size_t r = 0; r < rows; ++r) {
-    margins.rows.push_back(
-        bounded(margin_cell(static_cast<int>(r), kMargin).schools,
-                [r](size_t rr, size_t) { return rr == r; }));
-  }
-  for (size_t c = 0; c < cols; ++c) {
-    margins.cols.push_back(
-        bounded(margin_cell(kMargin, static_cast<int>(c)).schools,
-                [c](size_t, size_t cc) { return cc == c; }));
-  }
-  margins.total = bounded(margin_cell(kMargin, kMargin).schools,
-                          [](size_t, size_t) { return true; });
-  auto table = Table::Create(rows, cols, std::move(cells), margins);
+  const GroupByTable group_by(layout, result);
+  auto table = group_by.ToTable();
   if (!table.ok()) return table.status();
   const Decision decision = Decide(*table, *tightened, special);
 
-  // The outcome of every result cell.
-  auto outcome_of = [&](const CellResult& c) -> const Outcome& {
-    if (groups == 0) return decision.cell(0, 0);
-    const int r = c.levels[0];
-    if (groups == 1) {
-      return r == kMargin ? decision.total
-                          : decision.cell(static_cast<size_t>(r), 0);
-    }
-    const int k = c.levels[1];
-    if (r == kMargin && k == kMargin) return decision.total;
-    if (r == kMargin) return decision.col_totals[static_cast<size_t>(k)];
-    if (k == kMargin) return decision.row_totals[static_cast<size_t>(r)];
-    return decision.cell(static_cast<size_t>(r), static_cast<size_t>(k));
-  };
-
+  const statistics::StatisticKind& stat =
+      statistics::StatisticFor(q.statistic());
   ReleasedResult out = Skeleton(layout);
   out.thresholds = decision.thresholds;
   out.rounding_base = decision.rounding_base;
   bool all_inner_released = true;
   for (const CellResult& c : result.cells) {
-    const Outcome& o = outcome_of(c);
-    ReleasedCell rc;
-    rc.name = c.name;
-    rc.labels = Labels(q, c);
-    rc.is_margin = c.is_margin;
-    rc.status = o.status;
-    if (!o.released()) {
-      if (!c.is_margin) all_inner_released = false;
-      rc.reason = Explain(o.status, decision.thresholds);
-      out.cells.push_back(std::move(rc));
-      continue;
-    }
-    rc.shown_respondents = o.shown_respondents;
-    for (Figure f : c.figures) {
-      if (CountsPeople(q, f)) {
-        f.value = static_cast<double>(RoundToBase(
-            static_cast<uint64_t>(f.value), decision.rounding_base));
-      }
-      rc.figures.push_back(std::move(f));
-    }
-    ShareFromRounded(q, rc.figures);
-    rc.notes = c.notes;
-    out.cells.push_back(std::move(rc));
+    const Outcome& o = group_by.OutcomeOf(decision, c);
+    if (!o.released() && !c.is_margin) all_inner_released = false;
+    out.cells.push_back(ReleaseCell(stat, q, c, o, decision));
   }
   if (!result.table.empty()) {
     if (all_inner_released) {
@@ -322,26 +332,7 @@ absl::StatusOr<ReleasedResult> ApplyDisclosure(const Layout& layout,
           "the margins it could reveal them)";
     }
   }
-  // Row shares need the row's margin as well as the cell.
-  if (q.statistic() == Statistic::kCrosstab) {
-    for (ReleasedCell& rc : out.cells) {
-      if (rc.is_margin || !rc.shown_respondents) continue;
-      const CellResult& c = result.cells[&rc - out.cells.data()];
-      const Outcome& row = outcome_of(cell_of(c.levels[0], kMargin));
-      std::erase_if(rc.figures,
-                    [](const Figure& f) { return f.stat == "row_share"; });
-      const ReleasedCell& margin =
-          out.cells[layout.CellIndex(std::vector<int>{c.levels[0], kMargin})];
-      if (row.released() && margin.shown_respondents &&
-          *margin.shown_respondents > 0) {
-        // From the rounded counts, like every shown share.
-        rc.figures.push_back(
-            {"-", "row_share",
-             static_cast<double>(*rc.shown_respondents) /
-                 static_cast<double>(*margin.shown_respondents)});
-      }
-    }
-  }
+  stat.ReleaseAcrossCells(layout, result, out);
   return out;
 }
 

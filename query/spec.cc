@@ -7,6 +7,8 @@
 #include <set>
 
 #include "nlohmann/json.hpp"
+#include "query/statistics/helpers.h"
+#include "query/statistics/statistic.h"
 #include "survey/record.h"
 #include "util/str_cat.h"
 
@@ -19,9 +21,7 @@ constexpr size_t kMaxLevels = 400;
 // Disclosure control decides tables of at most this many cells.
 constexpr size_t kMaxTableCells = 10000;
 
-absl::Status Invalid(std::string_view what) {
-  return absl::InvalidArgumentError(StrCat("query spec: ", what));
-}
+using statistics::Invalid;
 
 std::string List(const std::vector<std::string>& v) {
   std::string out;
@@ -37,12 +37,6 @@ std::string DidYouMean(std::string_view word,
   return StrCat("; known: ", List(candidates));
 }
 
-constexpr Statistic kStatistics[] = {
-    Statistic::kCount,       Statistic::kMean,       Statistic::kDistribution,
-    Statistic::kProportion,  Statistic::kCrosstab,   Statistic::kCorrelation,
-    Statistic::kReliability, Statistic::kRegression,
-};
-
 constexpr GroupVar kGroupVars[] = {
     GroupVar::kMunicipality,
     GroupVar::kSector,
@@ -56,8 +50,24 @@ constexpr GroupVar kGroupVars[] = {
 
 std::vector<std::string> StatisticNames() {
   std::vector<std::string> out;
-  for (Statistic s : kStatistics) out.emplace_back(StatisticName(s));
+  for (const statistics::StatisticKind* kind : statistics::AllStatistics()) {
+    out.emplace_back(kind->name());
+  }
   out.emplace_back("trend");
+  return out;
+}
+
+// The names of the kinds for which `has` holds: "count, mean or proportion".
+std::string NamesWhere(bool (statistics::StatisticKind::*has)() const) {
+  std::vector<std::string> names;
+  for (const statistics::StatisticKind* kind : statistics::AllStatistics()) {
+    if ((kind->*has)()) names.emplace_back(kind->name());
+  }
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    out += i == 0 ? "" : (i + 1 == names.size() ? " or " : ", ");
+    out += names[i];
+  }
   return out;
 }
 
@@ -99,6 +109,21 @@ absl::StatusOr<std::vector<E>> ParseFilter(
     out.insert(*e);
   }
   return std::vector<E>(out.begin(), out.end());
+}
+
+// The levels of a filtered enum: the filter's, or all of first..last.
+template <typename E>
+std::vector<std::string> Levels(const std::vector<E>& filter, E first, E last) {
+  if (filter.empty()) return EnumLevels(first, last);
+  std::vector<std::string> out;
+  for (E e : filter) out.emplace_back(survey::Name(e));
+  return out;
+}
+
+template <typename T>
+void SortUnique(std::vector<T>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
 bool ValidMunicipalityCode(std::string_view c) {
@@ -147,23 +172,8 @@ absl::StatusOr<Measure> MakeMeasure(const std::string& id,
 }  // namespace
 
 std::string_view StatisticName(Statistic s) {
-  switch (s) {
-    case Statistic::kCount:
-      return "count";
-    case Statistic::kMean:
-      return "mean";
-    case Statistic::kDistribution:
-      return "distribution";
-    case Statistic::kProportion:
-      return "proportion";
-    case Statistic::kCrosstab:
-      return "crosstab";
-    case Statistic::kCorrelation:
-      return "correlation";
-    case Statistic::kReliability:
-      return "reliability";
-    case Statistic::kRegression:
-      return "regression";
+  for (const statistics::StatisticKind* kind : statistics::AllStatistics()) {
+    if (kind->id() == s) return kind->name();
   }
   return "unknown";
 }
@@ -222,148 +232,161 @@ std::optional<std::string> ClosestMatch(
   return best;
 }
 
-absl::StatusOr<Query> Query::Create(const v1::QuerySpec& spec,
-                                    const survey::Instrument& instrument) {
-  Query q;
-  q.spec_ = spec;
-  q.instrument_ = &instrument;
-  if (!spec.instrument().empty() && spec.instrument() != instrument.id()) {
-    return Invalid(StrCat("the query is for instrument `", spec.instrument(),
-                          "` but the data follow `", instrument.id(), "`"));
+// Create's parser: one method per section of the spec, in the order their
+// errors are reported.
+class Query::Builder {
+ public:
+  Builder(const v1::QuerySpec& spec, const survey::Instrument& instrument) {
+    q_.spec_ = spec;
+    q_.instrument_ = &instrument;
   }
 
-  // Statistic.
-  std::string stat = spec.statistic();
-  if (stat.empty()) {
-    return Invalid(StrCat("`statistic` is missing; choose one of: ",
-                          List(StatisticNames())));
+  absl::StatusOr<Query> Build() && {
+    if (auto s = CheckInstrument(); !s.ok()) return s;
+    if (auto s = ParseStatistic(); !s.ok()) return s;
+    if (auto s = ParsePopulation(); !s.ok()) return s;
+    if (auto s = ParseGroupBy(); !s.ok()) return s;
+    if (auto s = ParseMeasures(); !s.ok()) return s;
+    const statistics::StatisticKind& kind =
+        statistics::StatisticFor(q_.statistic_);
+    if (auto s = kind.Check(q_); !s.ok()) return s;
+    if (auto s = ParseCutoff(kind); !s.ok()) return s;
+    if (auto s = ParsePredictors(kind); !s.ok()) return s;
+    return std::move(q_);
   }
-  if (stat == "trend") {
-    q.trend_ = true;
-    stat = spec.trend_of();
+
+ private:
+  const v1::QuerySpec& spec() const { return q_.spec_; }
+
+  absl::Status CheckInstrument() const {
+    const std::string& id = q_.instrument_->id();
+    if (!spec().instrument().empty() && spec().instrument() != id) {
+      return Invalid(StrCat("the query is for instrument `",
+                            spec().instrument(), "` but the data follow `", id,
+                            "`"));
+    }
+    return absl::OkStatus();
+  }
+
+  // `statistic` and, for a trend, `trendOf`.
+  absl::Status ParseStatistic() {
+    std::string stat = spec().statistic();
     if (stat.empty()) {
-      return Invalid(
-          "a trend needs `trendOf`: the statistic to follow over waves "
-          "(count, mean, distribution or proportion)");
+      return Invalid(StrCat("`statistic` is missing; choose one of: ",
+                            List(StatisticNames())));
     }
-    if (stat != "count" && stat != "mean" && stat != "distribution" &&
-        stat != "proportion") {
-      return Invalid(StrCat("`trendOf` `", stat,
-                            "` cannot be followed over waves; use count, "
-                            "mean, distribution or proportion"));
+    if (stat == "trend") {
+      q_.trend_ = true;
+      stat = spec().trend_of();
+      const std::string trendable =
+          NamesWhere(&statistics::StatisticKind::CanTrend);
+      if (stat.empty()) {
+        return Invalid(
+            StrCat("a trend needs `trendOf`: the statistic to follow over "
+                   "waves (",
+                   trendable, ")"));
+      }
+      const statistics::StatisticKind* kind = statistics::FindStatistic(stat);
+      if (kind == nullptr || !kind->CanTrend()) {
+        return Invalid(StrCat("`trendOf` `", stat,
+                              "` cannot be followed over waves; use ",
+                              trendable));
+      }
+    } else if (!spec().trend_of().empty()) {
+      return Invalid("`trendOf` is only for statistic `trend`");
     }
-  } else if (!spec.trend_of().empty()) {
-    return Invalid("`trendOf` is only for statistic `trend`");
-  }
-  bool found = false;
-  for (Statistic s : kStatistics) {
-    if (StatisticName(s) == stat) {
-      q.statistic_ = s;
-      found = true;
+    const statistics::StatisticKind* kind = statistics::FindStatistic(stat);
+    if (kind == nullptr) {
+      return Invalid(StrCat("unknown statistic `", stat, "`",
+                            DidYouMean(stat, StatisticNames())));
     }
-  }
-  if (!found) {
-    return Invalid(StrCat("unknown statistic `", stat, "`",
-                          DidYouMean(stat, StatisticNames())));
+    q_.statistic_ = kind->id();
+    return absl::OkStatus();
   }
 
-  // Population.
-  const v1::Population& pop = spec.population();
-  for (const std::string& w : pop.waves()) {
-    if (auto s = survey::ValidateWave(w); !s.ok()) {
-      return Invalid(StrCat("population.waves: ", ToStd(s.message())));
+  // `population`: each filter checked, sorted, without duplicates.
+  absl::Status ParsePopulation() {
+    const v1::Population& pop = spec().population();
+    for (const std::string& w : pop.waves()) {
+      if (auto s = survey::ValidateWave(w); !s.ok()) {
+        return Invalid(StrCat("population.waves: ", ToStd(s.message())));
+      }
+      q_.waves_.push_back(w);
     }
-    q.waves_.push_back(w);
-  }
-  std::sort(q.waves_.begin(), q.waves_.end());
-  q.waves_.erase(std::unique(q.waves_.begin(), q.waves_.end()), q.waves_.end());
-  {
+    SortUnique(q_.waves_);
     auto sectors =
         ParseFilter<v1::Sector>(pop.sectors(), "sectors", survey::ParseSector);
     if (!sectors.ok()) return sectors.status();
-    q.sectors_ = *sectors;
+    q_.sectors_ = *sectors;
     auto tracks =
         ParseFilter<v1::Track>(pop.tracks(), "tracks", survey::ParseTrack);
     if (!tracks.ok()) return tracks.status();
-    q.tracks_ = *tracks;
+    q_.tracks_ = *tracks;
     auto genders =
         ParseFilter<v1::Gender>(pop.genders(), "genders", survey::ParseGender);
     if (!genders.ok()) return genders.status();
-    q.genders_ = *genders;
-  }
-  for (uint32_t g : pop.grades()) {
-    if (g < 1 || g > 8) {
-      return Invalid(StrCat("population.grades: ", g, " is not a grade 1..8"));
+    q_.genders_ = *genders;
+    for (uint32_t g : pop.grades()) {
+      if (g < 1 || g > 8) {
+        return Invalid(
+            StrCat("population.grades: ", g, " is not a grade 1..8"));
+      }
+      q_.grades_.push_back(g);
     }
-    q.grades_.push_back(g);
-  }
-  std::sort(q.grades_.begin(), q.grades_.end());
-  q.grades_.erase(std::unique(q.grades_.begin(), q.grades_.end()),
-                  q.grades_.end());
-  for (const std::string& m : pop.municipalities()) {
-    if (!ValidMunicipalityCode(m)) {
-      return Invalid(StrCat("population.municipalities: `", m,
-                            "` is not a CBS municipality code such as "
-                            "GM0363 (GM and four digits)"));
+    SortUnique(q_.grades_);
+    for (const std::string& m : pop.municipalities()) {
+      if (!ValidMunicipalityCode(m)) {
+        return Invalid(StrCat("population.municipalities: `", m,
+                              "` is not a CBS municipality code such as "
+                              "GM0363 (GM and four digits)"));
+      }
+      q_.municipalities_.push_back(m);
     }
-    q.municipalities_.push_back(m);
+    SortUnique(q_.municipalities_);
+    return absl::OkStatus();
   }
-  std::sort(q.municipalities_.begin(), q.municipalities_.end());
-  q.municipalities_.erase(
-      std::unique(q.municipalities_.begin(), q.municipalities_.end()),
-      q.municipalities_.end());
 
-  // The levels reported for a group variable.
-  auto grouping = [&](GroupVar var,
-                      std::string_view role) -> absl::StatusOr<Grouping> {
+  // The levels reported for a group variable: the population's filter, or
+  // every level. `role` starts the error message ("grouping by").
+  absl::StatusOr<Grouping> GroupingOf(GroupVar var,
+                                      std::string_view role) const {
     Grouping g{var, {}};
     switch (var) {
       case GroupVar::kMunicipality:
-        if (q.municipalities_.empty()) {
+        if (q_.municipalities_.empty()) {
           return Invalid(
               StrCat(role,
                      " municipality needs the municipalities to report in "
                      "population.municipalities, e.g. [\"GM0363\", "
                      "\"GM0599\"]"));
         }
-        g.levels = q.municipalities_;
+        g.levels = q_.municipalities_;
         break;
       case GroupVar::kWave:
-        if (q.waves_.empty()) {
+        if (q_.waves_.empty()) {
           return Invalid(
               StrCat(role,
                      " wave needs the waves to report in population.waves, "
                      "e.g. [\"2024-25\", \"2025-26\"]"));
         }
-        g.levels = q.waves_;
+        g.levels = q_.waves_;
         break;
       case GroupVar::kSector:
-        if (q.sectors_.empty()) {
-          g.levels = EnumLevels(v1::SECTOR_PO, v1::SECTOR_VSO);
-        } else {
-          for (auto s : q.sectors_) g.levels.emplace_back(survey::Name(s));
-        }
+        g.levels = Levels(q_.sectors_, v1::SECTOR_PO, v1::SECTOR_VSO);
         break;
       case GroupVar::kTrack:
-        if (q.tracks_.empty()) {
-          g.levels = EnumLevels(v1::TRACK_PRO, v1::TRACK_NVT);
-        } else {
-          for (auto t : q.tracks_) g.levels.emplace_back(survey::Name(t));
-        }
+        g.levels = Levels(q_.tracks_, v1::TRACK_PRO, v1::TRACK_NVT);
         break;
       case GroupVar::kGrade:
-        if (q.grades_.empty()) {
+        if (q_.grades_.empty()) {
           for (int i = 1; i <= 8; ++i) g.levels.push_back(std::to_string(i));
         } else {
-          for (auto x : q.grades_) g.levels.push_back(std::to_string(x));
+          for (auto x : q_.grades_) g.levels.push_back(std::to_string(x));
         }
         break;
       case GroupVar::kGender:
-        if (q.genders_.empty()) {
-          g.levels = EnumLevels(v1::GENDER_JONGEN, v1::GENDER_WIL_NIET_ZEGGEN);
-        } else {
-          for (auto x : q.genders_) g.levels.emplace_back(survey::Name(x));
-        }
+        g.levels =
+            Levels(q_.genders_, v1::GENDER_JONGEN, v1::GENDER_WIL_NIET_ZEGGEN);
         break;
       case GroupVar::kMigrationBackground:
         g.levels = EnumLevels(v1::MIGRATION_BACKGROUND_NONE,
@@ -379,162 +402,130 @@ absl::StatusOr<Query> Query::Create(const v1::QuerySpec& spec,
                             g.levels.size(), " levels; at most ", kMaxLevels));
     }
     return g;
-  };
-
-  // Group-by.
-  if (q.trend_) {
-    auto wave = grouping(GroupVar::kWave, "a trend over");
-    if (!wave.ok()) return wave.status();
-    q.groups_.push_back(*std::move(wave));
-  }
-  std::set<GroupVar> seen;
-  for (const std::string& name : spec.group_by()) {
-    std::optional<GroupVar> var = GroupVarByName(name);
-    if (!var) {
-      return Invalid(StrCat("unknown group-by `", name, "`",
-                            DidYouMean(name, GroupVarNames())));
-    }
-    if (q.trend_ && *var == GroupVar::kWave) {
-      return Invalid("a trend is already per wave; leave wave out of groupBy");
-    }
-    if (!seen.insert(*var).second) {
-      return Invalid(StrCat("groupBy names `", name, "` twice"));
-    }
-    auto g = grouping(*var, "grouping by");
-    if (!g.ok()) return g.status();
-    q.groups_.push_back(*std::move(g));
-  }
-  if (q.groups_.size() > kMaxGroupBy) {
-    return Invalid(StrCat("at most ", kMaxGroupBy, " group variables",
-                          q.trend_ ? " (a trend counts wave as one)" : "",
-                          "; got ", q.groups_.size()));
   }
 
-  {
+  // `groupBy` (a trend's wave first), and the size of the table.
+  absl::Status ParseGroupBy() {
+    if (q_.trend_) {
+      auto wave = GroupingOf(GroupVar::kWave, "a trend over");
+      if (!wave.ok()) return wave.status();
+      q_.groups_.push_back(*std::move(wave));
+    }
+    std::set<GroupVar> seen;
+    for (const std::string& name : spec().group_by()) {
+      std::optional<GroupVar> var = GroupVarByName(name);
+      if (!var) {
+        return Invalid(StrCat("unknown group-by `", name, "`",
+                              DidYouMean(name, GroupVarNames())));
+      }
+      if (q_.trend_ && *var == GroupVar::kWave) {
+        return Invalid(
+            "a trend is already per wave; leave wave out of groupBy");
+      }
+      if (!seen.insert(*var).second) {
+        return Invalid(StrCat("groupBy names `", name, "` twice"));
+      }
+      auto g = GroupingOf(*var, "grouping by");
+      if (!g.ok()) return g.status();
+      q_.groups_.push_back(*std::move(g));
+    }
+    if (q_.groups_.size() > kMaxGroupBy) {
+      return Invalid(StrCat("at most ", kMaxGroupBy, " group variables",
+                            q_.trend_ ? " (a trend counts wave as one)" : "",
+                            "; got ", q_.groups_.size()));
+    }
     size_t cells = 1;
-    for (const Grouping& g : q.groups_) cells *= g.levels.size();
+    for (const Grouping& g : q_.groups_) cells *= g.levels.size();
     if (cells > kMaxTableCells) {
       return Invalid(StrCat("the table would have ", cells, " cells; at most ",
                             kMaxTableCells,
                             " (list fewer levels in the population)"));
     }
+    return absl::OkStatus();
   }
 
-  // Measures.
-  std::set<std::string> seen_measures;
-  for (const std::string& id : spec.measures()) {
-    if (!seen_measures.insert(id).second) {
-      return Invalid(StrCat("measure `", id, "` is listed twice"));
+  // `measures`: items or scales of the instrument, each once.
+  absl::Status ParseMeasures() {
+    std::set<std::string> seen;
+    for (const std::string& id : spec().measures()) {
+      if (!seen.insert(id).second) {
+        return Invalid(StrCat("measure `", id, "` is listed twice"));
+      }
+      auto m = MakeMeasure(id, *q_.instrument_);
+      if (!m.ok()) return m.status();
+      q_.measures_.push_back(*std::move(m));
     }
-    auto m = MakeMeasure(id, instrument);
-    if (!m.ok()) return m.status();
-    q.measures_.push_back(*std::move(m));
-  }
-  if (q.measures_.size() > kMaxMeasures) {
-    return Invalid(StrCat("at most ", kMaxMeasures, " measures"));
+    if (q_.measures_.size() > kMaxMeasures) {
+      return Invalid(StrCat("at most ", kMaxMeasures, " measures"));
+    }
+    return absl::OkStatus();
   }
 
-  // Shape per statistic.
-  const size_t nm = q.measures_.size();
-  const std::string_view sname = StatisticName(q.statistic_);
-  switch (q.statistic_) {
-    case Statistic::kCount:
-    case Statistic::kCrosstab:
-      if (nm != 0) {
-        return Invalid(StrCat(sname, " counts pupils and takes no measures"));
-      }
-      if (q.statistic_ == Statistic::kCrosstab && q.groups_.size() != 2) {
-        return Invalid(
-            "a crosstab needs exactly two groupBy variables (rows and "
-            "columns)");
-      }
-      break;
-    case Statistic::kMean:
-    case Statistic::kProportion:
-      if (nm == 0) return Invalid(StrCat(sname, " needs at least one measure"));
-      break;
-    case Statistic::kDistribution:
-      if (nm == 0) return Invalid("distribution needs at least one item");
-      for (const Measure& m : q.measures_) {
-        if (m.is_scale) {
-          return Invalid(StrCat(
-              "distribution is per answer category, so it needs items; `", m.id,
-              "` is a scale (use proportion or mean for scales)"));
-        }
-      }
-      break;
-    case Statistic::kCorrelation:
-      if (nm < 2) return Invalid("correlation needs at least two measures");
-      break;
-    case Statistic::kReliability:
-      if (nm != 1 || !q.measures_[0].is_scale) {
-        return Invalid("reliability needs exactly one measure, a scale");
-      }
-      if (q.measures_[0].scale_items.size() < 2) {
-        return Invalid(
-            StrCat("reliability needs a scale of at least two "
-                   "items; `",
-                   q.measures_[0].id, "` has one"));
-      }
-      break;
-    case Statistic::kRegression:
-      if (nm != 1) {
-        return Invalid(
-            "regression needs exactly one measure, the outcome; list the "
-            "explanatory variables under `predictors`");
-      }
-      if (spec.predictors().empty()) {
-        return Invalid("regression needs at least one predictor");
-      }
-      break;
-  }
-  if (q.statistic_ == Statistic::kProportion) {
-    if (!spec.has_cutoff()) {
+  // `cutoff` and `direction`: a kind that takes them has checked them.
+  absl::Status ParseCutoff(const statistics::StatisticKind& kind) {
+    if (kind.TakesCutoff()) {
+      q_.cutoff_ = spec().cutoff();
+      q_.above_ = spec().direction() == "above";
+    } else if (spec().has_cutoff() || !spec().direction().empty()) {
       return Invalid(
-          "proportion needs a `cutoff` (e.g. 2.5) and a `direction` "
-          "(below or above)");
+          StrCat("`cutoff` and `direction` are only for ",
+                 NamesWhere(&statistics::StatisticKind::TakesCutoff)));
     }
-    if (spec.direction() != "below" && spec.direction() != "above") {
-      return Invalid(StrCat("`direction` must be below or above, not `",
-                            spec.direction(), "`"));
-    }
-    q.cutoff_ = spec.cutoff();
-    q.above_ = spec.direction() == "above";
-  } else if (spec.has_cutoff() || !spec.direction().empty()) {
-    return Invalid("`cutoff` and `direction` are only for proportion");
+    return absl::OkStatus();
   }
-  if (q.statistic_ == Statistic::kRegression) {
-    std::set<std::string> seen_pred;
-    for (const std::string& p : spec.predictors()) {
-      if (!seen_pred.insert(p).second || p == q.measures_[0].id) {
+
+  // `predictors`: measures (numeric) or group variables (dummy-coded),
+  // each once and none the outcome.
+  absl::Status ParsePredictors(const statistics::StatisticKind& kind) {
+    if (!kind.TakesPredictors()) {
+      if (spec().predictors().empty()) return absl::OkStatus();
+      return Invalid(
+          StrCat("`predictors` are only for ",
+                 NamesWhere(&statistics::StatisticKind::TakesPredictors)));
+    }
+    std::set<std::string> seen;
+    for (const std::string& p : spec().predictors()) {
+      if (!seen.insert(p).second || p == q_.measures_[0].id) {
         return Invalid(
             StrCat("predictor `", p, "` is listed twice or is the outcome"));
       }
-      Predictor pred;
-      if (std::optional<GroupVar> var = GroupVarByName(p)) {
-        auto g = grouping(*var, "the predictor");
-        if (!g.ok()) return g.status();
-        pred.categorical = *std::move(g);
-      } else {
-        auto m = MakeMeasure(p, instrument);
-        if (!m.ok()) {
-          std::vector<std::string> known = GroupVarNames();
-          for (const auto& s : instrument.scales()) known.push_back(s.id);
-          for (const auto& i : instrument.items()) known.push_back(i.id);
-          return Invalid(
-              StrCat("unknown predictor `", p, "`", DidYouMean(p, known)));
-        }
-        pred.measure = *std::move(m);
-      }
-      q.predictors_.push_back(std::move(pred));
+      auto pred = PredictorOf(p);
+      if (!pred.ok()) return pred.status();
+      q_.predictors_.push_back(*std::move(pred));
     }
-    if (q.predictors_.size() > kMaxMeasures) {
+    if (q_.predictors_.size() > kMaxMeasures) {
       return Invalid(StrCat("at most ", kMaxMeasures, " predictors"));
     }
-  } else if (!spec.predictors().empty()) {
-    return Invalid("`predictors` are only for regression");
+    return absl::OkStatus();
   }
-  return q;
+
+  absl::StatusOr<Predictor> PredictorOf(const std::string& p) const {
+    Predictor pred;
+    if (std::optional<GroupVar> var = GroupVarByName(p)) {
+      auto g = GroupingOf(*var, "the predictor");
+      if (!g.ok()) return g.status();
+      pred.categorical = *std::move(g);
+      return pred;
+    }
+    auto m = MakeMeasure(p, *q_.instrument_);
+    if (!m.ok()) {
+      const survey::Instrument& ins = *q_.instrument_;
+      std::vector<std::string> known = GroupVarNames();
+      for (const auto& s : ins.scales()) known.push_back(s.id);
+      for (const auto& i : ins.items()) known.push_back(i.id);
+      return Invalid(
+          StrCat("unknown predictor `", p, "`", DidYouMean(p, known)));
+    }
+    pred.measure = *std::move(m);
+    return pred;
+  }
+
+  Query q_;
+};
+
+absl::StatusOr<Query> Query::Create(const v1::QuerySpec& spec,
+                                    const survey::Instrument& instrument) {
+  return Builder(spec, instrument).Build();
 }
 
 bool Query::special_category() const {
@@ -626,70 +617,18 @@ std::optional<uint64_t> Query::ValueOf(const Measure& m,
 }
 
 std::string Query::Summary() const {
-  const survey::Instrument& ins = *instrument_;
-  auto measure_name = [&](const Measure& m) {
-    if (m.is_scale) return StrCat(m.scale->name_en, " [", m.id, "]");
-    return StrCat("item ", m.id, " (\"", ins.items()[m.item].text_en, "\")");
-  };
-  auto join = [](const std::vector<std::string>& v) {
-    std::string out;
-    for (size_t i = 0; i < v.size(); ++i) {
-      out += i == 0 ? "" : (i + 1 == v.size() ? " and " : ", ");
-      out += v[i];
-    }
-    return out;
-  };
-  std::vector<std::string> ms;
-  for (const Measure& m : measures_) ms.push_back(measure_name(m));
-  std::string what;
-  switch (statistic_) {
-    case Statistic::kCount:
-      what = "Number of pupils";
-      break;
-    case Statistic::kMean:
-      what = StrCat("Mean (with SD and 95% CI) of ", join(ms));
-      break;
-    case Statistic::kDistribution:
-      what = StrCat("Distribution of the answers to ", join(ms));
-      break;
-    case Statistic::kProportion:
-      what = StrCat("Share of pupils ", above_ ? "above " : "below ", *cutoff_,
-                    " on ", join(ms));
-      break;
-    case Statistic::kCrosstab:
-      what = "Cross-table of pupil counts";
-      break;
-    case Statistic::kCorrelation:
-      what = StrCat("Pearson correlations between ", join(ms));
-      break;
-    case Statistic::kReliability:
-      what = StrCat("Reliability (Cronbach's alpha) of ", join(ms));
-      break;
-    case Statistic::kRegression: {
-      std::vector<std::string> ps;
-      for (const Predictor& p : predictors_) {
-        ps.push_back(p.measure ? p.measure->id
-                               : std::string(GroupVarName(p.categorical->var)));
-      }
-      what = StrCat("Linear regression of ", join(ms), " on ", join(ps));
-      break;
-    }
-  }
+  const statistics::StatisticKind& kind = statistics::StatisticFor(statistic_);
+  std::string what = kind.Describe(*this);
   if (trend_) what += " over the waves";
   std::vector<std::string> by;
   for (size_t i = trend_ ? 1 : 0; i < groups_.size(); ++i) {
     by.emplace_back(GroupVarName(groups_[i].var));
   }
-  if (!by.empty()) {
-    what +=
-        StrCat(statistic_ == Statistic::kCrosstab ? " of " : " per ",
-               statistic_ == Statistic::kCrosstab ? StrCat(by[0], " by ", by[1])
-                                                  : join(by));
-  }
+  if (!by.empty()) what += kind.GroupPhrase(by);
   std::vector<std::string> filters;
   if (!waves_.empty()) {
-    filters.push_back(
-        StrCat(waves_.size() == 1 ? "wave " : "waves ", join(waves_)));
+    filters.push_back(StrCat(waves_.size() == 1 ? "wave " : "waves ",
+                             statistics::JoinAnd(waves_)));
   }
   auto names = [](const auto& v) {
     std::vector<std::string> out;
@@ -697,20 +636,23 @@ std::string Query::Summary() const {
     return out;
   };
   if (!sectors_.empty()) {
-    filters.push_back(StrCat("pupils in ", join(names(sectors_))));
+    filters.push_back(
+        StrCat("pupils in ", statistics::JoinAnd(names(sectors_))));
   }
   if (!tracks_.empty()) {
-    filters.push_back(StrCat("tracks ", join(names(tracks_))));
+    filters.push_back(StrCat("tracks ", statistics::JoinAnd(names(tracks_))));
   }
   if (!grades_.empty()) {
     std::vector<std::string> gs;
     for (auto g : grades_) gs.push_back(std::to_string(g));
-    filters.push_back(
-        StrCat(grades_.size() == 1 ? "grade " : "grades ", join(gs)));
+    filters.push_back(StrCat(grades_.size() == 1 ? "grade " : "grades ",
+                             statistics::JoinAnd(gs)));
   }
-  if (!genders_.empty()) filters.push_back(join(names(genders_)));
+  if (!genders_.empty())
+    filters.push_back(statistics::JoinAnd(names(genders_)));
   if (!municipalities_.empty()) {
-    filters.push_back(StrCat("schools in ", join(municipalities_)));
+    filters.push_back(
+        StrCat("schools in ", statistics::JoinAnd(municipalities_)));
   }
   for (const std::string& f : filters) what += StrCat(", ", f);
   return what;

@@ -123,6 +123,7 @@ class Query {
   std::string Summary() const;
 
  private:
+  class Builder;  // Create's parser, one method per section of the spec
   Query() = default;
 
   v1::QuerySpec spec_;

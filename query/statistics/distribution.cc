@@ -1,0 +1,114 @@
+#include "query/statistics/distribution.h"
+
+#include <algorithm>
+#include <map>
+
+#include "query/statistics/helpers.h"
+#include "util/str_cat.h"
+
+namespace kring::query::statistics {
+
+absl::Status Distribution::Check(const Query& query) const {
+  if (query.measures().empty()) {
+    return Invalid("distribution needs at least one item");
+  }
+  for (const Measure& m : query.measures()) {
+    if (m.is_scale) {
+      return Invalid(
+          StrCat("distribution is per answer category, so it needs items; `",
+                 m.id, "` is a scale (use proportion or mean for scales)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string Distribution::Describe(const Query& query) const {
+  return StrCat("Distribution of the answers to ", MeasureNames(query));
+}
+
+void Distribution::AddElements(const Query& query, CellBlock& block) const {
+  const survey::Instrument& ins = query.instrument();
+  for (const Measure& m : query.measures()) {
+    block.distribution_offsets.push_back(block.names.size());
+    for (const auto& o : ins.ResponseScaleOf(m.item).options) {
+      block.Add(StrCat(m.id, " answer ", o.code), 1);
+    }
+  }
+}
+
+void Distribution::AddRecord(const Layout& layout, const v1::PupilRecord& r,
+                             std::string_view,
+                             std::span<uint64_t> delta) const {
+  const Query& q = layout.query();
+  for (size_t mi = 0; mi < q.measures().size(); ++mi) {
+    const Measure& m = q.measures()[mi];
+    if (static_cast<int>(m.item) >= r.responses_size()) continue;
+    const uint32_t code = r.responses(static_cast<int>(m.item));
+    const auto& options = q.instrument().ResponseScaleOf(m.item).options;
+    for (size_t o = 0; o < options.size(); ++o) {
+      if (options[o].code == code) {
+        delta[layout.DistributionOffset(mi) + o] = 1;
+      }
+    }
+  }
+}
+
+uint64_t Distribution::Respondents(const Layout& layout,
+                                   const uint64_t* block) const {
+  const Query& q = layout.query();
+  uint64_t n = block[Layout::kRecords];
+  for (size_t m = 0; m < q.measures().size(); ++m) {
+    const size_t options =
+        q.instrument().ResponseScaleOf(q.measures()[m].item).options.size();
+    uint64_t sum = 0;
+    for (size_t o = 0; o < options; ++o) {
+      sum += block[layout.DistributionOffset(m) + o];
+    }
+    n = std::min(n, sum);
+  }
+  return n;
+}
+
+absl::Status Distribution::DecodeCell(const Layout& layout,
+                                      const uint64_t* block,
+                                      CellResult& cell) const {
+  const Query& q = layout.query();
+  CellFigures out(cell);
+  for (size_t mi = 0; mi < q.measures().size(); ++mi) {
+    const Measure& m = q.measures()[mi];
+    const auto& options = q.instrument().ResponseScaleOf(m.item).options;
+    const size_t at = layout.DistributionOffset(mi);
+    uint64_t n = 0;
+    for (size_t o = 0; o < options.size(); ++o) n += block[at + o];
+    if (auto s = out.CheckRespondents(n); !s.ok()) return s;
+    out.Respondents(n);
+    out.Add(m.id, "n", D(n));
+    for (size_t o = 0; o < options.size(); ++o) {
+      out.Add(m.id, StrCat("count_", options[o].code), D(block[at + o]));
+      if (n > 0) {
+        out.Add(m.id, StrCat("share_", options[o].code),
+                D(block[at + o]) / D(n));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool Distribution::CountsPeople(const Figure& f) const {
+  return StatisticKind::CountsPeople(f) || f.stat.starts_with("count_");
+}
+
+void Distribution::ShareFromRounded(std::vector<Figure>& figures) const {
+  std::map<std::string, std::map<std::string, double>> by_measure;
+  for (const Figure& f : figures) by_measure[f.measure][f.stat] = f.value;
+  for (Figure& f : figures) {
+    if (!f.stat.starts_with("share_")) continue;
+    const auto& m = by_measure[f.measure];
+    auto n_it = m.find("n");
+    const double n = n_it == m.end() ? 0.0 : n_it->second;
+    const double count = m.at(StrCat("count_", f.stat.substr(6)));
+    f.value = n > 0 ? count / n : 0.0;
+  }
+}
+
+}  // namespace kring::query::statistics

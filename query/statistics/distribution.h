@@ -1,0 +1,32 @@
+#ifndef KRING_QUERY_STATISTICS_DISTRIBUTION_H_
+#define KRING_QUERY_STATISTICS_DISTRIBUTION_H_
+
+#include "query/statistics/statistic.h"
+
+namespace kring::query::statistics {
+
+// The counts and shares of each answer category of each item.
+class Distribution final : public StatisticKind {
+ public:
+  Statistic id() const override { return Statistic::kDistribution; }
+  std::string_view name() const override { return "distribution"; }
+  bool CanTrend() const override { return true; }
+  absl::Status Check(const Query& query) const override;
+  std::string Describe(const Query& query) const override;
+  void AddElements(const Query& query, CellBlock& block) const override;
+  void AddRecord(const Layout& layout, const v1::PupilRecord& r,
+                 std::string_view municipality,
+                 std::span<uint64_t> delta) const override;
+  uint64_t Respondents(const Layout& layout,
+                       const uint64_t* block) const override;
+  absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
+                          CellResult& cell) const override;
+  // "n" and "count", and count_<code>: the pupils per answer.
+  bool CountsPeople(const Figure& f) const override;
+  // share_<code> from the rounded counts.
+  void ShareFromRounded(std::vector<Figure>& figures) const override;
+};
+
+}  // namespace kring::query::statistics
+
+#endif  // KRING_QUERY_STATISTICS_DISTRIBUTION_H_

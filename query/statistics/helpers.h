@@ -1,0 +1,71 @@
+#ifndef KRING_QUERY_STATISTICS_HELPERS_H_
+#define KRING_QUERY_STATISTICS_HELPERS_H_
+
+// Small pieces the statistic classes share: spec errors, summary text,
+// exact centred sums, p-values, the Wilson interval and writing a cell's
+// figures. Internal to kring::query.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "query/decode.h"
+#include "query/spec.h"
+
+namespace kring::query::statistics {
+
+// INVALID_ARGUMENT "query spec: <what>".
+absl::Status Invalid(std::string_view what);
+
+// "a", "a and b", "a, b and c".
+std::string JoinAnd(const std::vector<std::string>& v);
+// The query's measures for a summary, joined: "item ST034Q01 (\"...\") and
+// Belonging [belong_perception]".
+std::string MeasureNames(const Query& query);
+
+// Exact centred sums need more than 64 bits (GCC and Clang extension).
+__extension__ typedef __int128 int128;
+
+inline double D(int128 v) { return static_cast<double>(v); }
+
+// n * sum(xy) - sum(x) * sum(y): n^2 times the covariance numerator, exact.
+inline int128 Centered(uint64_t n, uint64_t sxy, uint64_t sx, uint64_t sy) {
+  return static_cast<int128>(n) * sxy -
+         static_cast<int128>(sx) * static_cast<int128>(sy);
+}
+
+// Two-sided p-value of a t statistic with `df` degrees of freedom.
+double TwoSidedP(double t, double df);
+
+// A share k / n with its 95% Wilson score interval (n > 0).
+struct Wilson {
+  double p = 0;
+  double low = 0;
+  double high = 0;
+};
+Wilson WilsonInterval(double k, double n);
+
+// Writes the figures of one cell. Refers to `cell`, which must outlive it.
+class CellFigures {
+ public:
+  explicit CellFigures(CellResult& cell) : cell_(cell) {}
+
+  const CellResult& cell() const { return cell_; }
+  void Add(std::string measure, std::string stat, double value) {
+    cell_.figures.push_back({std::move(measure), std::move(stat), value});
+  }
+  void Note(std::string note) { cell_.notes.push_back(std::move(note)); }
+  // Lowers the cell's respondents to `n` if fewer.
+  void Respondents(uint64_t n);
+  // INVALID_ARGUMENT if `n` respondents exceed the cell's records.
+  absl::Status CheckRespondents(uint64_t n) const;
+
+ private:
+  CellResult& cell_;
+};
+
+}  // namespace kring::query::statistics
+
+#endif  // KRING_QUERY_STATISTICS_HELPERS_H_

@@ -1,0 +1,88 @@
+#include "query/statistics/mean.h"
+
+#include <algorithm>
+#include <boost/math/distributions/students_t.hpp>
+#include <cmath>
+
+#include "query/statistics/helpers.h"
+#include "util/str_cat.h"
+
+namespace kring::query::statistics {
+
+// Per measure: n, sum, sum of squares.
+constexpr size_t kStride = 3;
+
+absl::Status Mean::Check(const Query& query) const {
+  if (query.measures().empty()) {
+    return Invalid(StrCat(name(), " needs at least one measure"));
+  }
+  return absl::OkStatus();
+}
+
+std::string Mean::Describe(const Query& query) const {
+  return StrCat("Mean (with SD and 95% CI) of ", MeasureNames(query));
+}
+
+void Mean::AddElements(const Query& query, CellBlock& block) const {
+  for (const Measure& m : query.measures()) {
+    block.Add(StrCat(m.id, " n"), 1);
+    block.Add(StrCat(m.id, " sum"), m.max_scaled);
+    block.Add(StrCat(m.id, " sum of squares"), m.max_scaled * m.max_scaled);
+  }
+}
+
+void Mean::AddRecord(const Layout& layout, const v1::PupilRecord& r,
+                     std::string_view, std::span<uint64_t> delta) const {
+  const Query& q = layout.query();
+  size_t at = Layout::kStats;
+  for (const Measure& m : q.measures()) {
+    if (std::optional<uint64_t> v = q.ValueOf(m, r)) {
+      delta[at] = 1;
+      delta[at + 1] = *v;
+      delta[at + 2] = *v * *v;
+    }
+    at += kStride;
+  }
+}
+
+uint64_t Mean::Respondents(const Layout& layout, const uint64_t* block) const {
+  uint64_t n = block[Layout::kRecords];
+  for (size_t m = 0; m < layout.query().measures().size(); ++m) {
+    n = std::min(n, block[Layout::kStats + kStride * m]);
+  }
+  return n;
+}
+
+absl::Status Mean::DecodeCell(const Layout& layout, const uint64_t* block,
+                              CellResult& cell) const {
+  CellFigures out(cell);
+  size_t at = Layout::kStats;
+  for (const Measure& m : layout.query().measures()) {
+    const uint64_t n = block[at], sx = block[at + 1], sxx = block[at + 2];
+    at += kStride;
+    if (auto s = out.CheckRespondents(n); !s.ok()) return s;
+    out.Respondents(n);
+    out.Add(m.id, "n", D(n));
+    if (n == 0) continue;
+    const double scale = static_cast<double>(m.scale_factor);
+    const double mean = D(sx) / (D(n) * scale);
+    out.Add(m.id, "mean", mean);
+    if (n < 2) continue;
+    const int128 num = Centered(n, sxx, sx, sx);
+    if (num < 0) {
+      return absl::InvalidArgumentError(
+          StrCat("cell ", cell.name, ": inconsistent sums for ", m.id));
+    }
+    const double sd = std::sqrt(D(num) / (D(n) * D(n - 1))) / scale;
+    const double half =
+        boost::math::quantile(
+            boost::math::students_t(static_cast<double>(n - 1)), 0.975) *
+        sd / std::sqrt(D(n));
+    out.Add(m.id, "sd", sd);
+    out.Add(m.id, "ci_low", mean - half);
+    out.Add(m.id, "ci_high", mean + half);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kring::query::statistics
