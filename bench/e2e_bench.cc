@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -24,6 +25,7 @@
 #include "node/importer.h"
 #include "node/synth.h"
 #include "query/spec.h"
+#include "survey/instrument.h"
 #include "util/str_cat.h"
 
 namespace kring::bench {
@@ -78,6 +80,238 @@ nlohmann::json Error(const std::filesystem::path& dir, std::string what) {
   return {{"benchmark", "e2e"}, {"error", std::move(what)}};
 }
 
+absl::Status Failed(const std::string& what) {
+  return absl::InternalError(what);
+}
+
+// One e2e benchmark: a coordinator in this process and one node process
+// per school, all on loopback, with their files under `dir`. The node
+// processes are killed when it ends.
+class E2eRun {
+ public:
+  E2eRun(const E2eBenchOptions& o, std::filesystem::path dir)
+      : o_(o),
+        dir_(std::move(dir)),
+        researcher_key_(crypto::IdentityKeyPair::Generate()),
+        approver_key_(crypto::IdentityKeyPair::Generate()) {}
+  ~E2eRun() { StopNodes(); }
+
+  // The coordinator's engine and gRPC server, and the bench's users.
+  absl::Status StartCoordinator();
+  // School `i`: a store with synthetic pupils, enrollment, node.yaml, and
+  // its node process (`self e2e-node`).
+  absl::Status StartSchool(int i, const std::string& self);
+  // Waits (up to a minute) until every node is connected.
+  absl::Status WaitForNodes();
+  // One query from submission to release, secure or plaintext, timed.
+  absl::Status Measure(bool plaintext);
+  // Kills and reaps the node processes.
+  void StopNodes();
+  // Stops the server; the figures stay.
+  void StopServer() { server_.reset(); }
+  // The figures as the benchmark's JSON.
+  nlohmann::json Report() const;
+
+ private:
+  const E2eBenchOptions& o_;
+  const std::filesystem::path dir_;
+  std::unique_ptr<coordinator::Engine> engine_;
+  std::unique_ptr<coordinator::Server> server_;  // stops before engine_
+  std::string address_;
+  const coordinator::User admin_{"bench-admin", v1::ROLE_ADMIN, {}, {}};
+  crypto::IdentityKeyPair researcher_key_;
+  crypto::IdentityKeyPair approver_key_;
+  coordinator::User researcher_;
+  coordinator::User approver_;
+  std::vector<pid_t> pids_;
+  std::vector<double> secure_ms_, plain_ms_, secure_cpu_ms_, plain_cpu_ms_;
+  std::string secure_result_, plain_result_;
+};
+
+absl::Status E2eRun::StartCoordinator() {
+  auto db = coordinator::CoordinatorDb::Open(dir_ / "coordinator", true);
+  if (!db.ok()) return db.status();
+  coordinator::EngineOptions eo;
+  eo.decision_window = std::chrono::seconds(120);
+  eo.round_deadline = std::chrono::seconds(120);
+  auto engine = coordinator::Engine::Create(*std::move(db), eo);
+  if (!engine.ok()) return Failed("cannot start the engine");
+  engine_ = *std::move(engine);
+  coordinator::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  so.insecure_loopback = true;
+  so.requests_per_second = 1e6;
+  so.burst = 1e6;
+  auto server = coordinator::Server::Start(engine_.get(), so);
+  if (!server.ok()) return Failed("cannot start the server");
+  server_ = *std::move(server);
+  address_ = StrCat("127.0.0.1:", server_->port());
+  researcher_ = {"bench-researcher",
+                 v1::ROLE_RESEARCHER,
+                 std::string(researcher_key_.public_key().bytes()),
+                 {}};
+  approver_ = {"bench-approver",
+               v1::ROLE_APPROVER,
+               std::string(approver_key_.public_key().bytes()),
+               {}};
+  if (!engine_->RegisterUser(admin_, researcher_).ok() ||
+      !engine_->RegisterUser(admin_, approver_).ok()) {
+    return Failed("cannot register users");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status E2eRun::StartSchool(int i, const std::string& self) {
+  const auto data = dir_ / StrCat("school-", i);
+  const auto key = dir_ / StrCat("school-", i, ".key");
+  auto store = node::Store::Init(data, node::KeySource::KeyFile(key), {});
+  if (!store.ok()) return Failed("cannot create a store");
+  node::SynthOptions synth;
+  synth.rows = o_.rows;
+  synth.seed = 1000 + static_cast<uint64_t>(i);
+  const std::string csv =
+      node::SynthesizeExport(survey::Instrument::BelongingV1(), synth);
+  auto imported = node::ImportExport(
+      *store, csv, survey::Instrument::BelongingV1(), {}, false);
+  if (!imported.ok() || !imported->parsed.problems.empty()) {
+    return Failed("cannot import synthetic pupils");
+  }
+  auto identity = crypto::IdentityKeyPair::Generate();
+  if (!identity.SavePrivateKeyFile(data / "node.key").ok()) {
+    return Failed("cannot save a node key");
+  }
+  coordinator::School school;
+  school.brin = StrCat("B", i);
+  school.name = StrCat("Bench school ", i);
+  school.municipality = kMunicipalities[i % 3];
+  auto code = engine_->NewEnrollmentCode(school);
+  if (!code.ok()) return Failed("cannot create an enrollment code");
+  v1::EnrollRequest enroll;
+  enroll.set_code(code->code());
+  enroll.set_identity_public_key(std::string(identity.public_key().bytes()));
+  auto enrolled = engine_->Enroll(enroll);
+  if (!enrolled.ok()) return Failed("cannot enroll");
+  node::NodeConfig config;
+  config.coordinator = address_;
+  config.insecure_loopback = true;
+  config.school_id = enrolled->school_id();
+  config.municipality = enrolled->municipality();
+  config.approvers.push_back(approver_key_.public_key());
+  std::ofstream(data / "node.yaml") << config.ToYaml();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string log = (dir_ / StrCat("school-", i, ".log")).string();
+    freopen(log.c_str(), "w", stdout);
+    freopen(log.c_str(), "a", stderr);
+    execl(self.c_str(), self.c_str(), "e2e-node", "--data-dir", data.c_str(),
+          "--key-file", key.c_str(), nullptr);
+    _exit(127);
+  }
+  pids_.push_back(pid);
+  return absl::OkStatus();
+}
+
+absl::Status E2eRun::WaitForNodes() {
+  for (int waited = 0;; waited += 50) {
+    auto nodes = engine_->Nodes(admin_);
+    int connected = 0;
+    if (nodes.ok()) {
+      for (const auto& n : *nodes) connected += n.connected();
+    }
+    if (connected == o_.nodes) return absl::OkStatus();
+    if (waited > 60000) {
+      return Failed(
+          StrCat("only ", connected, " of ", o_.nodes, " nodes connected"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+absl::Status E2eRun::Measure(bool plaintext) {
+  const auto spec = query::ParseQuerySpecJson(kSpec);
+  engine_->SetBenchmarkPlaintext(plaintext);
+  auto q = engine_->Submit(researcher_, *spec);
+  if (!q.ok()) return q.status();
+  const std::string id = q->ticket().query_id();
+  const double cpu0 = CpuMs(pids_);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto approved = engine_->Approve(
+      approver_, id,
+      *approver_key_.Sign(api::kApprovalContext, q->ticket_bytes()));
+  auto done = engine_->WaitForQuery(id, std::chrono::minutes(5));
+  const double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
+  const double cpu_ms = CpuMs(pids_) - cpu0;
+  if (!approved.ok() || !done.ok() ||
+      done->state() != v1::QUERY_STATE_RELEASED ||
+      done->participants() != static_cast<uint32_t>(o_.nodes)) {
+    return Failed(StrCat("the ", plaintext ? "plaintext" : "secure",
+                         " run did not release with every node: ",
+                         done.ok() ? done->reason() : "timeout"));
+  }
+  auto body = engine_->Result(researcher_, id, v1::RESULT_FORMAT_JSON);
+  (plaintext ? plain_ms_ : secure_ms_).push_back(ms);
+  (plaintext ? plain_cpu_ms_ : secure_cpu_ms_).push_back(cpu_ms);
+  (plaintext ? plain_result_ : secure_result_) = body.ok() ? *body : "";
+  if (o_.progress) {
+    std::cerr << (plaintext ? "plaintext " : "secure ") << ms << " ms, "
+              << cpu_ms << " ms CPU\n";
+  }
+  return absl::OkStatus();
+}
+
+void E2eRun::StopNodes() {
+  for (pid_t p : pids_) ::kill(p, SIGKILL);
+  for (pid_t p : pids_) waitpid(p, nullptr, 0);
+  pids_.clear();
+}
+
+nlohmann::json E2eRun::Report() const {
+  nlohmann::json out;
+  out["benchmark"] = "e2e";
+  out["nodes"] = o_.nodes;
+  out["rows_per_node"] = o_.rows;
+  out["repetitions"] = o_.repetitions;
+  out["secure_ms_median"] = Median(secure_ms_);
+  out["plaintext_ms_median"] = Median(plain_ms_);
+  out["ratio"] = Median(secure_ms_) / Median(plain_ms_);
+  // On one machine every node shares its cores: a run cannot finish faster
+  // than its CPU time divided by the cores.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  out["cores"] = sched_getaffinity(0, sizeof(allowed), &allowed) == 0
+                     ? CPU_COUNT(&allowed)
+                     : static_cast<int>(std::thread::hardware_concurrency());
+  out["secure_cpu_ms_median"] = Median(secure_cpu_ms_);
+  out["plaintext_cpu_ms_median"] = Median(plain_cpu_ms_);
+  out["results_identical"] =
+      !secure_result_.empty() && secure_result_ == plain_result_;
+  out["note"] =
+      "latency from approval to release on loopback: every node decides, "
+      "then secure aggregation (5 rounds) or the benchmark-only plaintext "
+      "sum (1 round); decode, disclosure control and release included; "
+      "cpu_ms is the CPU time of the coordinator and all node processes "
+      "during the run";
+  return out;
+}
+
+// Sets up the coordinator and the schools, then runs the measurements.
+absl::Status RunAll(E2eRun& run, const E2eBenchOptions& o,
+                    const std::string& self) {
+  if (auto s = run.StartCoordinator(); !s.ok()) return s;
+  for (int i = 0; i < o.nodes; ++i) {
+    if (auto s = run.StartSchool(i, self); !s.ok()) return s;
+  }
+  if (auto s = run.WaitForNodes(); !s.ok()) return s;
+  for (int rep = 0; rep < o.repetitions; ++rep) {
+    for (bool plaintext : {false, true}) {
+      if (auto s = run.Measure(plaintext); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int RunE2eNode(const std::string& data_dir, const std::string& key_file) {
@@ -102,177 +336,15 @@ nlohmann::json RunE2eBench(const E2eBenchOptions& o, const std::string& self) {
   char tmpl[] = "/tmp/kring-e2e-bench-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return {{"error", "cannot create temp dir"}};
   const std::filesystem::path dir = tmpl;
-  auto db = coordinator::CoordinatorDb::Open(dir / "coordinator", true);
-  if (!db.ok()) return Error(dir, std::string(ToStd(db.status().message())));
-  coordinator::EngineOptions eo;
-  eo.decision_window = std::chrono::seconds(120);
-  eo.round_deadline = std::chrono::seconds(120);
-  auto engine = coordinator::Engine::Create(*std::move(db), eo);
-  if (!engine.ok()) return Error(dir, "cannot start the engine");
-  coordinator::ServerOptions so;
-  so.listen = "127.0.0.1:0";
-  so.insecure_loopback = true;
-  so.requests_per_second = 1e6;
-  so.burst = 1e6;
-  auto server = coordinator::Server::Start(engine->get(), so);
-  if (!server.ok()) return Error(dir, "cannot start the server");
-  const std::string address = StrCat("127.0.0.1:", (*server)->port());
-
-  coordinator::User admin{"bench-admin", v1::ROLE_ADMIN, {}, {}};
-  auto researcher_key = crypto::IdentityKeyPair::Generate();
-  auto approver_key = crypto::IdentityKeyPair::Generate();
-  coordinator::User researcher{"bench-researcher",
-                               v1::ROLE_RESEARCHER,
-                               std::string(researcher_key.public_key().bytes()),
-                               {}};
-  coordinator::User approver{"bench-approver",
-                             v1::ROLE_APPROVER,
-                             std::string(approver_key.public_key().bytes()),
-                             {}};
-  if (!(*engine)->RegisterUser(admin, researcher).ok() ||
-      !(*engine)->RegisterUser(admin, approver).ok()) {
-    return Error(dir, "cannot register users");
+  E2eRun run(o, dir);
+  if (absl::Status s = RunAll(run, o, self); !s.ok()) {
+    run.StopNodes();
+    return Error(dir, std::string(ToStd(s.message())));
   }
-
-  // Schools: store, synthetic pupils, enrollment, node.yaml.
-  std::vector<pid_t> pids;
-  auto stop_nodes = [&] {
-    for (pid_t p : pids) ::kill(p, SIGKILL);
-    for (pid_t p : pids) waitpid(p, nullptr, 0);
-    pids.clear();
-  };
-  for (int i = 0; i < o.nodes; ++i) {
-    const auto data = dir / StrCat("school-", i);
-    const auto key = dir / StrCat("school-", i, ".key");
-    auto store = node::Store::Init(data, node::KeySource::KeyFile(key), {});
-    if (!store.ok()) return Error(dir, "cannot create a store");
-    node::SynthOptions synth;
-    synth.rows = o.rows;
-    synth.seed = 1000 + static_cast<uint64_t>(i);
-    const std::string csv =
-        node::SynthesizeExport(survey::Instrument::BelongingV1(), synth);
-    auto imported = node::ImportExport(
-        *store, csv, survey::Instrument::BelongingV1(), {}, false);
-    if (!imported.ok() || !imported->parsed.problems.empty()) {
-      return Error(dir, "cannot import synthetic pupils");
-    }
-    auto identity = crypto::IdentityKeyPair::Generate();
-    if (!identity.SavePrivateKeyFile(data / "node.key").ok()) {
-      return Error(dir, "cannot save a node key");
-    }
-    coordinator::School school;
-    school.brin = StrCat("B", i);
-    school.name = StrCat("Bench school ", i);
-    school.municipality = kMunicipalities[i % 3];
-    auto code = (*engine)->NewEnrollmentCode(school);
-    if (!code.ok()) return Error(dir, "cannot create an enrollment code");
-    v1::EnrollRequest enroll;
-    enroll.set_code(code->code());
-    enroll.set_identity_public_key(std::string(identity.public_key().bytes()));
-    auto enrolled = (*engine)->Enroll(enroll);
-    if (!enrolled.ok()) return Error(dir, "cannot enroll");
-    node::NodeConfig config;
-    config.coordinator = address;
-    config.insecure_loopback = true;
-    config.school_id = enrolled->school_id();
-    config.municipality = enrolled->municipality();
-    config.approvers.push_back(approver_key.public_key());
-    std::ofstream(data / "node.yaml") << config.ToYaml();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      const std::string log = (dir / StrCat("school-", i, ".log")).string();
-      freopen(log.c_str(), "w", stdout);
-      freopen(log.c_str(), "a", stderr);
-      execl(self.c_str(), self.c_str(), "e2e-node", "--data-dir", data.c_str(),
-            "--key-file", key.c_str(), nullptr);
-      _exit(127);
-    }
-    pids.push_back(pid);
-  }
-  // Wait until every node is connected.
-  for (int waited = 0;; waited += 50) {
-    auto nodes = (*engine)->Nodes(admin);
-    int connected = 0;
-    if (nodes.ok()) {
-      for (const auto& n : *nodes) connected += n.connected();
-    }
-    if (connected == o.nodes) break;
-    if (waited > 60000) {
-      stop_nodes();
-      return Error(
-          dir, StrCat("only ", connected, " of ", o.nodes, " nodes connected"));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  auto spec = query::ParseQuerySpecJson(kSpec);
-  std::vector<double> secure_ms, plain_ms, secure_cpu_ms, plain_cpu_ms;
-  std::string secure_result, plain_result;
-  for (int rep = 0; rep < o.repetitions; ++rep) {
-    for (bool plaintext : {false, true}) {
-      (*engine)->SetBenchmarkPlaintext(plaintext);
-      auto q = (*engine)->Submit(researcher, *spec);
-      if (!q.ok()) {
-        stop_nodes();
-        return Error(dir, std::string(ToStd(q.status().message())));
-      }
-      const std::string id = q->ticket().query_id();
-      const double cpu0 = CpuMs(pids);
-      const auto t0 = std::chrono::steady_clock::now();
-      auto approved = (*engine)->Approve(
-          approver, id,
-          *approver_key.Sign(api::kApprovalContext, q->ticket_bytes()));
-      auto done = (*engine)->WaitForQuery(id, std::chrono::minutes(5));
-      const double ms = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - t0)
-                            .count();
-      const double cpu_ms = CpuMs(pids) - cpu0;
-      if (!approved.ok() || !done.ok() ||
-          done->state() != v1::QUERY_STATE_RELEASED ||
-          done->participants() != static_cast<uint32_t>(o.nodes)) {
-        stop_nodes();
-        return Error(dir, StrCat("the ", plaintext ? "plaintext" : "secure",
-                                 " run did not release with every node: ",
-                                 done.ok() ? done->reason() : "timeout"));
-      }
-      auto body = (*engine)->Result(researcher, id, v1::RESULT_FORMAT_JSON);
-      (plaintext ? plain_ms : secure_ms).push_back(ms);
-      (plaintext ? plain_cpu_ms : secure_cpu_ms).push_back(cpu_ms);
-      (plaintext ? plain_result : secure_result) = body.ok() ? *body : "";
-      if (o.progress) {
-        std::cerr << (plaintext ? "plaintext " : "secure ") << ms << " ms, "
-                  << cpu_ms << " ms CPU\n";
-      }
-    }
-  }
-  stop_nodes();
-  server->reset();
+  run.StopNodes();
+  run.StopServer();
   std::filesystem::remove_all(dir);
-  nlohmann::json out;
-  out["benchmark"] = "e2e";
-  out["nodes"] = o.nodes;
-  out["rows_per_node"] = o.rows;
-  out["repetitions"] = o.repetitions;
-  out["secure_ms_median"] = Median(secure_ms);
-  out["plaintext_ms_median"] = Median(plain_ms);
-  out["ratio"] = Median(secure_ms) / Median(plain_ms);
-  // On one machine every node shares its cores: a run cannot finish faster
-  // than its CPU time divided by the cores.
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  out["cores"] = sched_getaffinity(0, sizeof(allowed), &allowed) == 0
-                     ? CPU_COUNT(&allowed)
-                     : static_cast<int>(std::thread::hardware_concurrency());
-  out["secure_cpu_ms_median"] = Median(secure_cpu_ms);
-  out["plaintext_cpu_ms_median"] = Median(plain_cpu_ms);
-  out["results_identical"] =
-      !secure_result.empty() && secure_result == plain_result;
-  out["note"] =
-      "latency from approval to release on loopback: every node decides, "
-      "then secure aggregation (5 rounds) or the benchmark-only plaintext "
-      "sum (1 round); decode, disclosure control and release included; "
-      "cpu_ms is the CPU time of the coordinator and all node processes "
-      "during the run";
-  return out;
+  return run.Report();
 }
 
 }  // namespace kring::bench

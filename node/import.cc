@@ -401,13 +401,6 @@ std::string WaveOf(const DateParts& d) {
   return StrCat(first, "-", next < 10 ? "0" : "", next);
 }
 
-// What a column holds.
-struct Column {
-  enum class Kind { kUnused, kField, kItem, kTimestamp } kind = Kind::kUnused;
-  Field field = Field::kPupilNumber;
-  size_t item = 0;
-};
-
 // The item a header names: the item id itself (kring, Qualtrics tags),
 // LimeSurvey's "group[ITEMID]", or the item's Dutch or English text
 // (Microsoft Forms, Qualtrics' second header row); all case-insensitive.
@@ -573,10 +566,33 @@ absl::StatusOr<ColumnMapping> ColumnMapping::Parse(std::string_view yaml) {
   return m;
 }
 
-absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
-                                         const Instrument& instrument,
-                                         const ImportOptions& options) {
-  ParsedExport out;
+namespace {
+
+// Where each record field and item is read from, decided from the headers.
+struct ColumnMap {
+  std::array<std::optional<size_t>, kNumFields> field_col;
+  std::vector<std::optional<size_t>> item_col;  // one per instrument item
+  std::optional<size_t> timestamp_col;          // for the month and wave
+  bool timestamp_month_first = false;
+};
+
+// Values given for the whole file (--wave, mapping constants), by Field.
+using FileConstants = std::array<std::optional<std::string>, kNumFields>;
+
+// Everything the rows are read with: columns, constants, and whether the
+// month and wave come from the timestamp column.
+struct ExportLayout {
+  ColumnMap columns;
+  FileConstants constant;
+  bool month_from_timestamp = false;
+  bool wave_from_timestamp = false;
+};
+
+// Reads the CSV rows of `bytes` and records its BOM, line ends and
+// delimiter in `out`; leading blank rows are dropped. At least one row.
+absl::StatusOr<std::vector<CsvRow>> ReadExportRows(std::string_view bytes,
+                                                   const ImportOptions& options,
+                                                   ParsedExport& out) {
   std::string_view text = bytes;
   if (text.substr(0, kBom.size()) == kBom) {
     out.had_bom = true;
@@ -600,28 +616,119 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
   if (rows.empty()) {
     return absl::InvalidArgumentError("the file is empty: no header row");
   }
+  return csv;
+}
 
+// Sets `out.format` and returns the index of the first data row.
+absl::StatusOr<size_t> DecideFormat(const std::vector<CsvRow>& rows,
+                                    const ImportOptions& options,
+                                    ParsedExport& out) {
   out.format =
       options.format == ExportFormat::kAuto ? Detect(rows) : options.format;
-  size_t first_data = 1;
-  if (out.format == ExportFormat::kQualtrics) {
-    if (!LooksLikeQualtrics(rows)) {
-      return absl::InvalidArgumentError(
-          "not a Qualtrics export: the third row holds no ImportIds; export "
-          "the CSV with all three header rows, or use --format auto");
-    }
-    first_data = 3;
+  if (out.format != ExportFormat::kQualtrics) return 1;
+  if (!LooksLikeQualtrics(rows)) {
+    return absl::InvalidArgumentError(
+        "not a Qualtrics export: the third row holds no ImportIds; export "
+        "the CSV with all three header rows, or use --format auto");
   }
+  return 3;
+}
+
+// What one column holds according to the mapping file, or else to its
+// header (or, for Qualtrics, its question text in the second header row).
+struct ColumnTarget {
+  bool drop = false;
+  std::optional<Field> field;
+  std::optional<size_t> item;
+};
+
+absl::StatusOr<ColumnTarget> TargetOf(
+    const std::vector<CsvRow>& rows, size_t c,
+    const std::unordered_map<std::string, size_t>& item_keys,
+    const Instrument& instrument, const ImportOptions& options,
+    ExportFormat format) {
+  const std::string& h = rows[0].cells[c];
+  ColumnTarget t;
+  if (options.mapping.has_value()) {
+    if (auto it = options.mapping->columns.find(h);
+        it != options.mapping->columns.end()) {
+      if (it->second == "drop") {
+        t.drop = true;
+      } else if ((t.field = FieldByName(it->second))) {
+      } else if ((t.item = instrument.ItemIndex(it->second))) {
+      } else {
+        return absl::InvalidArgumentError(StrCat(
+            "mapping file: column ", Quote(h), " maps to ", Quote(it->second),
+            ", which is neither a record field nor an item of instrument ",
+            instrument.id()));
+      }
+    }
+  }
+  if (!t.drop && !t.field && !t.item) {
+    t.item = ItemForHeader(item_keys, h);
+    // Qualtrics: the second header row holds the question texts.
+    if (!t.item && format == ExportFormat::kQualtrics &&
+        c < rows[1].cells.size()) {
+      t.item = ItemForHeader(item_keys, rows[1].cells[c]);
+    }
+    if (!t.item) t.field = FieldForHeader(h);
+  }
+  return t;
+}
+
+// Records column `c` as the column of `t`'s field or item; an error when
+// another column holds it already.
+absl::Status Claim(const std::vector<std::string>& headers, size_t c,
+                   const ColumnTarget& t, const Instrument& instrument,
+                   ColumnMap& m) {
+  const std::string& h = headers[c];
+  if (t.field) {
+    std::optional<size_t>& col = m.field_col[static_cast<size_t>(*t.field)];
+    if (col.has_value()) {
+      return absl::InvalidArgumentError(StrCat(
+          "two columns hold the ", kFieldNames[static_cast<size_t>(*t.field)],
+          ": ", Quote(headers[*col]), " and ", Quote(h),
+          "; drop one of them with a mapping file"));
+    }
+    col = c;
+    return absl::OkStatus();
+  }
+  std::optional<size_t>& col = m.item_col[*t.item];
+  if (col.has_value()) {
+    return absl::InvalidArgumentError(
+        StrCat("two columns hold item ", instrument.items()[*t.item].id, ": ",
+               Quote(headers[*col]), " and ", Quote(h)));
+  }
+  col = c;
+  return absl::OkStatus();
+}
+
+// Every header the mapping file names must be in the file.
+absl::Status CheckMappingHeaders(const ImportOptions& options,
+                                 const std::set<std::string>& seen_headers) {
+  if (!options.mapping.has_value()) return absl::OkStatus();
+  for (const auto& [header, target] : options.mapping->columns) {
+    if (seen_headers.count(header) == 0) {
+      return absl::InvalidArgumentError(
+          StrCat("mapping file: the file has no column ", Quote(header),
+                 " (mapped to ", Quote(target),
+                 "); headers must match exactly, including case and spaces"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Decides what every column holds. Columns that are not read are listed
+// in `out` as dropped (identifying) or ignored.
+absl::StatusOr<ColumnMap> MapColumns(const std::vector<CsvRow>& rows,
+                                     const Instrument& instrument,
+                                     const ImportOptions& options,
+                                     ParsedExport& out) {
   const std::vector<std::string>& headers = rows[0].cells;
   const auto item_keys = ItemKeys(instrument);
-
-  // Decide what every column holds.
-  std::vector<Column> columns(headers.size());
-  std::array<std::optional<size_t>, kNumFields> field_col;
-  std::vector<std::optional<size_t>> item_col(instrument.items().size());
-  std::optional<size_t> timestamp_col;
+  ColumnMap m;
+  m.item_col.resize(instrument.items().size());
   size_t timestamp_rank = std::size(kTimestampKeys);
-  bool timestamp_month_first = false;
   std::set<std::string> seen_headers;
   for (size_t c = 0; c < headers.size(); ++c) {
     const std::string& h = headers[c];
@@ -630,112 +737,83 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
           StrCat("the header ", Quote(h),
                  " occurs twice; give every column its own name"));
     }
-    Column& col = columns[c];
-    std::optional<Field> field;
-    std::optional<size_t> item;
-    bool drop = false;
-    if (options.mapping.has_value()) {
-      if (auto it = options.mapping->columns.find(h);
-          it != options.mapping->columns.end()) {
-        if (it->second == "drop") {
-          drop = true;
-        } else if ((field = FieldByName(it->second))) {
-        } else if ((item = instrument.ItemIndex(it->second))) {
-        } else {
-          return absl::InvalidArgumentError(StrCat(
-              "mapping file: column ", Quote(h), " maps to ", Quote(it->second),
-              ", which is neither a record field nor an item of instrument ",
-              instrument.id()));
-        }
-      }
-    }
-    if (!drop && !field && !item) {
-      item = ItemForHeader(item_keys, h);
-      // Qualtrics: the second header row holds the question texts.
-      if (!item && out.format == ExportFormat::kQualtrics &&
-          c < rows[1].cells.size()) {
-        item = ItemForHeader(item_keys, rows[1].cells[c]);
-      }
-      if (!item) field = FieldForHeader(h);
-    }
-    if (field && IsSpecial(*field) && !options.special_categories) {
+    auto t = TargetOf(rows, c, item_keys, instrument, options, out.format);
+    if (!t.ok()) return t.status();
+    if (t->field && IsSpecial(*t->field) && !options.special_categories) {
       out.ignored.push_back(
           StrCat(h, " (special-category data; not enabled on this node)"));
       continue;
     }
-    if (field) {
-      if (field_col[static_cast<size_t>(*field)].has_value()) {
-        return absl::InvalidArgumentError(StrCat(
-            "two columns hold the ", kFieldNames[static_cast<size_t>(*field)],
-            ": ", Quote(headers[*field_col[static_cast<size_t>(*field)]]),
-            " and ", Quote(h), "; drop one of them with a mapping file"));
-      }
-      field_col[static_cast<size_t>(*field)] = c;
-      col.kind = Column::Kind::kField;
-      col.field = *field;
+    if (t->field || t->item) {
+      if (auto s = Claim(headers, c, *t, instrument, m); !s.ok()) return s;
       continue;
     }
-    if (item) {
-      if (item_col[*item].has_value()) {
-        return absl::InvalidArgumentError(
-            StrCat("two columns hold item ", instrument.items()[*item].id, ": ",
-                   Quote(headers[*item_col[*item]]), " and ", Quote(h)));
-      }
-      item_col[*item] = c;
-      col.kind = Column::Kind::kItem;
-      col.item = *item;
-      continue;
-    }
-    if (!drop) {
+    if (!t->drop) {
       if (auto rank = TimestampRank(h); rank && *rank < timestamp_rank) {
         timestamp_rank = *rank;
-        timestamp_col = c;
+        m.timestamp_col = c;
         const std::string k = Key(h);
-        timestamp_month_first = k == "completiontime" || k == "starttime";
+        m.timestamp_month_first = k == "completiontime" || k == "starttime";
       }
     }
-    if (drop || IsIdentifying(h)) {
+    if (t->drop || IsIdentifying(h)) {
       out.dropped_identifying.push_back(h);
     } else if (!NormalizeLabel(h).empty()) {
       out.ignored.push_back(h);
     }
   }
+  if (auto s = CheckMappingHeaders(options, seen_headers); !s.ok()) return s;
+  return m;
+}
 
-  if (options.mapping.has_value()) {
-    for (const auto& [header, target] : options.mapping->columns) {
-      if (seen_headers.count(header) == 0) {
-        return absl::InvalidArgumentError(
-            StrCat("mapping file: the file has no column ", Quote(header),
-                   " (mapped to ", Quote(target),
-                   "); headers must match exactly, including case and spaces"));
-      }
-    }
-  }
-
-  // Structural checks: the pupil number and every item must have a column;
-  // the other fields a column or a constant.
-  if (!field_col[static_cast<size_t>(Field::kPupilNumber)]) {
+// The pupil number and every item must have a column.
+absl::Status CheckRequiredColumns(const ColumnMap& m,
+                                  const Instrument& instrument) {
+  if (!m.field_col[static_cast<size_t>(Field::kPupilNumber)]) {
     return absl::InvalidArgumentError(
         "no column holds the pupil number (looked for headers such as "
         "pupil_number, leerlingnummer, \"Wat is je leerlingnummer?\"); name "
         "the column in a mapping file (docs/import.md)");
   }
   std::vector<std::string> missing_items;
-  for (size_t i = 0; i < item_col.size(); ++i) {
-    if (!item_col[i]) missing_items.push_back(instrument.items()[i].id);
+  for (size_t i = 0; i < m.item_col.size(); ++i) {
+    if (!m.item_col[i]) missing_items.push_back(instrument.items()[i].id);
   }
-  if (!missing_items.empty()) {
-    std::string list;
-    for (const auto& id : missing_items)
-      list += (list.empty() ? "" : ", ") + id;
-    return absl::InvalidArgumentError(StrCat(
-        "no column found for ", missing_items.size(), " item(s) of instrument ",
-        instrument.id(), ": ", list,
-        ". Headers must be the item id, the LimeSurvey code ending in "
-        "[item id], or the item's exact question text; otherwise map them in "
-        "a mapping file (docs/import.md)"));
+  if (missing_items.empty()) return absl::OkStatus();
+  std::string list;
+  for (const auto& id : missing_items) list += (list.empty() ? "" : ", ") + id;
+  return absl::InvalidArgumentError(StrCat(
+      "no column found for ", missing_items.size(), " item(s) of instrument ",
+      instrument.id(), ": ", list,
+      ". Headers must be the item id, the LimeSurvey code ending in "
+      "[item id], or the item's exact question text; otherwise map them in "
+      "a mapping file (docs/import.md)"));
+}
+
+// Whether `value` is valid for field `f`, checked once for the whole file.
+absl::Status ValidateConstant(Field f, const std::string& value) {
+  switch (f) {
+    case Field::kWave:
+      return ValidateWave(value);
+    case Field::kSurveyMonth:
+      return ParseSurveyMonth(value).status();
+    case Field::kSector:
+      return ParseSector(value).status();
+    case Field::kTrack:
+      return ParseTrack(value).status();
+    case Field::kGender:
+      return ParseGender(value).status();
+    case Field::kAge:
+      return ParseAgeBand(value).status();
+    default:
+      return absl::OkStatus();
   }
-  std::array<std::optional<std::string>, kNumFields> constant;
+}
+
+// The values given for the whole file: options.defaults first, then the
+// mapping file's constants; each one validated.
+absl::StatusOr<FileConstants> ReadConstants(const ImportOptions& options) {
+  FileConstants constant;
   for (size_t f = 0; f < kNumFields; ++f) {
     const std::string name(kFieldNames[f]);
     if (auto it = options.defaults.find(name); it != options.defaults.end()) {
@@ -747,265 +825,326 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
       }
     }
   }
-  // A value given for the whole file is checked once, not once per row.
   for (size_t f = 0; f < kNumFields; ++f) {
     if (!constant[f]) continue;
-    absl::Status s;
-    switch (static_cast<Field>(f)) {
-      case Field::kWave:
-        s = ValidateWave(*constant[f]);
-        break;
-      case Field::kSurveyMonth:
-        s = ParseSurveyMonth(*constant[f]).status();
-        break;
-      case Field::kSector:
-        s = ParseSector(*constant[f]).status();
-        break;
-      case Field::kTrack:
-        s = ParseTrack(*constant[f]).status();
-        break;
-      case Field::kGender:
-        s = ParseGender(*constant[f]).status();
-        break;
-      case Field::kAge:
-        s = ParseAgeBand(*constant[f]).status();
-        break;
-      default:
-        break;
-    }
-    if (!s.ok()) {
+    if (absl::Status s = ValidateConstant(static_cast<Field>(f), *constant[f]);
+        !s.ok()) {
       return absl::InvalidArgumentError(
           StrCat("the value given for every row's ", kFieldNames[f],
                  " is not valid: ", ToStd(s.message())));
     }
   }
+  return constant;
+}
+
+// Combines columns and constants; every field but the special categories
+// needs a column, a constant, or (wave and month) a timestamp column.
+absl::StatusOr<ExportLayout> LayoutOf(ColumnMap columns,
+                                      FileConstants constant) {
+  ExportLayout l{std::move(columns), std::move(constant)};
   auto available = [&](Field f) {
     const size_t i = static_cast<size_t>(f);
-    return field_col[i].has_value() || constant[i].has_value();
+    return l.columns.field_col[i].has_value() || l.constant[i].has_value();
   };
+  const bool has_stamp = l.columns.timestamp_col.has_value();
+  l.month_from_timestamp = !available(Field::kSurveyMonth) && has_stamp;
+  l.wave_from_timestamp = !available(Field::kWave) && has_stamp;
   std::vector<std::string> missing_fields;
-  const bool month_from_timestamp =
-      !available(Field::kSurveyMonth) && timestamp_col.has_value();
-  const bool wave_from_timestamp =
-      !available(Field::kWave) && timestamp_col.has_value();
   for (Field f : {Field::kWave, Field::kSurveyMonth, Field::kSector,
                   Field::kTrack, Field::kGrade, Field::kGender, Field::kAge}) {
     if (available(f)) continue;
-    if (f == Field::kWave && wave_from_timestamp) continue;
-    if (f == Field::kSurveyMonth && month_from_timestamp) continue;
+    if (f == Field::kWave && l.wave_from_timestamp) continue;
+    if (f == Field::kSurveyMonth && l.month_from_timestamp) continue;
     missing_fields.push_back(std::string(kFieldNames[static_cast<size_t>(f)]));
   }
-  if (!missing_fields.empty()) {
-    std::string list;
-    for (const auto& m : missing_fields) list += (list.empty() ? "" : ", ") + m;
-    return absl::InvalidArgumentError(StrCat(
-        "the export has no column for: ", list,
-        ". Give the value for the whole file (--wave, --month, --sector) or "
-        "name the column in a mapping file (docs/import.md)"));
+  if (missing_fields.empty()) return l;
+  std::string list;
+  for (const auto& m : missing_fields) list += (list.empty() ? "" : ", ") + m;
+  return absl::InvalidArgumentError(
+      StrCat("the export has no column for: ", list,
+             ". Give the value for the whole file (--wave, --month, --sector) "
+             "or name the column in a mapping file (docs/import.md)"));
+}
+
+// The wave cell's first year: "2025/26" and "2025-2026" are common
+// spellings of "2025-26".
+absl::StatusOr<uint32_t> WaveFirstYear(const std::string& raw) {
+  std::string w = NormalizeLabel(raw);
+  std::replace(w.begin(), w.end(), '/', '-');
+  if (w.size() == 9 && w[4] == '-') {
+    w = w.substr(0, 5) + w.substr(7);
+  }
+  if (auto s = ValidateWave(w); !s.ok()) return s;
+  return *ParseDecimal(w.substr(0, 4));
+}
+
+absl::StatusOr<uint32_t> ParseGrade(std::string_view s) {
+  std::string n = NormalizeLabel(s);
+  std::optional<uint32_t> g = ParseDecimal(n);
+  if (!g || *g < 1 || *g > 8) {
+    return absl::InvalidArgumentError(
+        StrCat("grade ", Quote(s), " is not a whole number 1..8"));
+  }
+  return *g;
+}
+
+// Turns data rows into records or problems, one row at a time, with the
+// parse of each distinct cell value cached across rows.
+class RowParser {
+ public:
+  RowParser(const ExportLayout& layout, const std::vector<std::string>& headers,
+            const Instrument& instrument, bool special_categories,
+            size_t expected_rows, ParsedExport& out)
+      : l_(layout),
+        cols_(layout.columns),
+        headers_(headers),
+        instrument_(instrument),
+        special_categories_(special_categories),
+        out_(out),
+        answer_cache_(layout.columns.item_col.size()) {
+    first_line_.reserve(expected_rows);
   }
 
-  // Rows.
-  std::unordered_map<std::string, size_t> first_line;
-  first_line.reserve(rows.size());
-  std::array<CellCache, kNumFields> field_cache;
-  std::vector<CellCache> answer_cache(item_col.size());
-  for (size_t r = first_data; r < rows.size(); ++r) {
-    CsvRow& row = rows[r];
-    if (AllEmpty(row.cells)) continue;
-    ++out.data_rows;
-    const size_t problems_before = out.problems.size();
-    auto problem = [&](std::string_view column, std::string reason) {
-      out.problems.push_back(
-          {row.line, std::string(column), std::move(reason)});
-    };
-    if (row.cells.size() != headers.size()) {
-      problem("", StrCat("the row has ", row.cells.size(),
-                         " cells but the "
-                         "header has ",
-                         headers.size(),
+  // Parses one non-blank data row: appends a record to `out.rows`, or its
+  // problems to `out.problems`.
+  void Parse(const CsvRow& row) {
+    row_ = &row;
+    const size_t problems_before = out_.problems.size();
+    if (row.cells.size() != headers_.size()) {
+      Problem("", StrCat("the row has ", row.cells.size(),
+                         " cells but the header has ", headers_.size(),
                          "; a cell with the delimiter or a line break in it "
                          "must be quoted"));
-      continue;
+      return;
     }
-    // The cell of field `f`, or the value for the whole file when the cell
-    // is blank or there is no column; nullptr when there is neither.
-    auto value = [&](Field f) -> const std::string* {
-      const size_t i = static_cast<size_t>(f);
-      if (field_col[i]) {
-        const std::string& v = row.cells[*field_col[i]];
-        if (!IsBlank(v) || !constant[i]) return &v;
-      }
-      return constant[i] ? &*constant[i] : nullptr;
-    };
-    auto header_of = [&](Field f) -> std::string {
-      const size_t i = static_cast<size_t>(f);
-      return field_col[i] ? headers[*field_col[i]]
-                          : StrCat("(", kFieldNames[i], ")");
-    };
-
     ImportRow out_row;
     out_row.line = row.line;
     v1::PupilRecord& rec = out_row.record;
-    rec.set_instrument_id(instrument.id());
-
-    const std::string pupil = *value(Field::kPupilNumber);
+    rec.set_instrument_id(instrument_.id());
+    const std::string pupil = *Value(Field::kPupilNumber);
     const std::string pupil_key = NormalizePupilNumber(pupil);
     if (pupil_key.empty()) {
-      problem(header_of(Field::kPupilNumber), "the pupil number is missing");
+      Problem(HeaderOf(Field::kPupilNumber), "the pupil number is missing");
     }
-
-    std::optional<DateParts> stamp;
-    if (timestamp_col && (month_from_timestamp || wave_from_timestamp)) {
-      stamp = ParseTimestamp(row.cells[*timestamp_col], timestamp_month_first);
-      if (!stamp) {
-        problem(headers[*timestamp_col],
-                "the survey date is not a date this import understands "
-                "(e.g. 2026-03-14 or 14-3-2026); give --month and --wave");
-      }
-    }
-    if (wave_from_timestamp) {
-      if (stamp) rec.set_wave(WaveOf(*stamp));
-    } else {
-      // "2025/26" and "2025-2026" are common spellings of "2025-26";
-      // the cache holds the first year.
-      const absl::StatusOr<uint32_t>& first_year =
-          field_cache[static_cast<size_t>(Field::kWave)].Get(
-              *value(Field::kWave),
-              [](const std::string& raw) -> absl::StatusOr<uint32_t> {
-                std::string w = NormalizeLabel(raw);
-                std::replace(w.begin(), w.end(), '/', '-');
-                if (w.size() == 9 && w[4] == '-') {
-                  w = w.substr(0, 5) + w.substr(7);
-                }
-                if (auto s = ValidateWave(w); !s.ok()) return s;
-                return *ParseDecimal(w.substr(0, 4));
-              });
-      if (!first_year.ok()) {
-        problem(header_of(Field::kWave),
-                std::string(ToStd(first_year.status().message())));
-      } else {
-        rec.set_wave(WaveOf({*first_year, 8}));
-      }
-    }
-    if (month_from_timestamp) {
-      if (stamp) rec.set_survey_month(stamp->month);
-    } else if (const absl::StatusOr<uint32_t>& m =
-                   field_cache[static_cast<size_t>(Field::kSurveyMonth)].Get(
-                       *value(Field::kSurveyMonth), AsCode(ParseSurveyMonth));
-               m.ok()) {
-      rec.set_survey_month(*m);
-    } else {
-      problem(header_of(Field::kSurveyMonth),
-              std::string(ToStd(m.status().message())));
-    }
-    auto parse = [&](Field f, auto parser, auto setter) {
-      const std::string* v = value(f);
-      if (!v || IsBlank(*v)) {
-        problem(
-            header_of(f),
-            StrCat("the ", kFieldNames[static_cast<size_t>(f)], " is missing"));
-        return;
-      }
-      const absl::StatusOr<uint32_t>& parsed =
-          field_cache[static_cast<size_t>(f)].Get(*v, AsCode(parser));
-      if (!parsed.ok()) {
-        problem(header_of(f), std::string(ToStd(parsed.status().message())));
-      } else {
-        setter(*parsed);
-      }
-    };
-    parse(Field::kSector, ParseSector,
-          [&](uint32_t v) { rec.set_sector(static_cast<v1::Sector>(v)); });
-    parse(Field::kTrack, ParseTrack,
-          [&](uint32_t v) { rec.set_track(static_cast<v1::Track>(v)); });
-    parse(Field::kGender, ParseGender,
-          [&](uint32_t v) { rec.set_gender(static_cast<v1::Gender>(v)); });
-    parse(Field::kAge, ParseAgeBand,
-          [&](uint32_t v) { rec.set_age_band(static_cast<v1::AgeBand>(v)); });
-    parse(
-        Field::kGrade,
-        [](std::string_view s) -> absl::StatusOr<uint32_t> {
-          std::string n = NormalizeLabel(s);
-          std::optional<uint32_t> g = ParseDecimal(n);
-          if (!g || *g < 1 || *g > 8) {
-            return absl::InvalidArgumentError(
-                StrCat("grade ", Quote(s), " is not a whole number 1..8"));
-          }
-          return *g;
-        },
-        [&](uint32_t g) { rec.set_grade(g); });
-    if (options.special_categories) {
-      if (field_col[static_cast<size_t>(Field::kMigration)] ||
-          constant[static_cast<size_t>(Field::kMigration)]) {
-        parse(Field::kMigration, ParseMigrationBackground, [&](uint32_t v) {
-          rec.set_migration_background(static_cast<v1::MigrationBackground>(v));
-        });
-      }
-      if (field_col[static_cast<size_t>(Field::kStrain)] ||
-          constant[static_cast<size_t>(Field::kStrain)]) {
-        parse(Field::kStrain, ParseFinancialStrain, [&](uint32_t v) {
-          rec.set_financial_strain(static_cast<v1::FinancialStrain>(v));
-        });
-      }
-    }
-
-    for (size_t i = 0; i < item_col.size(); ++i) {
-      const std::string& cell = row.cells[*item_col[i]];
-      // Fast path for the common single-digit code.
-      if (cell.size() == 1 && cell[0] >= '1' && cell[0] <= '9' &&
-          instrument.IsValidCode(i, static_cast<uint32_t>(cell[0] - '0'))) {
-        rec.add_responses(static_cast<uint32_t>(cell[0] - '0'));
-        continue;
-      }
-      const absl::StatusOr<uint32_t>& a =
-          answer_cache[i].Get(cell, [&](const std::string& raw) {
-            return ParseAnswer(instrument, i, raw);
-          });
-      const ResponseScale& scale = instrument.ResponseScaleOf(i);
-      if (a.status().code() == absl::StatusCode::kOutOfRange) {
-        problem(headers[*item_col[i]],
-                StrCat("answer ", Quote(cell), " is out of range: item ",
-                       instrument.items()[i].id, " takes codes ",
-                       scale.min_code(), "..", scale.max_code()));
-      } else if (!a.ok()) {
-        std::string labels;
-        for (const auto& o : scale.options) {
-          labels += StrCat(labels.empty() ? "" : ", ", "\"", o.label_nl, "\"");
-        }
-        problem(
-            headers[*item_col[i]],
-            StrCat("unknown answer label ", Quote(cell), " for item ",
-                   instrument.items()[i].id, "; expected one of: ", labels,
-                   " or a code ", scale.min_code(), "..", scale.max_code()));
-      }
-      rec.add_responses(a.ok() ? *a : 0);
-    }
-
-    if (!pupil_key.empty() && !rec.wave().empty()) {
-      std::string k = StrCat(rec.wave(), std::string_view("\0", 1), pupil_key);
-      if (auto [it, fresh] = first_line.emplace(k, row.line); !fresh) {
-        problem(header_of(Field::kPupilNumber),
-                StrCat("duplicate pupil in wave ", rec.wave(),
-                       ": the same pupil number is on line ", it->second));
-      }
-    }
-
-    if (out.problems.size() == problems_before) {
-      // Whole-record checks (track fits sector, grade in vo, ...). The
-      // pseudonym is derived later by the store; a placeholder of the
-      // right length stands in for the check.
-      rec.set_pseudonym(std::string(32, '\0'));
-      if (auto s = ValidateRecord(rec, instrument, options.special_categories);
-          !s.ok()) {
-        problem("", std::string(ToStd(s.message())));
-      }
-      rec.clear_pseudonym();
-    }
-    if (out.problems.size() == problems_before) {
+    ParseWaveAndMonth(rec);
+    ParseDemographics(rec);
+    ParseItems(rec);
+    CheckDuplicate(pupil_key, rec);
+    if (out_.problems.size() == problems_before) CheckRecord(rec);
+    if (out_.problems.size() == problems_before) {
       out_row.pupil_number =
           crypto::SecretBytes::CopyFrom(std::string_view(pupil));
-      out.rows.push_back(std::move(out_row));
+      out_.rows.push_back(std::move(out_row));
     }
+  }
+
+ private:
+  void Problem(std::string_view column, std::string reason) {
+    out_.problems.push_back(
+        {row_->line, std::string(column), std::move(reason)});
+  }
+
+  // The cell of field `f`, or the value for the whole file when the cell
+  // is blank or there is no column; nullptr when there is neither.
+  const std::string* Value(Field f) const {
+    const size_t i = static_cast<size_t>(f);
+    if (cols_.field_col[i]) {
+      const std::string& v = row_->cells[*cols_.field_col[i]];
+      if (!IsBlank(v) || !l_.constant[i]) return &v;
+    }
+    return l_.constant[i] ? &*l_.constant[i] : nullptr;
+  }
+
+  std::string HeaderOf(Field f) const {
+    const size_t i = static_cast<size_t>(f);
+    return cols_.field_col[i] ? headers_[*cols_.field_col[i]]
+                              : StrCat("(", kFieldNames[i], ")");
+  }
+
+  void ParseWaveAndMonth(v1::PupilRecord& rec);
+  void ParseDemographics(v1::PupilRecord& rec);
+  void ParseItems(v1::PupilRecord& rec);
+  void CheckDuplicate(const std::string& pupil_key, const v1::PupilRecord& rec);
+  void CheckRecord(v1::PupilRecord& rec);
+
+  // Parses field `f` with `parser` (through the cache) and passes the
+  // code to `setter`; a problem when it is missing or not valid.
+  template <typename Parser, typename Setter>
+  void ParseField(Field f, Parser parser, Setter setter) {
+    const std::string* v = Value(f);
+    if (!v || IsBlank(*v)) {
+      Problem(HeaderOf(f), StrCat("the ", kFieldNames[static_cast<size_t>(f)],
+                                  " is missing"));
+      return;
+    }
+    const absl::StatusOr<uint32_t>& parsed =
+        field_cache_[static_cast<size_t>(f)].Get(*v, AsCode(parser));
+    if (!parsed.ok()) {
+      Problem(HeaderOf(f), std::string(ToStd(parsed.status().message())));
+    } else {
+      setter(*parsed);
+    }
+  }
+
+  const ExportLayout& l_;
+  const ColumnMap& cols_;
+  const std::vector<std::string>& headers_;
+  const Instrument& instrument_;
+  const bool special_categories_;
+  ParsedExport& out_;
+  const CsvRow* row_ = nullptr;  // the row being parsed
+  std::array<CellCache, kNumFields> field_cache_;
+  std::vector<CellCache> answer_cache_;
+  std::unordered_map<std::string, size_t> first_line_;  // wave+pupil -> line
+};
+
+void RowParser::ParseWaveAndMonth(v1::PupilRecord& rec) {
+  std::optional<DateParts> stamp;
+  if (cols_.timestamp_col &&
+      (l_.month_from_timestamp || l_.wave_from_timestamp)) {
+    stamp = ParseTimestamp(row_->cells[*cols_.timestamp_col],
+                           cols_.timestamp_month_first);
+    if (!stamp) {
+      Problem(headers_[*cols_.timestamp_col],
+              "the survey date is not a date this import understands "
+              "(e.g. 2026-03-14 or 14-3-2026); give --month and --wave");
+    }
+  }
+  if (l_.wave_from_timestamp) {
+    if (stamp) rec.set_wave(WaveOf(*stamp));
+  } else {
+    // The cache holds the first year.
+    const absl::StatusOr<uint32_t>& first_year =
+        field_cache_[static_cast<size_t>(Field::kWave)].Get(
+            *Value(Field::kWave), WaveFirstYear);
+    if (!first_year.ok()) {
+      Problem(HeaderOf(Field::kWave),
+              std::string(ToStd(first_year.status().message())));
+    } else {
+      rec.set_wave(WaveOf({*first_year, 8}));
+    }
+  }
+  if (l_.month_from_timestamp) {
+    if (stamp) rec.set_survey_month(stamp->month);
+  } else if (const absl::StatusOr<uint32_t>& m =
+                 field_cache_[static_cast<size_t>(Field::kSurveyMonth)].Get(
+                     *Value(Field::kSurveyMonth), AsCode(ParseSurveyMonth));
+             m.ok()) {
+    rec.set_survey_month(*m);
+  } else {
+    Problem(HeaderOf(Field::kSurveyMonth),
+            std::string(ToStd(m.status().message())));
+  }
+}
+
+void RowParser::ParseDemographics(v1::PupilRecord& rec) {
+  ParseField(Field::kSector, ParseSector,
+             [&](uint32_t v) { rec.set_sector(static_cast<v1::Sector>(v)); });
+  ParseField(Field::kTrack, ParseTrack,
+             [&](uint32_t v) { rec.set_track(static_cast<v1::Track>(v)); });
+  ParseField(Field::kGender, ParseGender,
+             [&](uint32_t v) { rec.set_gender(static_cast<v1::Gender>(v)); });
+  ParseField(Field::kAge, ParseAgeBand, [&](uint32_t v) {
+    rec.set_age_band(static_cast<v1::AgeBand>(v));
+  });
+  ParseField(Field::kGrade, ParseGrade, [&](uint32_t g) { rec.set_grade(g); });
+  if (!special_categories_) return;
+  auto present = [&](Field f) {
+    const size_t i = static_cast<size_t>(f);
+    return cols_.field_col[i].has_value() || l_.constant[i].has_value();
+  };
+  if (present(Field::kMigration)) {
+    ParseField(Field::kMigration, ParseMigrationBackground, [&](uint32_t v) {
+      rec.set_migration_background(static_cast<v1::MigrationBackground>(v));
+    });
+  }
+  if (present(Field::kStrain)) {
+    ParseField(Field::kStrain, ParseFinancialStrain, [&](uint32_t v) {
+      rec.set_financial_strain(static_cast<v1::FinancialStrain>(v));
+    });
+  }
+}
+
+void RowParser::ParseItems(v1::PupilRecord& rec) {
+  for (size_t i = 0; i < cols_.item_col.size(); ++i) {
+    const std::string& cell = row_->cells[*cols_.item_col[i]];
+    // Fast path for the common single-digit code.
+    if (cell.size() == 1 && cell[0] >= '1' && cell[0] <= '9' &&
+        instrument_.IsValidCode(i, static_cast<uint32_t>(cell[0] - '0'))) {
+      rec.add_responses(static_cast<uint32_t>(cell[0] - '0'));
+      continue;
+    }
+    const absl::StatusOr<uint32_t>& a =
+        answer_cache_[i].Get(cell, [&](const std::string& raw) {
+          return ParseAnswer(instrument_, i, raw);
+        });
+    const ResponseScale& scale = instrument_.ResponseScaleOf(i);
+    const std::string& header = headers_[*cols_.item_col[i]];
+    if (a.status().code() == absl::StatusCode::kOutOfRange) {
+      Problem(header, StrCat("answer ", Quote(cell), " is out of range: item ",
+                             instrument_.items()[i].id, " takes codes ",
+                             scale.min_code(), "..", scale.max_code()));
+    } else if (!a.ok()) {
+      std::string labels;
+      for (const auto& o : scale.options) {
+        labels += StrCat(labels.empty() ? "" : ", ", "\"", o.label_nl, "\"");
+      }
+      Problem(header,
+              StrCat("unknown answer label ", Quote(cell), " for item ",
+                     instrument_.items()[i].id, "; expected one of: ", labels,
+                     " or a code ", scale.min_code(), "..", scale.max_code()));
+    }
+    rec.add_responses(a.ok() ? *a : 0);
+  }
+}
+
+void RowParser::CheckDuplicate(const std::string& pupil_key,
+                               const v1::PupilRecord& rec) {
+  if (pupil_key.empty() || rec.wave().empty()) return;
+  std::string k = StrCat(rec.wave(), std::string_view("\0", 1), pupil_key);
+  if (auto [it, fresh] = first_line_.emplace(k, row_->line); !fresh) {
+    Problem(HeaderOf(Field::kPupilNumber),
+            StrCat("duplicate pupil in wave ", rec.wave(),
+                   ": the same pupil number is on line ", it->second));
+  }
+}
+
+// Whole-record checks (track fits sector, grade in vo, ...). The pseudonym
+// is derived later by the store; a placeholder of the right length stands
+// in for the check.
+void RowParser::CheckRecord(v1::PupilRecord& rec) {
+  rec.set_pseudonym(std::string(32, '\0'));
+  if (auto s = ValidateRecord(rec, instrument_, special_categories_); !s.ok()) {
+    Problem("", std::string(ToStd(s.message())));
+  }
+  rec.clear_pseudonym();
+}
+
+}  // namespace
+
+absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
+                                         const Instrument& instrument,
+                                         const ImportOptions& options) {
+  ParsedExport out;
+  auto rows = ReadExportRows(bytes, options, out);
+  if (!rows.ok()) return rows.status();
+  auto first_data = DecideFormat(*rows, options, out);
+  if (!first_data.ok()) return first_data.status();
+  auto columns = MapColumns(*rows, instrument, options, out);
+  if (!columns.ok()) return columns.status();
+  if (auto s = CheckRequiredColumns(*columns, instrument); !s.ok()) return s;
+  auto constant = ReadConstants(options);
+  if (!constant.ok()) return constant.status();
+  auto layout = LayoutOf(*std::move(columns), *std::move(constant));
+  if (!layout.ok()) return layout.status();
+
+  RowParser parser(*layout, (*rows)[0].cells, instrument,
+                   options.special_categories, rows->size(), out);
+  for (size_t r = *first_data; r < rows->size(); ++r) {
+    const CsvRow& row = (*rows)[r];
+    if (AllEmpty(row.cells)) continue;
+    ++out.data_rows;
+    parser.Parse(row);
   }
   if (out.data_rows == 0) {
     return absl::InvalidArgumentError("the file has a header but no data rows");

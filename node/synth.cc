@@ -197,205 +197,231 @@ std::string Ip(uint64_t i) {
   return StrCat("10.", (i >> 8) % 256, ".", i % 256, ".", 1 + i % 250);
 }
 
+// Appends the special-category cells when the export has them.
+void AddSpecial(const SynthOptions& o, const Pupil& p,
+                std::vector<std::string>& row) {
+  if (o.special_categories) {
+    row.push_back(p.migration);
+    row.push_back(p.strain);
+  }
+}
+
+// The documented kring template (docs/import.md).
+void WriteKring(const Instrument& ins, const SynthOptions& o,
+                const std::vector<Pupil>& pupils, Writer& w) {
+  const auto& items = ins.items();
+  std::vector<std::string> header = {"pupil_number", "wave",  "survey_month",
+                                     "sector",       "track", "grade",
+                                     "gender",       "age"};
+  if (o.special_categories) {
+    header.push_back("migration_background");
+    header.push_back("financial_strain");
+  }
+  for (const auto& it : items) header.push_back(it.id);
+  w.Row(header);
+  for (const Pupil& p : pupils) {
+    std::vector<std::string> row = {
+        p.number,        o.wave,   StrCat(o.survey_month), "vo", p.track,
+        StrCat(p.grade), p.gender, StrCat(p.age)};
+    AddSpecial(o, p, row);
+    for (uint32_t a : p.answers) row.push_back(a ? StrCat(a) : "");
+    w.Row(row);
+  }
+}
+
+// LimeSurvey: question codes as headers, answer codes ("A3") as values,
+// with the survey tool's own identifying columns.
+void WriteLimeSurvey(const Instrument& ins, const SynthOptions& o,
+                     const std::vector<Pupil>& pupils, std::mt19937_64& rng,
+                     Writer& w) {
+  const auto& items = ins.items();
+  std::vector<std::string> header = {
+      "id",       "submitdate",     "lastpage",  "startlanguage",
+      "seed",     "startdate",      "datestamp", "ipaddr",
+      "refurl",   "leerlingnummer", "meting",    "sector",
+      "leerjaar", "leerweg",        "geslacht",  "leeftijd"};
+  if (o.special_categories) {
+    header.push_back("migratieachtergrond");
+    header.push_back("financiele_krapte");
+  }
+  for (const auto& it : items) header.push_back(StrCat("belong[", it.id, "]"));
+  w.Row(header);
+  size_t id = 1;
+  for (const Pupil& p : pupils) {
+    std::vector<std::string> row = {StrCat(id),
+                                    IsoTime(o, p),
+                                    "4",
+                                    "nl",
+                                    StrCat(rng() % 1000000000),
+                                    IsoTime(o, p),
+                                    IsoTime(o, p),
+                                    Ip(id),
+                                    "https://enquete.voorbeeldschool.nl/",
+                                    p.number,
+                                    o.wave,
+                                    "vo",
+                                    StrCat(p.grade),
+                                    p.track,
+                                    p.gender,
+                                    StrCat(p.age)};
+    AddSpecial(o, p, row);
+    for (uint32_t a : p.answers) row.push_back(a ? StrCat("A", a) : "");
+    w.Row(row);
+    ++id;
+  }
+}
+
+// Microsoft Forms: question texts as headers, answer labels as values,
+// names, e-mail and a free-text comment.
+void WriteMicrosoftForms(const Instrument& ins, const SynthOptions& o,
+                         const std::vector<Pupil>& pupils, std::mt19937_64& rng,
+                         Writer& w) {
+  const auto& items = ins.items();
+  std::vector<std::string> header = {"Id",
+                                     "Begintijd",
+                                     "Tijd van voltooien",
+                                     "E-mail",
+                                     "Naam",
+                                     "Wat is je leerlingnummer?",
+                                     "Meting",
+                                     "Sector",
+                                     "In welk leerjaar zit je?",
+                                     "In welke leerweg zit je?",
+                                     "Ik ben een",
+                                     "Hoe oud ben je?"};
+  if (o.special_categories) {
+    header.push_back("migratieachtergrond");
+    header.push_back("financiele_krapte");
+  }
+  for (const auto& it : items) header.push_back(it.text_nl);
+  header.push_back("Heb je nog opmerkingen?");
+  w.Row(header);
+  size_t id = 1;
+  for (const Pupil& p : pupils) {
+    std::vector<std::string> row = {StrCat(id),
+                                    DutchTime(o, p),
+                                    DutchTime(o, p),
+                                    Email(p),
+                                    StrCat(p.first, " ", p.last),
+                                    p.number,
+                                    o.wave,
+                                    "vo",
+                                    StrCat(p.grade),
+                                    p.track,
+                                    p.gender,
+                                    StrCat(p.age)};
+    AddSpecial(o, p, row);
+    for (size_t i = 0; i < p.answers.size(); ++i) {
+      row.push_back(Label(ins, i, p.answers[i]));
+    }
+    row.push_back(kComments[rng() % std::size(kComments)]);
+    w.Row(row);
+    ++id;
+  }
+}
+
+// Qualtrics: three header rows (tags, texts, ImportIds), then responses
+// with Qualtrics' identifying columns and a free-text comment.
+void WriteQualtrics(const Instrument& ins, const SynthOptions& o,
+                    const std::vector<Pupil>& pupils, std::mt19937_64& rng,
+                    Writer& w) {
+  const auto& items = ins.items();
+  std::vector<std::string> tags = {"StartDate",
+                                   "EndDate",
+                                   "Status",
+                                   "IPAddress",
+                                   "Progress",
+                                   "Duration (in seconds)",
+                                   "Finished",
+                                   "RecordedDate",
+                                   "ResponseId",
+                                   "RecipientLastName",
+                                   "RecipientFirstName",
+                                   "RecipientEmail",
+                                   "ExternalReference",
+                                   "LocationLatitude",
+                                   "LocationLongitude",
+                                   "DistributionChannel",
+                                   "UserLanguage",
+                                   "leerlingnummer",
+                                   "meting",
+                                   "sector",
+                                   "leerjaar",
+                                   "leerweg",
+                                   "geslacht",
+                                   "leeftijd"};
+  if (o.special_categories) {
+    tags.push_back("migratieachtergrond");
+    tags.push_back("financiele_krapte");
+  }
+  std::vector<std::string> texts = tags;
+  for (const auto& it : items) {
+    tags.push_back(it.id);
+    texts.push_back(it.text_nl);
+  }
+  tags.push_back("opmerkingen");
+  texts.push_back("Heb je nog opmerkingen?");
+  std::vector<std::string> import_ids;
+  for (size_t i = 0; i < tags.size(); ++i) {
+    import_ids.push_back(StrCat("{\"ImportId\":\"QID", i + 1, "\"}"));
+  }
+  w.Row(tags);
+  w.Row(texts);
+  w.Row(import_ids);
+  size_t id = 1;
+  for (const Pupil& p : pupils) {
+    std::vector<std::string> row = {IsoTime(o, p),
+                                    IsoTime(o, p),
+                                    "IP Address",
+                                    Ip(id),
+                                    "100",
+                                    StrCat(200 + rng() % 600),
+                                    "True",
+                                    IsoTime(o, p),
+                                    StrCat("R_", rng() % 100000000000),
+                                    p.last,
+                                    p.first,
+                                    Email(p),
+                                    "",
+                                    StrCat("52.", rng() % 1000),
+                                    StrCat("4.", rng() % 1000),
+                                    "anonymous",
+                                    "NL",
+                                    p.number,
+                                    o.wave,
+                                    "vo",
+                                    StrCat(p.grade),
+                                    p.track,
+                                    p.gender,
+                                    StrCat(p.age)};
+    AddSpecial(o, p, row);
+    for (uint32_t a : p.answers) row.push_back(a ? StrCat(a) : "");
+    row.push_back(kComments[rng() % std::size(kComments)]);
+    w.Row(row);
+    ++id;
+  }
+}
+
 }  // namespace
 
 std::string SynthesizeExport(const Instrument& ins, const SynthOptions& o) {
   const std::vector<Pupil> pupils = MakePupils(ins, o);
   std::mt19937_64 rng(o.seed ^ 0x5bd1e995);
   Writer w(o);
-  const auto& items = ins.items();
-  std::vector<std::string> header;
   switch (o.format) {
     case ExportFormat::kAuto:
-    case ExportFormat::kKring: {
-      header = {"pupil_number", "wave",  "survey_month", "sector",
-                "track",        "grade", "gender",       "age"};
-      if (o.special_categories) {
-        header.push_back("migration_background");
-        header.push_back("financial_strain");
-      }
-      for (const auto& it : items) header.push_back(it.id);
-      w.Row(header);
-      for (const Pupil& p : pupils) {
-        std::vector<std::string> row = {
-            p.number,        o.wave,   StrCat(o.survey_month), "vo", p.track,
-            StrCat(p.grade), p.gender, StrCat(p.age)};
-        if (o.special_categories) {
-          row.push_back(p.migration);
-          row.push_back(p.strain);
-        }
-        for (uint32_t a : p.answers) row.push_back(a ? StrCat(a) : "");
-        w.Row(row);
-      }
+    case ExportFormat::kKring:
+      WriteKring(ins, o, pupils, w);
       break;
-    }
-    case ExportFormat::kLimeSurvey: {
-      header = {"id",       "submitdate",     "lastpage",  "startlanguage",
-                "seed",     "startdate",      "datestamp", "ipaddr",
-                "refurl",   "leerlingnummer", "meting",    "sector",
-                "leerjaar", "leerweg",        "geslacht",  "leeftijd"};
-      if (o.special_categories) {
-        header.push_back("migratieachtergrond");
-        header.push_back("financiele_krapte");
-      }
-      for (const auto& it : items)
-        header.push_back(StrCat("belong[", it.id, "]"));
-      w.Row(header);
-      size_t id = 1;
-      for (const Pupil& p : pupils) {
-        std::vector<std::string> row = {StrCat(id),
-                                        IsoTime(o, p),
-                                        "4",
-                                        "nl",
-                                        StrCat(rng() % 1000000000),
-                                        IsoTime(o, p),
-                                        IsoTime(o, p),
-                                        Ip(id),
-                                        "https://enquete.voorbeeldschool.nl/",
-                                        p.number,
-                                        o.wave,
-                                        "vo",
-                                        StrCat(p.grade),
-                                        p.track,
-                                        p.gender,
-                                        StrCat(p.age)};
-        if (o.special_categories) {
-          row.push_back(p.migration);
-          row.push_back(p.strain);
-        }
-        for (uint32_t a : p.answers) row.push_back(a ? StrCat("A", a) : "");
-        w.Row(row);
-        ++id;
-      }
+    case ExportFormat::kLimeSurvey:
+      WriteLimeSurvey(ins, o, pupils, rng, w);
       break;
-    }
-    case ExportFormat::kMicrosoftForms: {
-      header = {"Id",
-                "Begintijd",
-                "Tijd van voltooien",
-                "E-mail",
-                "Naam",
-                "Wat is je leerlingnummer?",
-                "Meting",
-                "Sector",
-                "In welk leerjaar zit je?",
-                "In welke leerweg zit je?",
-                "Ik ben een",
-                "Hoe oud ben je?"};
-      if (o.special_categories) {
-        header.push_back("migratieachtergrond");
-        header.push_back("financiele_krapte");
-      }
-      for (const auto& it : items) header.push_back(it.text_nl);
-      header.push_back("Heb je nog opmerkingen?");
-      w.Row(header);
-      size_t id = 1;
-      for (const Pupil& p : pupils) {
-        std::vector<std::string> row = {StrCat(id),
-                                        DutchTime(o, p),
-                                        DutchTime(o, p),
-                                        Email(p),
-                                        StrCat(p.first, " ", p.last),
-                                        p.number,
-                                        o.wave,
-                                        "vo",
-                                        StrCat(p.grade),
-                                        p.track,
-                                        p.gender,
-                                        StrCat(p.age)};
-        if (o.special_categories) {
-          row.push_back(p.migration);
-          row.push_back(p.strain);
-        }
-        for (size_t i = 0; i < p.answers.size(); ++i) {
-          row.push_back(Label(ins, i, p.answers[i]));
-        }
-        row.push_back(kComments[rng() % std::size(kComments)]);
-        w.Row(row);
-        ++id;
-      }
+    case ExportFormat::kMicrosoftForms:
+      WriteMicrosoftForms(ins, o, pupils, rng, w);
       break;
-    }
-    case ExportFormat::kQualtrics: {
-      std::vector<std::string> tags = {"StartDate",
-                                       "EndDate",
-                                       "Status",
-                                       "IPAddress",
-                                       "Progress",
-                                       "Duration (in seconds)",
-                                       "Finished",
-                                       "RecordedDate",
-                                       "ResponseId",
-                                       "RecipientLastName",
-                                       "RecipientFirstName",
-                                       "RecipientEmail",
-                                       "ExternalReference",
-                                       "LocationLatitude",
-                                       "LocationLongitude",
-                                       "DistributionChannel",
-                                       "UserLanguage",
-                                       "leerlingnummer",
-                                       "meting",
-                                       "sector",
-                                       "leerjaar",
-                                       "leerweg",
-                                       "geslacht",
-                                       "leeftijd"};
-      if (o.special_categories) {
-        tags.push_back("migratieachtergrond");
-        tags.push_back("financiele_krapte");
-      }
-      std::vector<std::string> texts = tags;
-      for (const auto& it : items) {
-        tags.push_back(it.id);
-        texts.push_back(it.text_nl);
-      }
-      tags.push_back("opmerkingen");
-      texts.push_back("Heb je nog opmerkingen?");
-      std::vector<std::string> import_ids;
-      for (size_t i = 0; i < tags.size(); ++i) {
-        import_ids.push_back(StrCat("{\"ImportId\":\"QID", i + 1, "\"}"));
-      }
-      w.Row(tags);
-      w.Row(texts);
-      w.Row(import_ids);
-      size_t id = 1;
-      for (const Pupil& p : pupils) {
-        std::vector<std::string> row = {IsoTime(o, p),
-                                        IsoTime(o, p),
-                                        "IP Address",
-                                        Ip(id),
-                                        "100",
-                                        StrCat(200 + rng() % 600),
-                                        "True",
-                                        IsoTime(o, p),
-                                        StrCat("R_", rng() % 100000000000),
-                                        p.last,
-                                        p.first,
-                                        Email(p),
-                                        "",
-                                        StrCat("52.", rng() % 1000),
-                                        StrCat("4.", rng() % 1000),
-                                        "anonymous",
-                                        "NL",
-                                        p.number,
-                                        o.wave,
-                                        "vo",
-                                        StrCat(p.grade),
-                                        p.track,
-                                        p.gender,
-                                        StrCat(p.age)};
-        if (o.special_categories) {
-          row.push_back(p.migration);
-          row.push_back(p.strain);
-        }
-        for (uint32_t a : p.answers) row.push_back(a ? StrCat(a) : "");
-        row.push_back(kComments[rng() % std::size(kComments)]);
-        w.Row(row);
-        ++id;
-      }
+    case ExportFormat::kQualtrics:
+      WriteQualtrics(ins, o, pupils, rng, w);
       break;
-    }
   }
   return w.Take();
 }

@@ -60,25 +60,20 @@ bool DropsAt(const std::vector<DropPoint>& drops, uint32_t i, DropPoint p) {
   return drops[i] == p;
 }
 
-}  // namespace
-
-SimulationReport RunSimulation(const SimulationConfig& c) {
-  SimulationReport rep;
+// Parameters for `c` (overridden by its degree and threshold, if any) into
+// `rep`; `goals` as adjusted for the requested graph.
+absl::Status ChooseSimulationParameters(const SimulationConfig& c,
+                                        SecurityGoals& goals,
+                                        SimulationReport& rep) {
   const uint32_t n = c.nodes;
-  DeterministicRandom rng(c.seed);
-
-  // Parameters.
-  SecurityGoals goals = c.goals;
+  goals = c.goals;
   if (c.graph == SimulationConfig::Graph::kComplete) {
     goals.complete_graph_max = n;
   } else if (c.graph == SimulationConfig::Graph::kSparse) {
     goals.complete_graph_max = 0;
   }
   auto params = ChooseParameters(n, goals);
-  if (!params.ok()) {
-    rep.status = params.status();
-    return rep;
-  }
+  if (!params.ok()) return params.status();
   rep.parameters = *params;
   if (c.degree.has_value()) {
     rep.parameters.complete = *c.degree + 1 >= n;
@@ -87,14 +82,17 @@ SimulationReport RunSimulation(const SimulationConfig& c) {
   if (c.threshold.has_value()) rep.parameters.threshold = *c.threshold;
   std::vector<uint64_t> bounds = {c.input_bound};
   auto bits = ChooseModulusBits(bounds, n);
-  if (!bits.ok()) {
-    rep.status = bits.status();
-    return rep;
-  }
+  if (!bits.ok()) return bits.status();
   rep.modulus_bits = *bits;
+  return absl::OkStatus();
+}
 
-  // Roster and identities.
-  std::vector<IdentityKeyPair> identities;
+// The identities of the nodes and the round's configuration, drawn from
+// `rng` (the query seed first, then one identity per node).
+absl::StatusOr<std::shared_ptr<const SecAggSetup>> MakeSetup(
+    const SimulationConfig& c, const SimulationReport& rep,
+    DeterministicRandom& rng, std::vector<IdentityKeyPair>& identities) {
+  const uint32_t n = c.nodes;
   identities.reserve(n);
   v1::SecAggConfig config;
   config.set_query_id(StrCat("sim-", c.seed));
@@ -113,19 +111,19 @@ SimulationReport RunSimulation(const SimulationConfig& c) {
     p->set_identity_public_key(std::string(identities[i].public_key().bytes()));
   }
   config.set_dims(c.dims);
-  config.set_modulus_bits(static_cast<uint32_t>(*bits));
+  config.set_modulus_bits(static_cast<uint32_t>(rep.modulus_bits));
   config.set_complete_graph(rep.parameters.complete);
   config.set_degree(rep.parameters.degree);
   config.set_threshold(rep.parameters.threshold);
   config.add_element_bounds(c.input_bound);
-  auto setup = SecAggSetup::Create(config);
-  if (!setup.ok()) {
-    rep.status = setup.status();
-    return rep;
-  }
+  return SecAggSetup::Create(config);
+}
 
-  // Dropouts: explicit ones, plus a random `dropout` fraction spread over
-  // the drop points.
+// Dropouts: explicit ones, plus a random `dropout` fraction spread over
+// the drop points.
+std::vector<DropPoint> ChooseDrops(const SimulationConfig& c,
+                                   DeterministicRandom& rng) {
+  const uint32_t n = c.nodes;
   std::vector<DropPoint> drops(n, DropPoint::kNone);
   uint32_t random_drops =
       static_cast<uint32_t>(std::llround(c.dropout * static_cast<double>(n)));
@@ -139,144 +137,223 @@ SimulationReport RunSimulation(const SimulationConfig& c) {
   for (const auto& [i, p] : c.drops) {
     if (i < n) drops[i] = p;
   }
+  return drops;
+}
 
-  // Nodes.
-  std::vector<std::unique_ptr<DeterministicRandom>> node_rng;
-  std::vector<std::optional<SecAggNode>> nodes(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    auto it = c.node_random_seeds.find(i);
-    node_rng.push_back(std::make_unique<DeterministicRandom>(
-        it != c.node_random_seeds.end() ? it->second
-                                        : c.seed * 0xd1b54a32d192ed03ull + i));
-  }
-  rep.node_seconds.assign(n, 0);
-  rep.bytes_sent.assign(n, 0);
-  std::vector<bool> participating(n, false);
-  {
-    std::mutex mu;
-    ParallelFor(n, c.threads, [&](size_t i) {
-      if (drops[i] == DropPoint::kBeforeAdvertise) return;
-      auto node =
-          SecAggNode::Create(*setup, static_cast<uint32_t>(i), identities[i],
-                             InputOf(c, i), goals, *node_rng[i]);
-      if (!node.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        rep.node_aborts[static_cast<uint32_t>(i)] =
-            std::string(ToStd(node.status().message()));
-        return;
-      }
-      nodes[i].emplace(*std::move(node));
-      participating[i] = true;
-    });
-  }
+// One simulated round of secure aggregation in memory: the nodes, the
+// coordinator, and the messages between them, timed into a report.
+class Simulation {
+ public:
+  Simulation(const SimulationConfig& c, const SecurityGoals& goals,
+             std::shared_ptr<const SecAggSetup> setup,
+             std::vector<IdentityKeyPair> identities,
+             std::vector<DropPoint> drops, SimulationReport& rep)
+      : c_(c),
+        n_(c.nodes),
+        goals_(goals),
+        setup_(std::move(setup)),
+        identities_(std::move(identities)),
+        drops_(std::move(drops)),
+        rep_(rep),
+        nodes_(n_),
+        participating_(n_, false),
+        replies_(n_) {}
 
-  auto coordinator_or = SecAggCoordinator::Create(*setup);
-  SecAggCoordinator& coordinator = *coordinator_or;
-
-  std::vector<std::optional<v1::SecAggMessage>> replies(n);
-  auto deliver_replies = [&] {
-    auto start = std::chrono::steady_clock::now();
-    for (uint32_t i = 0; i < n; ++i) {
-      if (!replies[i].has_value()) continue;
-      if (c.on_reply) {
-        rep.coordinator_seconds += Seconds(start);
-        c.on_reply(i, *replies[i]);
-        start = std::chrono::steady_clock::now();
-      }
-      auto s = coordinator.Receive(*replies[i]);
-      if (!s.ok())
-        rep.coordinator_rejects.push_back(std::string(ToStd(s.message())));
-      replies[i].reset();
+  // Runs every round, then fills in the result and the per-node figures.
+  void Run() {
+    CreateNodes();
+    auto coordinator = SecAggCoordinator::Create(setup_);
+    coordinator_ = &*coordinator;
+    StartNodes();
+    RunRounds();
+    if (rep_.status.ok() && !coordinator_->finished()) {
+      rep_.status = absl::InternalError("simulation ended before the result");
     }
-    rep.coordinator_seconds += Seconds(start);
-  };
+    if (!rep_.status.ok()) return;
+    Summarize();
+  }
 
-  // Round 0.
-  ParallelFor(n, c.threads, [&](size_t i) {
-    if (!nodes[i].has_value()) return;
+ private:
+  void CreateNodes();
+  void StartNodes();
+  void RunRounds();
+  void DeliverToNodes(uint32_t round, std::vector<Outgoing>& out);
+  void DeliverReplies();
+  void Summarize();
+
+  const SimulationConfig& c_;
+  const uint32_t n_;
+  const SecurityGoals goals_;
+  const std::shared_ptr<const SecAggSetup> setup_;
+  const std::vector<IdentityKeyPair> identities_;
+  const std::vector<DropPoint> drops_;
+  SimulationReport& rep_;
+  std::vector<std::unique_ptr<DeterministicRandom>> node_rng_;
+  std::vector<std::optional<SecAggNode>> nodes_;
+  std::vector<bool> participating_;
+  std::vector<std::optional<v1::SecAggMessage>> replies_;
+  SecAggCoordinator* coordinator_ = nullptr;
+  std::mutex abort_mu_;
+};
+
+void Simulation::CreateNodes() {
+  for (uint32_t i = 0; i < n_; ++i) {
+    auto it = c_.node_random_seeds.find(i);
+    node_rng_.push_back(std::make_unique<DeterministicRandom>(
+        it != c_.node_random_seeds.end()
+            ? it->second
+            : c_.seed * 0xd1b54a32d192ed03ull + i));
+  }
+  rep_.node_seconds.assign(n_, 0);
+  rep_.bytes_sent.assign(n_, 0);
+  ParallelFor(n_, c_.threads, [&](size_t i) {
+    if (drops_[i] == DropPoint::kBeforeAdvertise) return;
+    auto node =
+        SecAggNode::Create(setup_, static_cast<uint32_t>(i), identities_[i],
+                           InputOf(c_, i), goals_, *node_rng_[i]);
+    if (!node.ok()) {
+      std::lock_guard<std::mutex> lock(abort_mu_);
+      rep_.node_aborts[static_cast<uint32_t>(i)] =
+          std::string(ToStd(node.status().message()));
+      return;
+    }
+    nodes_[i].emplace(*std::move(node));
+    participating_[i] = true;
+  });
+}
+
+// Hands the nodes' replies to the coordinator in node order.
+void Simulation::DeliverReplies() {
+  auto start = std::chrono::steady_clock::now();
+  for (uint32_t i = 0; i < n_; ++i) {
+    if (!replies_[i].has_value()) continue;
+    if (c_.on_reply) {
+      rep_.coordinator_seconds += Seconds(start);
+      c_.on_reply(i, *replies_[i]);
+      start = std::chrono::steady_clock::now();
+    }
+    auto s = coordinator_->Receive(*replies_[i]);
+    if (!s.ok())
+      rep_.coordinator_rejects.push_back(std::string(ToStd(s.message())));
+    replies_[i].reset();
+  }
+  rep_.coordinator_seconds += Seconds(start);
+}
+
+// Round 0: every node advertises its keys.
+void Simulation::StartNodes() {
+  ParallelFor(n_, c_.threads, [&](size_t i) {
+    if (!nodes_[i].has_value()) return;
     auto start = std::chrono::steady_clock::now();
-    auto msg = nodes[i]->Start();
-    rep.node_seconds[i] += Seconds(start);
+    auto msg = nodes_[i]->Start();
+    rep_.node_seconds[i] += Seconds(start);
     if (msg.ok()) {
-      rep.bytes_sent[i] += msg->ByteSizeLong();
-      replies[i] = *std::move(msg);
+      rep_.bytes_sent[i] += msg->ByteSizeLong();
+      replies_[i] = *std::move(msg);
     }
   });
-  deliver_replies();
+  DeliverReplies();
+}
 
-  static constexpr DropPoint kDropBefore[] = {
-      DropPoint::kNone,  // unused (round 0)
-      DropPoint::kBeforeShareKeys, DropPoint::kBeforeMaskedInput,
-      DropPoint::kAfterMaskedInput, DropPoint::kDuringUnmask};
-  std::mutex abort_mu;
+void Simulation::RunRounds() {
   static constexpr const char* kRoundNames[] = {"advertise keys", "share keys",
                                                 "masked input",
                                                 "consistency check", "unmask"};
   for (uint32_t round = 1; round <= 5; ++round) {
-    if (c.on_progress) {
-      c.on_progress(StrCat("round ", round - 1, " (", kRoundNames[round - 1],
-                           "): ", n - coordinator.Pending().size(),
-                           " nodes answered"));
+    if (c_.on_progress) {
+      c_.on_progress(StrCat("round ", round - 1, " (", kRoundNames[round - 1],
+                            "): ", n_ - coordinator_->Pending().size(),
+                            " nodes answered"));
     }
     auto start = std::chrono::steady_clock::now();
-    auto outgoing = coordinator.CloseRound();
-    rep.coordinator_seconds += Seconds(start);
+    auto outgoing = coordinator_->CloseRound();
+    rep_.coordinator_seconds += Seconds(start);
     if (!outgoing.ok()) {
-      rep.status = outgoing.status();
+      rep_.status = outgoing.status();
       break;
     }
     if (round == 5) break;
-    std::vector<Outgoing>& out = *outgoing;
-    ParallelFor(out.size(), c.threads, [&](size_t k) {
-      uint32_t to = out[k].to;
-      if (!nodes[to].has_value() || DropsAt(drops, to, kDropBefore[round])) {
-        return;
-      }
-      if (c.on_deliver) c.on_deliver(to, out[k].message);
-      auto t0 = std::chrono::steady_clock::now();
-      auto msg = nodes[to]->Handle(out[k].message);
-      rep.node_seconds[to] += Seconds(t0);
-      if (!msg.ok()) {
-        std::lock_guard<std::mutex> lock(abort_mu);
-        rep.node_aborts[to] = std::string(ToStd(msg.status().message()));
-        return;
-      }
-      rep.bytes_sent[to] += msg->ByteSizeLong();
-      replies[to] = *std::move(msg);
-    });
-    deliver_replies();
+    DeliverToNodes(round, *outgoing);
+    DeliverReplies();
   }
-  if (rep.status.ok() && !coordinator.finished()) {
-    rep.status = absl::InternalError("simulation ended before the result");
-  }
-  if (!rep.status.ok()) return rep;
+}
 
-  rep.sum = coordinator.result().sum;
-  rep.contributors = coordinator.result().contributors;
-  const uint64_t mask = (*setup)->ring().mask();
-  rep.expected_sum.assign(c.dims, 0);
-  for (uint32_t i : rep.contributors) {
-    std::vector<uint64_t> x = InputOf(c, i);
+// Delivers the coordinator's messages of `round` (1..4) to the nodes that
+// have not dropped out before it.
+void Simulation::DeliverToNodes(uint32_t round, std::vector<Outgoing>& out) {
+  static constexpr DropPoint kDropBefore[] = {
+      DropPoint::kNone,  // unused (round 0)
+      DropPoint::kBeforeShareKeys, DropPoint::kBeforeMaskedInput,
+      DropPoint::kAfterMaskedInput, DropPoint::kDuringUnmask};
+  ParallelFor(out.size(), c_.threads, [&](size_t k) {
+    uint32_t to = out[k].to;
+    if (!nodes_[to].has_value() || DropsAt(drops_, to, kDropBefore[round])) {
+      return;
+    }
+    if (c_.on_deliver) c_.on_deliver(to, out[k].message);
+    auto t0 = std::chrono::steady_clock::now();
+    auto msg = nodes_[to]->Handle(out[k].message);
+    rep_.node_seconds[to] += Seconds(t0);
+    if (!msg.ok()) {
+      std::lock_guard<std::mutex> lock(abort_mu_);
+      rep_.node_aborts[to] = std::string(ToStd(msg.status().message()));
+      return;
+    }
+    rep_.bytes_sent[to] += msg->ByteSizeLong();
+    replies_[to] = *std::move(msg);
+  });
+}
+
+// The result, the plain sum to compare it with, and the per-node figures
+// of the nodes that took part to the end.
+void Simulation::Summarize() {
+  rep_.sum = coordinator_->result().sum;
+  rep_.contributors = coordinator_->result().contributors;
+  const uint64_t mask = setup_->ring().mask();
+  rep_.expected_sum.assign(c_.dims, 0);
+  for (uint32_t i : rep_.contributors) {
+    std::vector<uint64_t> x = InputOf(c_, i);
     auto t0 = std::chrono::steady_clock::now();
     for (size_t j = 0; j < x.size(); ++j) {
-      rep.expected_sum[j] = (rep.expected_sum[j] + x[j]) & mask;
+      rep_.expected_sum[j] = (rep_.expected_sum[j] + x[j]) & mask;
     }
-    rep.plaintext_sum_seconds += Seconds(t0);
+    rep_.plaintext_sum_seconds += Seconds(t0);
   }
-  rep.sum_correct = rep.sum == rep.expected_sum;
-  // Per-node figures cover the nodes that took part to the end.
+  rep_.sum_correct = rep_.sum == rep_.expected_sum;
   std::vector<double> secs;
   std::vector<uint64_t> bytes;
-  for (uint32_t i = 0; i < n; ++i) {
-    if (!participating[i] || !nodes[i].has_value() ||
-        nodes[i]->state() != SecAggNode::State::kDone) {
+  for (uint32_t i = 0; i < n_; ++i) {
+    if (!participating_[i] || !nodes_[i].has_value() ||
+        nodes_[i]->state() != SecAggNode::State::kDone) {
       continue;
     }
-    secs.push_back(rep.node_seconds[i]);
-    bytes.push_back(rep.bytes_sent[i]);
+    secs.push_back(rep_.node_seconds[i]);
+    bytes.push_back(rep_.bytes_sent[i]);
   }
-  rep.node_seconds = std::move(secs);
-  rep.bytes_sent = std::move(bytes);
+  rep_.node_seconds = std::move(secs);
+  rep_.bytes_sent = std::move(bytes);
+}
+
+}  // namespace
+
+SimulationReport RunSimulation(const SimulationConfig& c) {
+  SimulationReport rep;
+  DeterministicRandom rng(c.seed);
+  SecurityGoals goals;
+  if (absl::Status s = ChooseSimulationParameters(c, goals, rep); !s.ok()) {
+    rep.status = s;
+    return rep;
+  }
+  std::vector<IdentityKeyPair> identities;
+  auto setup = MakeSetup(c, rep, rng, identities);
+  if (!setup.ok()) {
+    rep.status = setup.status();
+    return rep;
+  }
+  std::vector<DropPoint> drops = ChooseDrops(c, rng);
+  Simulation(c, goals, *std::move(setup), std::move(identities),
+             std::move(drops), rep)
+      .Run();
   return rep;
 }
 

@@ -29,7 +29,7 @@ constexpr Statistic kEvery[] = {
 absl::StatusOr<Query> FromJson(std::string_view json) {
   auto spec = ParseQuerySpecJson(json);
   if (!spec.ok()) return spec.status();
-  return Query::Create(*spec, node::Instrument::BelongingV1());
+  return Query::Create(*spec, survey::Instrument::BelongingV1());
 }
 
 void ExpectInvalid(std::string_view json, std::string_view message) {
