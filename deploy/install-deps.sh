@@ -28,6 +28,7 @@ PACKAGES=(
   libboost-dev
   openssl
   sqlite3
+  universal-ctags
 )
 
 missing=()
