@@ -391,6 +391,15 @@ absl::Status AuditChain::CheckTail(uint64_t next, const Head& head,
   return absl::OkStatus();
 }
 
+absl::Status AuditChain::AlteredAt(uint64_t seq,
+                                   const absl::Status& detail) const {
+  if (format_ != ChainFormat::kCoordinator) return detail;
+  // The coordinator's messages have always begun so.
+  return absl::DataLossError(StrCat("the ", names_.log,
+                                    " was altered at entry ", seq, ": ",
+                                    ToStd(detail.message())));
+}
+
 absl::Status AuditChain::Verify() const {
   // One read transaction, so that an append by another process cannot fall
   // between reading the head and reading the entries.
@@ -407,14 +416,18 @@ absl::Status AuditChain::Verify() const {
     auto row = st->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    if (auto s = CheckSequence(st->Int(0), expected, *head); !s.ok()) return s;
+    if (auto s = CheckSequence(st->Int(0), expected, *head); !s.ok()) {
+      return AlteredAt(expected, s);
+    }
     const ChainEntry e = ReadEntry(*st);
     const std::string mac = EntryMac(e, prev);
     if (EncodeFields(e.fields) != st->Text(4) || !SameMac(st->Blob(5), mac)) {
-      return absl::DataLossError(
-          StrCat("audit entry ", expected,
-                 " fails authentication: it was edited, replaced or moved; ",
-                 Modified()));
+      return AlteredAt(
+          expected,
+          absl::DataLossError(StrCat(
+              "audit entry ", expected,
+              " fails authentication: it was edited, replaced or moved; ",
+              Modified())));
     }
     prev = mac;
   }

@@ -116,6 +116,9 @@ class AuditChain {
   // lies beyond `head`.
   absl::Status CheckSequence(int64_t seq, uint64_t expected,
                              const Head& head) const;
+  // kCoordinator: "the <log> was altered at entry <seq>: <detail>", as
+  // that format's messages always began; kNode: `detail` as it is.
+  absl::Status AlteredAt(uint64_t seq, const absl::Status& detail) const;
   absl::Status CheckTail(uint64_t next, const Head& head,
                          std::string_view last_mac) const;
 

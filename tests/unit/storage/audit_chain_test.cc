@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -106,6 +107,17 @@ TEST_P(AuditChainTest, EditedEntryIsNamed) {
                                  " SET summary = 'Accepted' WHERE seq = 3")),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("entry 3 fails authentication")));
+}
+
+// The coordinator's messages keep the start they always had.
+TEST_P(AuditChainTest, CoordinatorMessagesSayWhereTheLogWasAltered) {
+  WriteFive();
+  const absl::Status s = VerifyAfter(
+      StrCat("UPDATE ", table(), " SET kind = 'task' WHERE seq = 4"));
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss,
+                          HasSubstr("entry 4 fails authentication")));
+  EXPECT_EQ(absl::StrContains(s.message(), "test log was altered at entry 4"),
+            !node());
 }
 
 TEST_P(AuditChainTest, EditedTimeIsNamed) {
