@@ -19,6 +19,7 @@ PACKAGES=(
   libgmock-dev
   libbenchmark-dev
   libsqlite3-dev
+  libsqlitecpp-dev
   libcli11-dev
   nlohmann-json3-dev
   libspdlog-dev

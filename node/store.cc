@@ -1,7 +1,6 @@
 #include "node/store.h"
 
 #include <sodium.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -15,7 +14,7 @@
 #include "crypto/internal/encoding.h"
 #include "crypto/internal/files.h"
 #include "crypto/key_agreement.h"
-#include "node/internal/sqlite.h"
+#include "storage/database.h"
 #include "survey/record.h"
 #include "util/parallel.h"
 #include "util/str_cat.h"
@@ -33,10 +32,6 @@ constexpr std::string_view kKeyFilePrefix = "kring-node-key-v1:";
 constexpr std::string_view kKeyFileWrapAd = "kring-node-data-key-v1/key-file";
 constexpr std::string_view kPseudonymAd = "kring-node-pseudonym-secret-v1";
 constexpr size_t kKeyBytes = 32;
-
-std::string_view View(const void* data, int size) {
-  return {static_cast<const char*>(data), static_cast<size_t>(size)};
-}
 
 // Associated data of a sealed record: its row id, duplicate tag and the
 // record format, so rows cannot be swapped, moved or re-tagged unnoticed.
@@ -81,68 +76,102 @@ std::string PupilErasureTag(const SecretBytes& tag_key,
   return Keyed(tag_key, "erased-pupil", pseudonym, 16);
 }
 
+// Keyed duplicate tags or erasure tags, checked in memory (a unique index
+// on random tags would make every insert a random B-tree write).
+struct TagHash {
+  size_t operator()(const std::string& t) const {
+    size_t h = 0;  // the tags are keyed hashes: any 8 bytes will do
+    std::memcpy(&h, t.data(), std::min(sizeof h, t.size()));
+    return h;
+  }
+};
+using TagSet = std::unordered_set<std::string, TagHash>;
+
+// A record tagged and sealed for the row it will have.
+struct SealedRecord {
+  std::string tag;
+  absl::StatusOr<std::string> blob;
+};
+
 }  // namespace
 
-// A thin RAII layer over the SQLite C API.
-struct Store::Db : internal::SqliteHandle {
-  Db() : SqliteHandle("node database") {}
-
-  class Statement {
-   public:
-    Statement(sqlite3* db, const char* sql) {
-      if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-        stmt_ = nullptr;
-      }
-    }
-    ~Statement() { sqlite3_finalize(stmt_); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-    bool ok() const { return stmt_ != nullptr; }
-    sqlite3_stmt* get() { return stmt_; }
-    void Bind(int i, std::string_view blob) {
-      sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()),
-                        SQLITE_TRANSIENT);
-    }
-    void BindText(int i, std::string_view text) {
-      sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()),
-                        SQLITE_TRANSIENT);
-    }
-    void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-    int Step() { return sqlite3_step(stmt_); }
-    void Reset() {
-      sqlite3_reset(stmt_);
-      sqlite3_clear_bindings(stmt_);
-    }
-    std::string_view Blob(int col) {
-      return View(sqlite3_column_blob(stmt_, col),
-                  sqlite3_column_bytes(stmt_, col));
-    }
-    int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
-
-   private:
-    sqlite3_stmt* stmt_ = nullptr;
-  };
+// The store's SQLite connection and its meta table.
+struct Store::Db {
+  std::unique_ptr<storage::Database> sql;
 
   absl::Status SetMeta(std::string_view key, std::string_view value) {
-    Statement st(handle,
-                 "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
-    if (!st.ok()) return Error("prepare meta");
-    st.BindText(1, key);
-    st.Bind(2, value);
-    if (st.Step() != SQLITE_DONE) return Error("write meta");
-    return absl::OkStatus();
+    auto st =
+        sql->Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
+    if (!st.ok()) return st.status();
+    return st->BindText(1, key).Bind(2, value).Run();
   }
 
   absl::StatusOr<std::string> GetMeta(std::string_view key) {
-    Statement st(handle, "SELECT value FROM meta WHERE key = ?");
-    if (!st.ok()) return Error("prepare meta");
-    st.BindText(1, key);
-    if (st.Step() != SQLITE_ROW) {
+    auto st = sql->Prepare("SELECT value FROM meta WHERE key = ?");
+    if (!st.ok()) return st.status();
+    auto row = st->BindText(1, key).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) {
       return absl::DataLossError(
           StrCat("node database is incomplete: missing \"", key,
                  "\"; was it created by `kring-node init`?"));
     }
-    return std::string(st.Blob(0));
+    return std::string(st->Blob(0));
+  }
+
+  // Column 0 of every row `query` returns.
+  absl::StatusOr<TagSet> ReadSet(const char* query) {
+    auto st = sql->Prepare(query);
+    if (!st.ok()) return st.status();
+    TagSet out;
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.emplace(st->Blob(0));
+    }
+  }
+
+  // Removes the earlier import with `file_tag`, if any, and its records;
+  // returns how many records. Without `replace` a known tag is
+  // ALREADY_EXISTS.
+  absl::StatusOr<size_t> RemoveImport(std::string_view file_tag, bool replace) {
+    auto find = sql->Prepare("SELECT id FROM imports WHERE file_tag = ?");
+    if (!find.ok()) return find.status();
+    auto row = find->Bind(1, file_tag).Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return size_t{0};
+    const int64_t old = find->Int(0);
+    if (!replace) {
+      return absl::AlreadyExistsError(
+          "this file was imported before; nothing was imported. Use "
+          "--replace to replace the records of that earlier import");
+    }
+    auto del = sql->Prepare("DELETE FROM records WHERE import_id = ?");
+    if (!del.ok()) return del.status();
+    if (auto s = del->Bind(1, old).Run(); !s.ok()) return s;
+    const size_t removed = static_cast<size_t>(sql->Changes());
+    auto del_import = sql->Prepare("DELETE FROM imports WHERE id = ?");
+    if (!del_import.ok()) return del_import.status();
+    if (auto s = del_import->Bind(1, old).Run(); !s.ok()) return s;
+    return removed;
+  }
+
+  // Records a new import; returns its id.
+  absl::StatusOr<uint64_t> AddImport(std::string_view file_tag) {
+    auto ins = sql->Prepare("INSERT INTO imports(file_tag) VALUES(?)");
+    if (!ins.ok()) return ins.status();
+    if (auto s = ins->Bind(1, file_tag).Run(); !s.ok()) return s;
+    return static_cast<uint64_t>(sql->LastInsertRowid());
+  }
+
+  // The single integer `query` returns.
+  absl::StatusOr<int64_t> ReadInt(const char* query) {
+    auto st = sql->Prepare(query);
+    if (!st.ok()) return st.status();
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    return st->Int(0);
   }
 };
 
@@ -232,39 +261,31 @@ absl::StatusOr<std::pair<std::string, std::string>> Wrap(
 
 absl::StatusOr<std::unique_ptr<Store::Db>> Store::OpenDb(
     const std::filesystem::path& path, bool create) {
-  {
-    auto db = std::make_unique<Store::Db>();
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path.c_str(), &db->handle, flags, nullptr) !=
-        SQLITE_OK) {
-      std::string msg =
-          db->handle != nullptr ? sqlite3_errmsg(db->handle) : "out of memory";
-      if (!create && !std::filesystem::exists(path)) {
-        return absl::NotFoundError(StrCat("no kring node data at ",
-                                          path.parent_path().string(),
-                                          "; run `kring-node init` first"));
-      }
-      return absl::InternalError(
-          StrCat("cannot open ", path.string(), ": ", msg));
+  storage::OpenOptions options;
+  options.label = "node database";
+  options.create = create;
+  // secure_delete overwrites freed content; WAL keeps old pages out of
+  // the main file until a checkpoint overwrites them (see Scrub).
+  options.setup_sql =
+      "PRAGMA secure_delete = ON;"
+      "PRAGMA journal_mode = WAL;"
+      "PRAGMA synchronous = NORMAL;"
+      "PRAGMA foreign_keys = ON;"
+      // Stores of schema version 1 lack these.
+      "CREATE TABLE IF NOT EXISTS erased("
+      "  tag BLOB PRIMARY KEY) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS contributed("
+      "  query_id TEXT PRIMARY KEY) WITHOUT ROWID;";
+  auto sql = storage::Database::Open(path, options);
+  if (!sql.ok()) {
+    if (!create && !std::filesystem::exists(path)) {
+      return absl::NotFoundError(StrCat("no kring node data at ",
+                                        path.parent_path().string(),
+                                        "; run `kring-node init` first"));
     }
-    sqlite3_busy_timeout(db->handle, 5000);
-    // secure_delete overwrites freed content; WAL keeps old pages out of
-    // the main file until a checkpoint overwrites them (see Scrub).
-    if (auto s = db->Exec("PRAGMA secure_delete = ON;"
-                          "PRAGMA journal_mode = WAL;"
-                          "PRAGMA synchronous = NORMAL;"
-                          "PRAGMA foreign_keys = ON;"
-                          // Stores of schema version 1 lack these.
-                          "CREATE TABLE IF NOT EXISTS erased("
-                          "  tag BLOB PRIMARY KEY) WITHOUT ROWID;"
-                          "CREATE TABLE IF NOT EXISTS contributed("
-                          "  query_id TEXT PRIMARY KEY) WITHOUT ROWID;");
-        !s.ok()) {
-      return s;
-    }
-    return db;
+    return sql.status();
   }
+  return std::make_unique<Db>(Db{*std::move(sql)});
 }
 
 Store::Store(std::filesystem::path dir, std::unique_ptr<Db> db,
@@ -306,41 +327,48 @@ absl::StatusOr<Store> Store::Init(const std::filesystem::path& dir,
   auto db = OpenDb(path, /*create=*/true);
   if (!db.ok()) return db.status();
   ::chmod(path.c_str(), 0600);
-  if (auto s = (*db)->Exec(
-          "BEGIN;"
-          "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
-          "CREATE TABLE imports(id INTEGER PRIMARY KEY,"
-          "  file_tag BLOB NOT NULL UNIQUE);"
-          "CREATE TABLE records(id INTEGER PRIMARY KEY,"
-          "  import_id INTEGER NOT NULL REFERENCES imports(id),"
-          "  dup_tag BLOB NOT NULL, sealed BLOB NOT NULL);");
-      !s.ok()) {
-    return s;
-  }
   SecretBytes data_key = SecretBytes::Random(kKeyBytes);
   SecretBytes pseudonym_key = SecretBytes::Random(kKeyBytes);
-  auto wrapped = Wrap(data_key, key, /*create_key_file=*/true);
+  absl::StatusOr<std::pair<std::string, std::string>> wrapped;
+  {
+    auto tx = storage::Transaction::Begin(
+        *(*db)->sql, storage::Transaction::Mode::kDeferred);
+    if (!tx.ok()) return tx.status();
+    if (auto s = (*db)->sql->Exec(
+            "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+            "CREATE TABLE imports(id INTEGER PRIMARY KEY,"
+            "  file_tag BLOB NOT NULL UNIQUE);"
+            "CREATE TABLE records(id INTEGER PRIMARY KEY,"
+            "  import_id INTEGER NOT NULL REFERENCES imports(id),"
+            "  dup_tag BLOB NOT NULL, sealed BLOB NOT NULL);");
+        !s.ok()) {
+      return s;
+    }
+    wrapped = Wrap(data_key, key, /*create_key_file=*/true);
+    if (wrapped.ok()) {
+      auto aead = Aead::Create(data_key.Clone());
+      auto sealed_pseudonym = aead->Seal(pseudonym_key.view(), kPseudonymAd);
+      if (!sealed_pseudonym.ok()) return sealed_pseudonym.status();
+      for (auto [k, v] :
+           // Values owned by the list: a string_view into the temporary
+           // std::to_string result would dangle inside the loop.
+           std::initializer_list<std::pair<std::string_view, std::string>>{
+               {"schema_version", std::to_string(kSchemaVersion)},
+               {"key_kind", wrapped->first},
+               {"wrapped_key", wrapped->second},
+               {"pseudonym_secret", *sealed_pseudonym},
+               {"special_categories",
+                options.special_categories ? "1" : "0"}}) {
+        if (auto s = (*db)->SetMeta(k, v); !s.ok()) return s;
+      }
+      if (auto s = tx->Commit(); !s.ok()) return s;
+    }
+  }
   if (!wrapped.ok()) {
-    (void)(*db)->Exec("ROLLBACK;");
     db->reset();
     std::filesystem::remove(path);
     return wrapped.status();
   }
-  auto aead = Aead::Create(data_key.Clone());
-  auto sealed_pseudonym = aead->Seal(pseudonym_key.view(), kPseudonymAd);
-  if (!sealed_pseudonym.ok()) return sealed_pseudonym.status();
-  for (auto [k, v] :
-       // Values owned by the list: a string_view into the temporary
-       // std::to_string result would dangle inside the loop.
-       std::initializer_list<std::pair<std::string_view, std::string>>{
-           {"schema_version", std::to_string(kSchemaVersion)},
-           {"key_kind", wrapped->first},
-           {"wrapped_key", wrapped->second},
-           {"pseudonym_secret", *sealed_pseudonym},
-           {"special_categories", options.special_categories ? "1" : "0"}}) {
-    if (auto s = (*db)->SetMeta(k, v); !s.ok()) return s;
-  }
-  if (auto s = (*db)->Exec("COMMIT;"); !s.ok()) return s;
   return Store(dir, *std::move(db), std::move(data_key),
                std::move(pseudonym_key), options);
 }
@@ -352,6 +380,38 @@ absl::StatusOr<Store> Store::Open(const std::filesystem::path& dir,
   if (!db.ok()) return db.status();
   return Unlock(dir, *std::move(db), key);
 }
+
+namespace {
+
+// The data key, unwrapped with `key` from what the meta table holds.
+absl::StatusOr<SecretBytes> UnwrapDataKey(std::string_view kind,
+                                          std::string_view wrapped,
+                                          const KeySource& key) {
+  if (kind == "passphrase") {
+    if (key.kind != KeySource::Kind::kPassphrase) {
+      return absl::InvalidArgumentError(
+          "this store is protected by a passphrase, not a key file; set "
+          "KRING_NODE_PASSPHRASE or answer the prompt");
+    }
+    return crypto::UnwrapKey(wrapped, key.passphrase);
+  }
+  if (key.kind != KeySource::Kind::kKeyFile) {
+    return absl::InvalidArgumentError(
+        "this store is protected by a key file; pass --key-file");
+  }
+  auto file_key = ReadKeyFile(key.key_file);
+  if (!file_key.ok()) return file_key.status();
+  auto aead = Aead::Create(*std::move(file_key));
+  if (!aead.ok()) return aead.status();
+  auto data_key = aead->Open(wrapped, kKeyFileWrapAd);
+  if (!data_key.ok()) {
+    return absl::PermissionDeniedError(
+        "this key file does not unlock the store (wrong key file?)");
+  }
+  return data_key;
+}
+
+}  // namespace
 
 absl::StatusOr<Store> Store::Unlock(const std::filesystem::path& dir,
                                     std::unique_ptr<Db> db,
@@ -371,29 +431,7 @@ absl::StatusOr<Store> Store::Unlock(const std::filesystem::path& dir,
   for (const auto* s : {&kind, &wrapped, &sealed_pseudonym, &special}) {
     if (!s->ok()) return s->status();
   }
-  absl::StatusOr<SecretBytes> data_key;
-  if (*kind == "passphrase") {
-    if (key.kind != KeySource::Kind::kPassphrase) {
-      return absl::InvalidArgumentError(
-          "this store is protected by a passphrase, not a key file; set "
-          "KRING_NODE_PASSPHRASE or answer the prompt");
-    }
-    data_key = crypto::UnwrapKey(*wrapped, key.passphrase);
-  } else {
-    if (key.kind != KeySource::Kind::kKeyFile) {
-      return absl::InvalidArgumentError(
-          "this store is protected by a key file; pass --key-file");
-    }
-    auto file_key = ReadKeyFile(key.key_file);
-    if (!file_key.ok()) return file_key.status();
-    auto aead = Aead::Create(*std::move(file_key));
-    if (!aead.ok()) return aead.status();
-    data_key = aead->Open(*wrapped, kKeyFileWrapAd);
-    if (!data_key.ok()) {
-      return absl::PermissionDeniedError(
-          "this key file does not unlock the store (wrong key file?)");
-    }
-  }
+  auto data_key = UnwrapDataKey(*kind, *wrapped, key);
   if (!data_key.ok()) return data_key.status();
   auto aead = Aead::Create(data_key->Clone());
   auto pseudonym_key = aead->Open(*sealed_pseudonym, kPseudonymAd);
@@ -426,131 +464,89 @@ std::string Store::FileTag(std::string_view file_bytes) const {
 }
 
 absl::StatusOr<bool> Store::WasImported(std::string_view file_tag) const {
-  Db::Statement st(db_->handle, "SELECT id FROM imports WHERE file_tag = ?");
-  if (!st.ok()) return db_->Error("prepare");
-  st.Bind(1, file_tag);
-  return st.Step() == SQLITE_ROW;
+  auto st = db_->sql->Prepare("SELECT id FROM imports WHERE file_tag = ?");
+  if (!st.ok()) return st.status();
+  return st->Bind(1, file_tag).Step();
 }
+
+namespace {
+
+// Tags and seals every record on all cores, for rows first_id, first_id+1,
+// ...; the caller inserts them in order.
+std::vector<SealedRecord> SealAll(
+    const Aead& aead, const SecretBytes& tag_key,
+    std::span<const v1::PupilRecord* const> records, int64_t first_id) {
+  std::vector<SealedRecord> sealed(records.size());
+  ParallelFor(records.size(), [&](size_t i) {
+    const int64_t id = first_id + static_cast<int64_t>(i);
+    sealed[i].tag = DupTag(tag_key, *records[i]);
+    std::string plain;
+    records[i]->SerializeToString(&plain);
+    sealed[i].blob = aead.Seal(plain, RecordAd(id, sealed[i].tag));
+    sodium_memzero(plain.data(), plain.size());
+  });
+  return sealed;
+}
+
+}  // namespace
 
 absl::StatusOr<ImportResult> Store::Add(
     std::span<const v1::PupilRecord> records, std::string_view file_tag,
     bool replace) {
   ImportResult result;
-  if (auto s = db_->Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
-  auto fail = [&](absl::Status s) {
-    (void)db_->Exec("ROLLBACK;");
-    return s;
-  };
-  {
-    Db::Statement find(db_->handle,
-                       "SELECT id FROM imports WHERE file_tag = ?");
-    if (!find.ok()) return fail(db_->Error("prepare"));
-    find.Bind(1, file_tag);
-    if (find.Step() == SQLITE_ROW) {
-      int64_t old = find.Int(0);
-      if (!replace) {
-        return fail(absl::AlreadyExistsError(
-            "this file was imported before; nothing was imported. Use "
-            "--replace to replace the records of that earlier import"));
-      }
-      Db::Statement del(db_->handle, "DELETE FROM records WHERE import_id = ?");
-      del.Bind(1, old);
-      if (del.Step() != SQLITE_DONE) return fail(db_->Error("replace"));
-      result.replaced = static_cast<size_t>(sqlite3_changes(db_->handle));
-      Db::Statement del_import(db_->handle, "DELETE FROM imports WHERE id = ?");
-      del_import.Bind(1, old);
-      if (del_import.Step() != SQLITE_DONE) return fail(db_->Error("replace"));
-    }
-  }
-  {
-    Db::Statement ins(db_->handle, "INSERT INTO imports(file_tag) VALUES(?)");
-    ins.Bind(1, file_tag);
-    if (ins.Step() != SQLITE_DONE) return fail(db_->Error("record import"));
-    result.import_id =
-        static_cast<uint64_t>(sqlite3_last_insert_rowid(db_->handle));
-  }
-  int64_t next_id = 1;
-  {
-    Db::Statement max(db_->handle, "SELECT IFNULL(MAX(id), 0) FROM records");
-    if (max.Step() != SQLITE_ROW) return fail(db_->Error("read ids"));
-    next_id = max.Int(0) + 1;
-  }
-  // One record per (wave, pupil): the keyed duplicate tags of what is
-  // stored, checked in memory (a unique index on random tags would make
-  // every insert a random B-tree write).
-  struct TagHash {
-    size_t operator()(const std::string& t) const {
-      size_t h = 0;  // the tags are keyed hashes: any 8 bytes will do
-      std::memcpy(&h, t.data(), std::min(sizeof h, t.size()));
-      return h;
-    }
-  };
-  std::unordered_set<std::string, TagHash> tags;
-  {
-    Db::Statement all(db_->handle, "SELECT dup_tag FROM records");
-    if (!all.ok()) return fail(db_->Error("read duplicate tags"));
-    int rc;
-    while ((rc = all.Step()) == SQLITE_ROW) {
-      tags.emplace(all.Blob(0));
-    }
-    if (rc != SQLITE_DONE) return fail(db_->Error("read duplicate tags"));
-  }
+  // Every early return rolls the transaction back: all or nothing.
+  auto tx = storage::Transaction::Begin(*db_->sql,
+                                        storage::Transaction::Mode::kImmediate);
+  if (!tx.ok()) return tx.status();
+  auto replaced = db_->RemoveImport(file_tag, replace);
+  if (!replaced.ok()) return replaced.status();
+  result.replaced = *replaced;
+  auto import_id = db_->AddImport(file_tag);
+  if (!import_id.ok()) return import_id.status();
+  result.import_id = *import_id;
+  auto max_id = db_->ReadInt("SELECT IFNULL(MAX(id), 0) FROM records");
+  if (!max_id.ok()) return max_id.status();
+  const int64_t next_id = *max_id + 1;
+  // One record per (wave, pupil).
+  auto tags = db_->ReadSet("SELECT dup_tag FROM records");
+  if (!tags.ok()) return tags.status();
   // Pupils erased earlier stay out.
-  std::unordered_set<std::string, TagHash> erased;
-  {
-    Db::Statement all(db_->handle, "SELECT tag FROM erased");
-    if (!all.ok()) return fail(db_->Error("read erasures"));
-    int rc;
-    while ((rc = all.Step()) == SQLITE_ROW) erased.emplace(all.Blob(0));
-    if (rc != SQLITE_DONE) return fail(db_->Error("read erasures"));
-  }
+  auto erased = db_->ReadSet("SELECT tag FROM erased");
+  if (!erased.ok()) return erased.status();
   std::vector<const v1::PupilRecord*> kept;
   kept.reserve(records.size());
   for (const v1::PupilRecord& r : records) {
-    if (!erased.empty() &&
-        erased.contains(PupilErasureTag(tag_key_, r.pseudonym()))) {
+    if (!erased->empty() &&
+        erased->contains(PupilErasureTag(tag_key_, r.pseudonym()))) {
       ++result.skipped_erased;
       continue;
     }
     kept.push_back(&r);
   }
-  tags.reserve(tags.size() + kept.size());
-  Db::Statement ins(db_->handle,
-                    "INSERT INTO records(id, import_id, dup_tag, sealed) "
-                    "VALUES(?, ?, ?, ?)");
-  if (!ins.ok()) return fail(db_->Error("prepare insert"));
-  // Tag and seal every record on all cores, then insert in order.
-  struct Sealed {
-    std::string tag;
-    absl::StatusOr<std::string> blob;
-  };
-  std::vector<Sealed> sealed(kept.size());
-  ParallelFor(kept.size(), [&](size_t i) {
-    const int64_t id = next_id + static_cast<int64_t>(i);
-    sealed[i].tag = DupTag(tag_key_, *kept[i]);
-    std::string plain;
-    kept[i]->SerializeToString(&plain);
-    sealed[i].blob = records_.Seal(plain, RecordAd(id, sealed[i].tag));
-    sodium_memzero(plain.data(), plain.size());
-  });
+  tags->reserve(tags->size() + kept.size());
+  const std::vector<SealedRecord> sealed =
+      SealAll(records_, tag_key_, kept, next_id);
+  auto ins = db_->sql->Prepare(
+      "INSERT INTO records(id, import_id, dup_tag, sealed) "
+      "VALUES(?, ?, ?, ?)");
+  if (!ins.ok()) return ins.status();
   for (size_t i = 0; i < kept.size(); ++i) {
-    if (!tags.insert(sealed[i].tag).second) {
+    if (!tags->insert(sealed[i].tag).second) {
       const size_t batch_index = static_cast<size_t>(kept[i] - records.data());
-      return fail(absl::AlreadyExistsError(
+      return absl::AlreadyExistsError(
           StrCat("record ", batch_index + 1,
                  " is a second record for the same pupil in wave ",
-                 kept[i]->wave(), "; nothing was imported")));
+                 kept[i]->wave(), "; nothing was imported"));
     }
-    if (!sealed[i].blob.ok()) return fail(sealed[i].blob.status());
-    ins.Bind(1, next_id + static_cast<int64_t>(i));
-    ins.Bind(2, static_cast<int64_t>(result.import_id));
-    ins.Bind(3, sealed[i].tag);
-    ins.Bind(4, *sealed[i].blob);
-    int rc = ins.Step();
-    ins.Reset();
-    if (rc != SQLITE_DONE) return fail(db_->Error("insert record"));
+    if (!sealed[i].blob.ok()) return sealed[i].blob.status();
+    ins->Bind(1, next_id + static_cast<int64_t>(i))
+        .Bind(2, static_cast<int64_t>(result.import_id))
+        .Bind(3, sealed[i].tag)
+        .Bind(4, *sealed[i].blob);
+    if (auto s = ins->Run(); !s.ok()) return s;
+    ins->Reset();
   }
-  if (auto s = db_->Exec("COMMIT;"); !s.ok()) return fail(s);
+  if (auto s = tx->Commit(); !s.ok()) return s;
   result.added = kept.size();
   if (result.replaced > 0) {
     if (auto s = Scrub(); !s.ok()) return s;
@@ -560,14 +556,16 @@ absl::StatusOr<ImportResult> Store::Add(
 
 absl::Status Store::Scan(
     const std::function<void(int64_t, const v1::PupilRecord&)>& f) const {
-  Db::Statement st(db_->handle,
-                   "SELECT id, dup_tag, sealed FROM records ORDER BY id");
-  if (!st.ok()) return db_->Error("prepare");
+  auto st =
+      db_->sql->Prepare("SELECT id, dup_tag, sealed FROM records ORDER BY id");
+  if (!st.ok()) return st.status();
   v1::PupilRecord record;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) {
-    const int64_t id = st.Int(0);
-    auto plain = records_.Open(st.Blob(2), RecordAd(id, st.Blob(1)));
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+    const int64_t id = st->Int(0);
+    auto plain = records_.Open(st->Blob(2), RecordAd(id, st->Blob(1)));
     if (!plain.ok() || !record.ParseFromArray(
                            plain->data(), static_cast<int>(plain->size()))) {
       return absl::DataLossError(
@@ -577,8 +575,6 @@ absl::Status Store::Scan(
     }
     f(id, record);
   }
-  if (rc != SQLITE_DONE) return db_->Error("read records");
-  return absl::OkStatus();
 }
 
 absl::Status Store::ForEach(
@@ -587,9 +583,9 @@ absl::Status Store::ForEach(
 }
 
 absl::StatusOr<size_t> Store::Count() const {
-  Db::Statement st(db_->handle, "SELECT COUNT(*) FROM records");
-  if (st.Step() != SQLITE_ROW) return db_->Error("count");
-  return static_cast<size_t>(st.Int(0));
+  auto n = db_->ReadInt("SELECT COUNT(*) FROM records");
+  if (!n.ok()) return n.status();
+  return static_cast<size_t>(*n);
 }
 
 absl::StatusOr<size_t> Store::EraseWhere(
@@ -606,26 +602,22 @@ absl::StatusOr<size_t> Store::EraseWhere(
     return absl::Status(s.code(),
                         StrCat(ToStd(s.message()), "; nothing erased"));
   }
-  if (auto s = db_->Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
-  auto fail = [&](absl::Status s) {
-    (void)db_->Exec("ROLLBACK;");
-    return s;
-  };
+  auto tx = storage::Transaction::Begin(*db_->sql,
+                                        storage::Transaction::Mode::kImmediate);
+  if (!tx.ok()) return tx.status();
   if (!erasure_tag.empty()) {
-    Db::Statement remember(db_->handle,
-                           "INSERT OR IGNORE INTO erased(tag) VALUES(?)");
-    remember.Bind(1, erasure_tag);
-    if (remember.Step() != SQLITE_DONE) return fail(db_->Error("erase"));
+    auto remember =
+        db_->sql->Prepare("INSERT OR IGNORE INTO erased(tag) VALUES(?)");
+    if (!remember.ok()) return remember.status();
+    if (auto s = remember->Bind(1, erasure_tag).Run(); !s.ok()) return s;
   }
-  {
-    Db::Statement del(db_->handle, "DELETE FROM records WHERE id = ?");
-    for (int64_t id : ids) {
-      del.Bind(1, id);
-      if (del.Step() != SQLITE_DONE) return fail(db_->Error("erase"));
-      del.Reset();
-    }
+  auto del = db_->sql->Prepare("DELETE FROM records WHERE id = ?");
+  if (!del.ok()) return del.status();
+  for (int64_t id : ids) {
+    if (auto s = del->Bind(1, id).Run(); !s.ok()) return s;
+    del->Reset();
   }
-  if (auto s = db_->Exec("COMMIT;"); !s.ok()) return fail(s);
+  if (auto s = tx->Commit(); !s.ok()) return s;
   if (ids.empty()) return size_t{0};
   if (auto s = Scrub(); !s.ok()) return s;
   return ids.size();
@@ -647,51 +639,42 @@ absl::StatusOr<size_t> Store::EraseWave(std::string_view wave) {
 }
 
 absl::StatusOr<size_t> Store::ErasedPupils() const {
-  Db::Statement st(db_->handle, "SELECT COUNT(*) FROM erased");
-  if (st.Step() != SQLITE_ROW) return db_->Error("count erasures");
-  return static_cast<size_t>(st.Int(0));
+  auto n = db_->ReadInt("SELECT COUNT(*) FROM erased");
+  if (!n.ok()) return n.status();
+  return static_cast<size_t>(*n);
 }
 
 absl::Status Store::MarkContributed(std::string_view query_id) {
-  Db::Statement ins(db_->handle, "INSERT INTO contributed(query_id) VALUES(?)");
-  if (!ins.ok()) return db_->Error("prepare");
-  ins.BindText(1, query_id);
-  const int rc = ins.Step();
-  if (rc == SQLITE_CONSTRAINT) {
+  auto ins = db_->sql->Prepare("INSERT INTO contributed(query_id) VALUES(?)");
+  if (!ins.ok()) return ins.status();
+  auto s = ins->BindText(1, query_id).Run();
+  if (absl::IsAlreadyExists(s)) {
     return absl::AlreadyExistsError(
         StrCat("this school already contributed to query ", query_id));
   }
-  if (rc != SQLITE_DONE) return db_->Error("record the contribution");
-  return absl::OkStatus();
+  return s;
 }
 
 absl::StatusOr<bool> Store::Contributed(std::string_view query_id) const {
-  Db::Statement st(db_->handle, "SELECT 1 FROM contributed WHERE query_id = ?");
-  if (!st.ok()) return db_->Error("prepare");
-  st.BindText(1, query_id);
-  const int rc = st.Step();
-  if (rc == SQLITE_ROW) return true;
-  if (rc != SQLITE_DONE) return db_->Error("read contributions");
-  return false;
+  auto st = db_->sql->Prepare("SELECT 1 FROM contributed WHERE query_id = ?");
+  if (!st.ok()) return st.status();
+  return st->BindText(1, query_id).Step();
 }
 
 absl::StatusOr<bool> Store::ReadmitPupil(std::string_view pupil_number) {
-  Db::Statement del(db_->handle, "DELETE FROM erased WHERE tag = ?");
-  if (!del.ok()) return db_->Error("prepare");
-  del.Bind(1, PupilErasureTag(tag_key_, Pseudonym(pupil_number)));
-  if (del.Step() != SQLITE_DONE) return db_->Error("readmit");
-  return sqlite3_changes(db_->handle) > 0;
+  auto del = db_->sql->Prepare("DELETE FROM erased WHERE tag = ?");
+  if (!del.ok()) return del.status();
+  const std::string tag = PupilErasureTag(tag_key_, Pseudonym(pupil_number));
+  if (auto s = del->Bind(1, tag).Run(); !s.ok()) return s;
+  return db_->sql->Changes() > 0;
 }
 
 absl::Status Store::Scrub() {
   // Rebuild the file without free pages, then move everything from the WAL
   // into it and truncate the WAL, so erased rows exist nowhere on disk.
-  if (auto s = db_->Exec("PRAGMA wal_checkpoint(TRUNCATE); VACUUM; "
-                         "PRAGMA wal_checkpoint(TRUNCATE);");
-      !s.ok()) {
-    return s;
-  }
-  return absl::OkStatus();
+  return db_->sql->Exec(
+      "PRAGMA wal_checkpoint(TRUNCATE); VACUUM; "
+      "PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
 SecretBytes Store::DeriveSubkey(std::string_view purpose) const {
@@ -703,18 +686,15 @@ absl::Status Store::RotateKey(const KeySource& next) {
   auto wrapped = Wrap(data_key_, next, /*create_key_file=*/
                       next.kind == KeySource::Kind::kKeyFile);
   if (!wrapped.ok()) return wrapped.status();
-  if (auto s = db_->Exec("BEGIN IMMEDIATE;"); !s.ok()) return s;
-  if (auto s = db_->SetMeta("key_kind", wrapped->first); !s.ok()) {
-    (void)db_->Exec("ROLLBACK;");
-    return s;
-  }
-  if (auto s = db_->SetMeta("wrapped_key", wrapped->second); !s.ok()) {
-    (void)db_->Exec("ROLLBACK;");
-    return s;
-  }
-  if (auto s = db_->Exec("COMMIT;"); !s.ok()) {
-    (void)db_->Exec("ROLLBACK;");
-    return s;
+  {
+    auto tx = storage::Transaction::Begin(
+        *db_->sql, storage::Transaction::Mode::kImmediate);
+    if (!tx.ok()) return tx.status();
+    if (auto s = db_->SetMeta("key_kind", wrapped->first); !s.ok()) return s;
+    if (auto s = db_->SetMeta("wrapped_key", wrapped->second); !s.ok()) {
+      return s;
+    }
+    if (auto s = tx->Commit(); !s.ok()) return s;
   }
   return Scrub();
 }

@@ -1,0 +1,231 @@
+#include "storage/database.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "util/str_cat.h"
+
+namespace kring::storage {
+namespace {
+
+// The status code and advice for an SQLite result code.
+std::pair<absl::StatusCode, std::string_view> Classify(int code) {
+  switch (code & 0xff) {
+    case SQLITE_CONSTRAINT:
+      return {absl::StatusCode::kAlreadyExists, ""};
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return {absl::StatusCode::kUnavailable,
+              "; another process holds it locked: try again shortly"};
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return {absl::StatusCode::kDataLoss,
+              "; the file is damaged or not a database: restore it from a "
+              "backup"};
+    case SQLITE_FULL:
+      return {absl::StatusCode::kResourceExhausted,
+              "; the disk is full: free some space and try again"};
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
+      return {absl::StatusCode::kPermissionDenied,
+              "; check that the file and its directory exist and are "
+              "writable by this user"};
+    default:
+      return {absl::StatusCode::kInternal, ""};
+  }
+}
+
+// What a failed statement was doing, for messages: its SQL (never the
+// bound values), shortened.
+std::string Doing(std::string_view verb, std::string_view sql) {
+  constexpr size_t kMax = 80;
+  const bool cut = sql.size() > kMax;
+  return StrCat(verb, " \"", sql.substr(0, kMax), cut ? "...\"" : "\"");
+}
+
+}  // namespace
+
+// --- Database ---------------------------------------------------------
+
+Database::Database(std::filesystem::path path, std::string label,
+                   std::unique_ptr<SQLite::Database> db)
+    : path_(std::move(path)), label_(std::move(label)), db_(std::move(db)) {}
+
+Database::~Database() = default;
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(
+    const std::filesystem::path& path, const OpenOptions& options) {
+  std::unique_ptr<SQLite::Database> db;
+  try {
+    db = std::make_unique<SQLite::Database>(
+        path.string(),
+        SQLite::OPEN_READWRITE | (options.create ? SQLite::OPEN_CREATE : 0),
+        options.busy_timeout_ms);
+  } catch (const SQLite::Exception& e) {
+    const auto [code, advice] = Classify(e.getErrorCode());
+    return absl::Status(code, StrCat(options.label, " ", path.string(),
+                                     ": cannot open: ", e.what(), advice));
+  }
+  auto out = std::unique_ptr<Database>(
+      new Database(path, options.label, std::move(db)));
+  if (!options.setup_sql.empty()) {
+    if (auto s = out->Exec(options.setup_sql); !s.ok()) return s;
+  }
+  return out;
+}
+
+absl::Status Database::Error(int code, std::string_view what,
+                             std::string_view reason) const {
+  const auto [status_code, advice] = Classify(code);
+  return absl::Status(
+      status_code, StrCat(label_, " ", path_.string(), ": cannot ", what, ": ",
+                          reason, advice));
+}
+
+absl::Status Database::Exec(std::string_view sql) {
+  try {
+    db_->exec(std::string(sql));
+  } catch (const SQLite::Exception& e) {
+    return Error(e.getErrorCode(), Doing("run", sql), e.what());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Statement> Database::Prepare(std::string_view sql) {
+  try {
+    return Statement(
+        this, std::make_unique<SQLite::Statement>(*db_, std::string(sql)));
+  } catch (const SQLite::Exception& e) {
+    return Error(e.getErrorCode(), Doing("prepare", sql), e.what());
+  }
+}
+
+int64_t Database::Changes() const { return db_->getChanges(); }
+
+int64_t Database::LastInsertRowid() const { return db_->getLastInsertRowid(); }
+
+// --- Statement --------------------------------------------------------
+
+Statement::Statement(const Database* db,
+                     std::unique_ptr<SQLite::Statement> statement)
+    : db_(db), statement_(std::move(statement)) {}
+
+Statement::Statement(Statement&&) noexcept = default;
+Statement& Statement::operator=(Statement&&) noexcept = default;
+Statement::~Statement() = default;
+
+namespace {
+
+// Runs a binding, keeping the first error in `status`.
+template <typename F>
+void Guard(const Database& db, absl::Status& status, F bind) {
+  if (!status.ok()) return;
+  try {
+    bind();
+  } catch (const SQLite::Exception& e) {
+    status = db.Error(e.getErrorCode(), "bind a value", e.what());
+  }
+}
+
+}  // namespace
+
+Statement& Statement::Bind(int index, std::string_view blob) {
+  Guard(*db_, bind_status_, [&] {
+    statement_->bind(index, blob.data(), static_cast<int>(blob.size()));
+  });
+  return *this;
+}
+
+Statement& Statement::BindText(int index, std::string_view text) {
+  Guard(*db_, bind_status_,
+        [&] { statement_->bind(index, std::string(text)); });
+  return *this;
+}
+
+Statement& Statement::Bind(int index, int64_t value) {
+  Guard(*db_, bind_status_, [&] { statement_->bind(index, value); });
+  return *this;
+}
+
+absl::StatusOr<bool> Statement::Step() {
+  if (!bind_status_.ok()) return bind_status_;
+  try {
+    return statement_->executeStep();
+  } catch (const SQLite::Exception& e) {
+    return db_->Error(e.getErrorCode(), Doing("run", statement_->getQuery()),
+                      e.what());
+  }
+}
+
+absl::Status Statement::Run() {
+  for (;;) {
+    auto row = Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+  }
+}
+
+void Statement::Reset() {
+  statement_->tryReset();
+  try {
+    statement_->clearBindings();
+  } catch (const SQLite::Exception&) {
+    // sqlite3_clear_bindings cannot fail; nothing to report.
+  }
+  bind_status_ = absl::OkStatus();
+}
+
+std::string_view Statement::Blob(int column) const {
+  try {
+    const SQLite::Column c = statement_->getColumn(column);
+    const void* data = c.getBlob();
+    if (data == nullptr) return {};
+    return {static_cast<const char*>(data), static_cast<size_t>(c.getBytes())};
+  } catch (const SQLite::Exception&) {
+    return {};  // no such column, or no current row
+  }
+}
+
+int64_t Statement::Int(int column) const {
+  try {
+    return statement_->getColumn(column).getInt64();
+  } catch (const SQLite::Exception&) {
+    return 0;
+  }
+}
+
+// --- Transaction ------------------------------------------------------
+
+absl::StatusOr<Transaction> Transaction::Begin(Database& db, Mode mode) {
+  if (auto s =
+          db.Exec(mode == Mode::kImmediate ? "BEGIN IMMEDIATE;" : "BEGIN;");
+      !s.ok()) {
+    return s;
+  }
+  return Transaction(&db);
+}
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)) {}
+
+Transaction::~Transaction() {
+  if (db_ != nullptr) (void)db_->Exec("ROLLBACK;");
+}
+
+absl::Status Transaction::Commit() {
+  Database* db = std::exchange(db_, nullptr);
+  if (db == nullptr) {
+    return absl::FailedPreconditionError(
+        "the transaction was already committed or rolled back");
+  }
+  auto s = db->Exec("COMMIT;");
+  if (!s.ok()) (void)db->Exec("ROLLBACK;");
+  return s;
+}
+
+}  // namespace kring::storage
