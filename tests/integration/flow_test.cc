@@ -190,10 +190,14 @@ class FlowTest : public ::testing::Test {
     }
     if (start) Start(names);
   }
-  // Starts these schools' nodes and waits until they are connected.
-  void Start(const std::vector<std::string>& names) {
+  // Starts these schools' nodes and waits until they, and the `hooked`
+  // ones the test started itself (with fault hooks), are connected.
+  void Start(const std::vector<std::string>& names,
+             const std::vector<std::string>& hooked = {}) {
     for (const std::string& name : names) c_.StartNode(name);
-    c_.WaitConnected(admin_, names);
+    std::vector<std::string> all = names;
+    all.insert(all.end(), hooked.begin(), hooked.end());
+    c_.WaitConnected(admin_, all);
   }
   Cluster c_;
   TestUser researcher_, approver_, admin_;
@@ -326,7 +330,7 @@ TEST_P(FlowDropoutTest, NodeDiesMidRunAndTheSumIsStillExact) {
   const int round = GetParam();
   Schools(6, /*start=*/false);
   c_.StartNode("S6", round);
-  Start({"S1", "S2", "S3", "S4", "S5", "S6"});
+  Start({"S1", "S2", "S3", "S4", "S5"}, /*hooked=*/{"S6"});
   auto q = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(c_.Approve(approver_, *q).ok());
@@ -357,7 +361,7 @@ TEST_P(FlowReconnectTest, NodeReconnectsMidRunAndStaysIn) {
   const auto [round, before_send] = GetParam();
   Schools(6, /*start=*/false);
   c_.StartNode("S6", /*crash_after_round=*/-1, round, before_send);
-  Start({"S1", "S2", "S3", "S4", "S5", "S6"});
+  Start({"S1", "S2", "S3", "S4", "S5"}, /*hooked=*/{"S6"});
   auto q = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(c_.Approve(approver_, *q).ok());
@@ -398,7 +402,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(FlowTest, TooFewSchoolsLeftFailsCleanlyWithoutResult) {
   Schools(3, /*start=*/false);
   c_.StartNode("S3", /*crash_after_round=*/0);
-  Start({"S1", "S2", "S3"});
+  Start({"S1", "S2"}, /*hooked=*/{"S3"});
   auto q = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(c_.Approve(approver_, *q).ok());
