@@ -19,7 +19,6 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "api/auth.h"
@@ -28,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "kring/v1/service.grpc.pb.h"
 #include "node/store.h"
+#include "tests/testing/wait.h"
 
 namespace kring::testing {
 
@@ -60,6 +60,14 @@ class Process {
     pid_ = -1;
   }
   bool alive() const { return pid_ > 0; }
+  // True once the process has ended (reaps it; does not block).
+  bool Exited() {
+    if (pid_ <= 0) return true;
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+    pid_ = -1;
+    return true;
+  }
 
  private:
   pid_t pid_ = -1;
@@ -114,6 +122,7 @@ class Cluster {
                        crypto::IdentityKeyPair::Generate())};
     const auto pub = dir_ / (id + ".pub");
     EXPECT_TRUE(u.key->public_key().SaveFile(pub).ok());
+    EXPECT_TRUE(u.key->SavePrivateKeyFile(KeyFile(id)).ok());
     auto r = Command(StrCatQ(
         KRING_COORDINATOR_BINARY, " add-user --data-dir '", coordinator_dir(),
         "' --id ", id, " --role ", role, " --public-key '", pub.string(), "'",
@@ -122,7 +131,9 @@ class Cluster {
     return u;
   }
 
-  void StartCoordinator(double decision_seconds = 4, double round_seconds = 8,
+  // The decision phase ends as soon as every school decided, so a long
+  // decision window costs nothing when all are up.
+  void StartCoordinator(double decision_seconds = 60, double round_seconds = 8,
                         std::vector<std::string> extra = {}) {
     const auto port_file = dir_ / "port";
     std::filesystem::remove(port_file);
@@ -142,13 +153,21 @@ class Cluster {
     argv.insert(argv.end(), extra.begin(), extra.end());
     coordinator_ =
         std::make_unique<Process>(std::move(argv), dir_ / "coordinator.log");
-    for (int i = 0; i < 200 && port_.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::ifstream in(port_file);
-      std::string p;
-      if (in >> p) port_ = p;
-    }
-    ASSERT_FALSE(port_.empty()) << "the coordinator did not start";
+    // Started: it wrote its port and the newline after it (or it died).
+    WaitUntil(
+        [&] {
+          std::ifstream in(port_file);
+          std::stringstream text;
+          text << in.rdbuf();
+          const std::string line = text.str();
+          if (line.size() > 1 && line.back() == '\n') {
+            port_ = line.substr(0, line.size() - 1);
+          }
+          return !port_.empty() || coordinator_->Exited();
+        },
+        std::chrono::seconds(30));
+    ASSERT_FALSE(port_.empty())
+        << "the coordinator did not start; see " << dir_ / "coordinator.log";
     address_ = "127.0.0.1:" + port_;
     stub_ = v1::Coordinator::NewStub(
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
@@ -158,6 +177,10 @@ class Cluster {
     port_.clear();
   }
   const std::string& address() const { return address_; }
+  // The private key file of a user added with AddUser.
+  std::string KeyFile(const std::string& user_id) const {
+    return (dir_ / (user_id + ".key")).string();
+  }
   v1::Coordinator::Stub& stub() { return *stub_; }
 
   // A school: store with synthetic pupils, enrolled, not yet running.
@@ -215,6 +238,10 @@ class Cluster {
                                  s.data.string(), "--key-file", s.key},
         dir_ / (name + ".log"), env);
   }
+  // Waits until the coordinator lists every school in `names` (by BRIN) as
+  // connected; `admin` is a user with the admin role.
+  void WaitConnected(const TestUser& admin,
+                     const std::vector<std::string>& names);
   void StopNode(const std::string& name, int sig = SIGTERM) {
     auto it = nodes_.find(name);
     if (it != nodes_.end()) {
@@ -260,8 +287,11 @@ class Cluster {
   absl::StatusOr<v1::QueryInfo> Submit(const TestUser& u,
                                        const std::string& spec_json);
   grpc::Status Approve(const TestUser& approver, const v1::QueryInfo& q);
+  // Waits until the query is released, failed or rejected.
   v1::QueryInfo WaitDone(const TestUser& u, const std::string& query_id,
                          int seconds = 60);
+  // The query as `u` sees it now.
+  v1::QueryInfo Get(const TestUser& u, const std::string& query_id);
 
  private:
   template <typename... Args>

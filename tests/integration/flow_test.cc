@@ -44,27 +44,62 @@ grpc::Status Cluster::Approve(const TestUser& approver,
               &v1::Coordinator::Stub::ApproveQuery);
 }
 
+v1::QueryInfo Cluster::Get(const TestUser& u, const std::string& id) {
+  v1::GetQueryRequest req;
+  req.set_query_id(id);
+  v1::GetQueryResponse resp;
+  grpc::Status s =
+      Call(u, "GetQuery", req, &resp, &v1::Coordinator::Stub::GetQuery);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp.query();
+}
+
 v1::QueryInfo Cluster::WaitDone(const TestUser& u, const std::string& id,
                                 int seconds) {
   v1::QueryInfo last;
-  for (int i = 0; i < seconds * 10; ++i) {
-    v1::GetQueryRequest req;
-    req.set_query_id(id);
-    v1::GetQueryResponse resp;
-    if (Call(u, "GetQuery", req, &resp, &v1::Coordinator::Stub::GetQuery)
-            .ok()) {
-      last = resp.query();
-      if (last.state() == v1::QUERY_STATE_RELEASED ||
-          last.state() == v1::QUERY_STATE_FAILED ||
-          last.state() == v1::QUERY_STATE_REJECTED) {
-        return last;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const bool done = WaitUntil(
+      [&] {
+        v1::GetQueryRequest req;
+        req.set_query_id(id);
+        v1::GetQueryResponse resp;
+        if (!Call(u, "GetQuery", req, &resp, &v1::Coordinator::Stub::GetQuery)
+                 .ok()) {
+          return false;
+        }
+        last = resp.query();
+        return last.state() == v1::QUERY_STATE_RELEASED ||
+               last.state() == v1::QUERY_STATE_FAILED ||
+               last.state() == v1::QUERY_STATE_REJECTED;
+      },
+      std::chrono::seconds(seconds), std::chrono::milliseconds(100));
+  if (!done) {
+    ADD_FAILURE() << "query " << id << " did not finish in " << seconds
+                  << " s; state " << v1::QueryState_Name(last.state());
   }
-  ADD_FAILURE() << "query " << id << " did not finish; state "
-                << v1::QueryState_Name(last.state());
   return last;
+}
+
+void Cluster::WaitConnected(const TestUser& admin,
+                            const std::vector<std::string>& names) {
+  std::vector<std::string> missing;
+  const bool connected = WaitUntil(
+      [&] {
+        v1::ListNodesResponse resp;
+        if (!Call(admin, "ListNodes", v1::ListNodesRequest(), &resp,
+                  &v1::Coordinator::Stub::ListNodes)
+                 .ok()) {
+          return false;
+        }
+        missing = names;
+        for (const v1::NodeInfo& n : resp.nodes()) {
+          if (n.connected()) std::erase(missing, n.brin());
+        }
+        return missing.empty();
+      },
+      std::chrono::seconds(30));
+  ASSERT_TRUE(connected) << "not connected: " << missing.size()
+                         << " school(s), first " << missing.front()
+                         << "; see their logs in " << dir_;
 }
 
 namespace {
@@ -84,8 +119,8 @@ const std::map<std::string, std::string> kMunicipality = {
     {"S4", "GM0599"}, {"S5", "GM0344"}, {"S6", "GM0344"}};
 
 // The release computed directly on the union of the given schools' data.
-std::string Pooled(Cluster& c, const std::string& spec_json,
-                   const std::vector<std::string>& schools) {
+query::ReleasedResult PooledRelease(Cluster& c, const std::string& spec_json,
+                                    const std::vector<std::string>& schools) {
   auto spec = query::ParseQuerySpecJson(spec_json);
   auto q = query::Query::Create(*spec, survey::Instrument::BelongingV1());
   query::Layout layout(*q);
@@ -99,7 +134,29 @@ std::string Pooled(Cluster& c, const std::string& spec_json,
   auto decoded = query::Decode(layout, sum);
   auto released = query::ApplyDisclosure(layout, *decoded,
                                          query::DisclosurePolicy::Default());
-  return released->ToJson().dump(2);
+  EXPECT_TRUE(released.ok()) << released.status();
+  return *std::move(released);
+}
+
+// The same as JSON, as the coordinator renders it.
+std::string Pooled(Cluster& c, const std::string& spec_json,
+                   const std::vector<std::string>& schools) {
+  return PooledRelease(c, spec_json, schools).ToJson().dump(2);
+}
+
+// `kring-node audit` of a school.
+CommandResult Audit(Cluster& c, const std::string& school) {
+  return Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
+                 c.SchoolDir(school) + "' --key-file '" + c.SchoolKey(school) +
+                 "'");
+}
+
+// Waits until the audit log of `school` contains `text`.
+bool WaitForAudit(Cluster& c, const std::string& school,
+                  const std::string& text) {
+  return WaitUntil(
+      [&] { return Audit(c, school).out.find(text) != std::string::npos; },
+      std::chrono::seconds(30), std::chrono::milliseconds(200));
 }
 
 std::string ResultJson(Cluster& c, const TestUser& u, const std::string& id) {
@@ -121,14 +178,26 @@ class FlowTest : public ::testing::Test {
     approver_ = c_.AddUser("approver", "approver");
     admin_ = c_.AddUser("admin", "admin");
   }
+  // A coordinator and `n` enrolled schools S1..Sn, running (and connected)
+  // if `start`.
   void Schools(int n, bool start = true) {
-    c_.StartCoordinator(/*decision_seconds=*/4, /*round_seconds=*/4);
+    c_.StartCoordinator(/*decision_seconds=*/60, /*round_seconds=*/4);
+    std::vector<std::string> names;
     for (int i = 1; i <= n; ++i) {
       const std::string name = "S" + std::to_string(i);
       c_.AddSchool(name, kMunicipality.at(name), 100 + i, 150, approver_);
-      if (start) c_.StartNode(name);
+      names.push_back(name);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    if (start) Start(names);
+  }
+  // Starts these schools' nodes and waits until they, and the `hooked`
+  // ones the test started itself (with fault hooks), are connected.
+  void Start(const std::vector<std::string>& names,
+             const std::vector<std::string>& hooked = {}) {
+    for (const std::string& name : names) c_.StartNode(name);
+    std::vector<std::string> all = names;
+    all.insert(all.end(), hooked.begin(), hooked.end());
+    c_.WaitConnected(admin_, all);
   }
   Cluster c_;
   TestUser researcher_, approver_, admin_;
@@ -154,26 +223,100 @@ TEST_F(FlowTest, FullQueryEqualsPooledComputation) {
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   // The school's audit log says what left it, and verifies.
-  auto audit =
-      Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
-              c_.SchoolDir("S1") + "' --key-file '" + c_.SchoolKey("S1") + "'");
+  auto audit = Audit(c_, "S1");
   EXPECT_EQ(audit.exit_code, 0) << audit.out;
   EXPECT_THAT(audit.out, HasSubstr("Sent the masked contribution"));
   EXPECT_THAT(audit.out, HasSubstr("Accepted query"));
 }
 
+// A requester's whole path with the `kring` CLI: submit, approve, wait
+// until released (exit 0), read the results as a table and as JSON. A
+// colleague reads them only once an admin granted it.
+TEST_F(FlowTest, KringWaitsForTheReleaseAndShowsTheResults) {
+  TestUser colleague = c_.AddUser("colleague", "researcher");
+  Schools(5);
+  auto kring = [&](const std::string& user, const std::string& args) {
+    return Command("env -u KRING_USER -u KRING_KEY -u KRING_CA " +
+                   std::string(KRING_BINARY) +
+                   " --insecure-loopback --coordinator " + c_.address() +
+                   " --user " + user + " --key '" + c_.KeyFile(user) + "' " +
+                   args + " </dev/null");
+  };
+  const std::string spec = (c_.dir() / "spec.json").string();
+  std::ofstream(spec) << kSpec;
+  CommandResult submit =
+      kring("researcher", "query submit --json '" + spec + "'");
+  ASSERT_EQ(submit.exit_code, 0) << submit.out;
+  const std::string id = nlohmann::json::parse(submit.out)["id"];
+  // Not the colleague's query (yet).
+  CommandResult denied = kring("colleague", "results " + id);
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_THAT(denied.out, HasSubstr("released to its requester only"));
+
+  CommandResult approve = kring("approver", "query approve " + id);
+  ASSERT_EQ(approve.exit_code, 0) << approve.out;
+  CommandResult wait = kring("researcher", "wait --timeout 120 " + id);
+  ASSERT_EQ(wait.exit_code, 0) << wait.out;
+  EXPECT_THAT(wait.out, HasSubstr("released"));
+
+  // The table and the JSON are the release of the pooled data.
+  const std::vector<std::string> all = {"S1", "S2", "S3", "S4", "S5"};
+  const query::ReleasedResult pooled = PooledRelease(c_, kSpec, all);
+  CommandResult table = kring("researcher", "results " + id);
+  ASSERT_EQ(table.exit_code, 0) << table.out;
+  std::string expected_text = pooled.ToText();
+  if (expected_text.back() != '\n') expected_text += '\n';
+  EXPECT_EQ(table.out, expected_text);
+  const std::string out = (c_.dir() / "result.json").string();
+  CommandResult json =
+      kring("researcher", "results --format json --out '" + out + "' " + id);
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  std::ifstream in(out);
+  const nlohmann::json result = nlohmann::json::parse(in);
+  EXPECT_EQ(result, pooled.ToJson());
+  // Every track has its row; counts are rounded; suppressed cells say why.
+  const uint64_t base = result["disclosure"]["rounding_base"];
+  ASSERT_GT(base, 1u);
+  int released = 0;
+  for (const auto& cell : result["cells"]) {
+    const std::string track = cell["cell"]["track"];
+    EXPECT_THAT(table.out, HasSubstr(track));
+    if (cell.contains("respondents")) {
+      ++released;
+      EXPECT_EQ(cell["respondents"].get<uint64_t>() % base, 0u) << track;
+      EXPECT_TRUE(cell["figures"].contains("belong_perception")) << track;
+    } else {
+      EXPECT_FALSE(cell["reason"].get<std::string>().empty()) << track;
+    }
+  }
+  EXPECT_GT(released, 1);
+
+  CommandResult grant =
+      kring("admin", "admin grant --query " + id + " --user " + colleague.id);
+  ASSERT_EQ(grant.exit_code, 0) << grant.out;
+  CommandResult granted = kring("colleague", "results --format json " + id);
+  ASSERT_EQ(granted.exit_code, 0) << granted.out;
+  EXPECT_EQ(nlohmann::json::parse(granted.out), result);
+}
+
 TEST_F(FlowTest, NodeOfflineAtSubmissionJoinsWhileOpen) {
   Schools(5, /*start=*/false);
-  for (const char* s : {"S1", "S2", "S3", "S4"}) c_.StartNode(s);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Start({"S1", "S2", "S3", "S4"});
   auto q = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(q.ok()) << q.status();
   ASSERT_TRUE(c_.Approve(approver_, *q).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  const std::string id = q->ticket().query_id();
+  // The others have decided, and the query is still open: it waits for
+  // S5 until the decision window closes.
+  for (const char* s : {"S1", "S2", "S3", "S4"}) {
+    ASSERT_TRUE(WaitForAudit(c_, s, "Accepted query " + id)) << s;
+  }
+  ASSERT_EQ(c_.Get(researcher_, id).state(), v1::QUERY_STATE_RUNNING);
   c_.StartNode("S5");  // comes online while the query is open
-  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  v1::QueryInfo done = c_.WaitDone(researcher_, id);
   ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
   EXPECT_EQ(done.participants(), 5u);
+  EXPECT_THAT(Audit(c_, "S5").out, HasSubstr("Accepted query " + id));
 }
 
 // A school dies mid-run: before sharing its keys (its input is left out),
@@ -186,9 +329,8 @@ class FlowDropoutTest : public FlowTest,
 TEST_P(FlowDropoutTest, NodeDiesMidRunAndTheSumIsStillExact) {
   const int round = GetParam();
   Schools(6, /*start=*/false);
-  for (const char* s : {"S1", "S2", "S3", "S4", "S5"}) c_.StartNode(s);
   c_.StartNode("S6", round);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Start({"S1", "S2", "S3", "S4", "S5"}, /*hooked=*/{"S6"});
   auto q = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(c_.Approve(approver_, *q).ok());
@@ -218,9 +360,8 @@ class FlowReconnectTest
 TEST_P(FlowReconnectTest, NodeReconnectsMidRunAndStaysIn) {
   const auto [round, before_send] = GetParam();
   Schools(6, /*start=*/false);
-  for (const char* s : {"S1", "S2", "S3", "S4", "S5"}) c_.StartNode(s);
   c_.StartNode("S6", /*crash_after_round=*/-1, round, before_send);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Start({"S1", "S2", "S3", "S4", "S5"}, /*hooked=*/{"S6"});
   auto q = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(c_.Approve(approver_, *q).ok());
@@ -230,14 +371,8 @@ TEST_P(FlowReconnectTest, NodeReconnectsMidRunAndStaysIn) {
   EXPECT_EQ(ResultJson(c_, researcher_, q->ticket().query_id()),
             Pooled(c_, kSpec, {"S1", "S2", "S3", "S4", "S5", "S6"}));
   // A school that was away when the run ended hears of it when it is back.
-  CommandResult audit;
-  for (int i = 0; i < 100; ++i) {
-    audit = Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
-                    c_.SchoolDir("S6") + "' --key-file '" + c_.SchoolKey("S6") +
-                    "'");
-    if (audit.out.find("finished; the result") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  EXPECT_TRUE(WaitForAudit(c_, "S6", "finished; the result"));
+  CommandResult audit = Audit(c_, "S6");
   EXPECT_EQ(audit.exit_code, 0) << audit.out;
   EXPECT_THAT(audit.out, HasSubstr("finished; the result was released"));
   EXPECT_THAT(audit.out, Not(HasSubstr("Stopped taking part")));
@@ -266,10 +401,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(FlowTest, TooFewSchoolsLeftFailsCleanlyWithoutResult) {
   Schools(3, /*start=*/false);
-  c_.StartNode("S1");
-  c_.StartNode("S2");
   c_.StartNode("S3", /*crash_after_round=*/0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Start({"S1", "S2"}, /*hooked=*/{"S3"});
   auto q = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(c_.Approve(approver_, *q).ok());
@@ -292,20 +425,19 @@ TEST_F(FlowTest, SchoolITAcceptsByHandWhenItsPolicySaysSo) {
   auto edit = Command("sed -i 's/manual_accept: false/manual_accept: true/' '" +
                       yaml + "'");
   ASSERT_EQ(edit.exit_code, 0);
-  for (const char* s : {"S1", "S2", "S3"}) c_.StartNode(s);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Start({"S1", "S2", "S3"});
   auto q = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(c_.Approve(approver_, *q).ok());
   const std::string node = std::string(KRING_NODE_BINARY);
   const std::string dir = " --data-dir '" + c_.SchoolDir("S3") + "'";
   std::string listed;
-  for (int i = 0;
-       i < 50 && listed.find(q->ticket().query_id()) == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    listed = Command(node + " pending" + dir).out;
-  }
+  WaitUntil(
+      [&] {
+        listed = Command(node + " pending" + dir).out;
+        return listed.find(q->ticket().query_id()) != std::string::npos;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(200));
   ASSERT_THAT(listed, HasSubstr(q->ticket().query_id()));
   EXPECT_THAT(listed, HasSubstr("Mean"));
   auto accepted = Command(node + " accept " + q->ticket().query_id() + dir);
@@ -328,8 +460,7 @@ TEST_F(FlowTest, SchoolRefusesARunSmallerThanItsOwnMinimum) {
   ASSERT_EQ(Command("sed -i 's/min_schools: 3/min_schools: 4/' '" + yaml + "'")
                 .exit_code,
             0);
-  for (const char* s : {"S1", "S2", "S3"}) c_.StartNode(s);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Start({"S1", "S2", "S3"});
   // The spec asks for 4 schools per cell, so S1 accepts the task; the run
   // then has only 3 schools, and S1 stays out of it.
   auto q = c_.Submit(researcher_, R"({"statistic": "count",
@@ -338,15 +469,14 @@ TEST_F(FlowTest, SchoolRefusesARunSmallerThanItsOwnMinimum) {
   ASSERT_TRUE(c_.Approve(approver_, *q).ok());
   v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
   EXPECT_EQ(done.state(), v1::QUERY_STATE_FAILED);
-  auto audit =
-      Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
-              c_.SchoolDir("S1") + "' --key-file '" + c_.SchoolKey("S1") + "'");
-  EXPECT_THAT(audit.out, HasSubstr("takes part only with at least 4"));
+  EXPECT_THAT(Audit(c_, "S1").out,
+              HasSubstr("takes part only with at least 4"));
 }
 
 TEST_F(FlowTest, MunicipalityPreapprovesItsOwnQuery) {
   TestUser city = c_.AddUser("city", "municipality", "GM0363");
-  c_.StartCoordinator(4, 4, {"--municipality-preapproval"});
+  c_.StartCoordinator(/*decision_seconds=*/60, /*round_seconds=*/4,
+                      {"--municipality-preapproval"});
   const std::string trust =
       " --municipality-key '" + (c_.dir() / "city.pub").string() + "'";
   for (const char* s : {"M1", "M2", "M3"}) {
@@ -354,7 +484,7 @@ TEST_F(FlowTest, MunicipalityPreapprovesItsOwnQuery) {
   }
   c_.AddSchool("M4", "GM0599", 8, 150, approver_, trust);  // not its own
   for (const char* s : {"M1", "M2", "M3", "M4"}) c_.StartNode(s);
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  c_.WaitConnected(admin_, {"M1", "M2", "M3", "M4"});
   auto own = c_.Submit(city, R"({"statistic": "count", "groupBy": ["gender"],
       "population": {"municipalities": ["GM0363"]}})");
   ASSERT_TRUE(own.ok()) << own.status();

@@ -188,10 +188,26 @@ TEST_F(KringCliTest, AdminEnrollNodesGrant) {
   CliRun submit = Kring("researcher", "query submit --json " + SpecFile());
   ASSERT_EQ(submit.exit_code, 0) << submit.err;
   const std::string id = nlohmann::json::parse(submit.out)["id"];
+  // Before the grant the approver may see the query but not its result.
+  CliRun before = Kring("approver", "results " + id);
+  EXPECT_EQ(before.exit_code, 1);
+  EXPECT_THAT(before.err, HasSubstr("released to its requester only"));
   CliRun grant =
       Kring("admin", "admin grant --query " + id + " --user approver");
   EXPECT_EQ(grant.exit_code, 0) << grant.err;
   EXPECT_THAT(grant.out, Not(HasSubstr("kring:")));
+  // After it, the approver gets past the access check: the only thing
+  // missing is the release itself (no school takes part here; fetching a
+  // granted, released result is
+  // FlowTest.KringWaitsForTheReleaseAndShowsTheResults).
+  CliRun after = Kring("approver", "results " + id);
+  EXPECT_EQ(after.exit_code, 1);
+  EXPECT_THAT(after.err, Not(HasSubstr("requester only")));
+  EXPECT_THAT(after.err, HasSubstr("has no result"));
+  // Only admins grant.
+  CliRun denied =
+      Kring("researcher", "admin grant --query " + id + " --user approver");
+  EXPECT_EQ(denied.exit_code, 1);
 }
 
 }  // namespace
