@@ -31,7 +31,6 @@
 #include "survey/instrument.h"
 #include "util/file.h"
 #include "util/str_cat.h"
-#include "yaml-cpp/yaml.h"
 
 namespace kring::node {
 
@@ -56,161 +55,6 @@ std::string Blake2b(std::string_view data) {
 }
 
 }  // namespace
-
-absl::StatusOr<NodeConfig> NodeConfig::Parse(std::string_view yaml,
-                                             std::string_view file_name) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        StrCat(file_name, ":", e.mark.line + 1, ": not valid YAML: ", e.msg));
-  }
-  NodeConfig c;
-  auto where = [&](const YAML::Node& n) {
-    return StrCat(file_name, ":", n.Mark().line + 1, ": ");
-  };
-  auto fail = [&](const YAML::Node& n, std::string_view what) {
-    return absl::InvalidArgumentError(StrCat(where(n), what));
-  };
-  if (!root.IsMap()) return fail(root, "expected a map of settings");
-  try {
-    for (const auto& kv : root) {
-      const std::string key = kv.first.as<std::string>();
-      const YAML::Node& v = kv.second;
-      if (key == "coordinator") {
-        c.coordinator = v.as<std::string>();
-      } else if (key == "tls_ca") {
-        c.tls_ca = v.as<std::string>();
-      } else if (key == "insecure_loopback") {
-        c.insecure_loopback = v.as<bool>();
-      } else if (key == "school_id") {
-        c.school_id = v.as<std::string>();
-      } else if (key == "municipality") {
-        c.municipality = v.as<std::string>();
-      } else if (key == "identity_key") {
-        c.identity_key = v.as<std::string>();
-      } else if (key == "approvers") {
-        if (!v.IsMap()) return fail(v, "approvers: expected required and keys");
-        for (const auto& a : v) {
-          const std::string k = a.first.as<std::string>();
-          if (k == "required") {
-            c.approvals_required = a.second.as<uint32_t>();
-          } else if (k == "keys" || k == "municipality_keys") {
-            auto& into = k == "keys" ? c.approvers : c.municipality_keys;
-            for (const auto& text : a.second) {
-              auto key =
-                  crypto::IdentityPublicKey::FromText(text.as<std::string>());
-              if (!key.ok()) {
-                return fail(text, StrCat("approvers.", k,
-                                         ": not a public key "
-                                         "(kring-ed25519-public-v1:...)"));
-              }
-              into.push_back(*key);
-            }
-          } else {
-            return fail(a.first, StrCat("approvers: unknown setting `", k,
-                                        "` (required, keys, "
-                                        "municipality_keys)"));
-          }
-        }
-      } else if (key == "policy") {
-        if (!v.IsMap()) return fail(v, "policy: expected a map");
-        for (const auto& p : v) {
-          const std::string k = p.first.as<std::string>();
-          const YAML::Node& pv = p.second;
-          if (k == "statistics") {
-            c.policy.statistics = pv.as<std::vector<std::string>>();
-          } else if (k == "requester_roles") {
-            c.policy.requester_roles = pv.as<std::vector<std::string>>();
-          } else if (k == "min_respondents") {
-            c.policy.min_respondents = pv.as<uint64_t>();
-          } else if (k == "min_schools") {
-            c.policy.min_schools = pv.as<uint64_t>();
-          } else if (k == "special_categories") {
-            c.policy.special_categories = pv.as<bool>();
-          } else if (k == "manual_accept") {
-            c.policy.manual_accept = pv.as<bool>();
-          } else {
-            return fail(p.first, StrCat("policy: unknown setting `", k,
-                                        "` (statistics, requester_roles, "
-                                        "min_respondents, min_schools, "
-                                        "special_categories, manual_accept)"));
-          }
-        }
-      } else {
-        return fail(kv.first, StrCat("unknown setting `", key, "`"));
-      }
-    }
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        StrCat(file_name, ":", e.mark.line + 1, ": wrong type: ", e.msg));
-  }
-  if (c.school_id.empty()) {
-    return absl::InvalidArgumentError(
-        StrCat(file_name, ": no school_id; run `kring-node enroll` first"));
-  }
-  if (c.policy.min_respondents < 10 || c.policy.min_schools < 3) {
-    return absl::InvalidArgumentError(
-        StrCat(file_name,
-               ": policy thresholds below kring's minimum (10 "
-               "respondents, 3 schools) are not allowed"));
-  }
-  if (c.tls_ca.empty() && !c.insecure_loopback) {
-    return absl::InvalidArgumentError(
-        StrCat(file_name,
-               ": set tls_ca (the coordinator's CA certificate) "
-               "or insecure_loopback: true for a local test"));
-  }
-  return c;
-}
-
-absl::StatusOr<NodeConfig> NodeConfig::Load(const std::filesystem::path& f) {
-  auto text = ReadFileToString(f);
-  if (!text.ok()) {
-    return absl::NotFoundError(
-        StrCat("no node configuration at ", f.string(),
-               "; enroll this node first with `kring-node enroll`"));
-  }
-  return Parse(*text, f.filename().string());
-}
-
-std::string NodeConfig::ToYaml() const {
-  YAML::Emitter out;
-  out << YAML::BeginMap;
-  out << YAML::Key << "coordinator" << YAML::Value << coordinator;
-  if (!tls_ca.empty()) out << YAML::Key << "tls_ca" << YAML::Value << tls_ca;
-  if (insecure_loopback) {
-    out << YAML::Key << "insecure_loopback" << YAML::Value << true;
-  }
-  out << YAML::Key << "school_id" << YAML::Value << school_id;
-  out << YAML::Key << "municipality" << YAML::Value << municipality;
-  out << YAML::Key << "identity_key" << YAML::Value << identity_key;
-  out << YAML::Key << "approvers" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "required" << YAML::Value << approvals_required;
-  out << YAML::Key << "keys" << YAML::Value << YAML::BeginSeq;
-  for (const auto& k : approvers) out << k.ToText();
-  out << YAML::EndSeq;
-  if (!municipality_keys.empty()) {
-    out << YAML::Key << "municipality_keys" << YAML::Value << YAML::BeginSeq;
-    for (const auto& k : municipality_keys) out << k.ToText();
-    out << YAML::EndSeq;
-  }
-  out << YAML::EndMap;
-  out << YAML::Key << "policy" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "statistics" << YAML::Value << YAML::Flow
-      << policy.statistics;
-  out << YAML::Key << "requester_roles" << YAML::Value << YAML::Flow
-      << policy.requester_roles;
-  out << YAML::Key << "min_respondents" << YAML::Value
-      << policy.min_respondents;
-  out << YAML::Key << "min_schools" << YAML::Value << policy.min_schools;
-  out << YAML::Key << "special_categories" << YAML::Value
-      << policy.special_categories;
-  out << YAML::Key << "manual_accept" << YAML::Value << policy.manual_accept;
-  out << YAML::EndMap << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
-}
 
 Decision Decide(const NodeConfig& config, const v1::Task& task) {
   static const survey::InstrumentRegistry* const builtin =
@@ -894,21 +738,6 @@ struct Agent::Impl {
     return msg;
   }
 };
-
-api::ChannelOptions NodeChannelOptions(const NodeConfig& config,
-                                       const std::filesystem::path& data_dir) {
-  api::ChannelOptions o;
-  o.address = config.coordinator;
-  o.insecure_loopback = config.insecure_loopback;
-  o.ca_file = config.tls_ca;
-  if (!o.ca_file.empty() && std::filesystem::path(o.ca_file).is_relative()) {
-    o.ca_file = (data_dir / o.ca_file).string();
-  }
-  o.names = {.address = "coordinator in node.yaml",
-             .ca_file = "tls_ca in node.yaml",
-             .insecure_loopback = "insecure_loopback in node.yaml"};
-  return o;
-}
 
 Agent::Agent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Agent::~Agent() = default;

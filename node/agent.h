@@ -22,48 +22,11 @@
 #include "crypto/identity.h"
 #include "kring/v1/service.pb.h"
 #include "node/audit.h"
+#include "node/config.h"
 #include "node/store.h"
 #include "survey/registry.h"
 
 namespace kring::node {
-
-// What the school allows (node.yaml, `policy:`).
-struct NodePolicy {
-  std::vector<std::string> statistics = {
-      "count",    "mean",        "distribution", "proportion",
-      "crosstab", "correlation", "reliability",  "regression"};
-  std::vector<std::string> requester_roles = {"researcher", "municipality"};
-  uint64_t min_respondents = 10;
-  uint64_t min_schools = 3;
-  bool special_categories = false;
-  // Tasks that pass the checks wait for school IT (`kring-node pending`,
-  // `accept`, `decline`) instead of being accepted at once.
-  bool manual_accept = false;
-};
-
-// node.yaml in the data directory, written by `kring-node enroll`.
-struct NodeConfig {
-  std::string coordinator = "127.0.0.1:7443";
-  std::string tls_ca;  // PEM file; empty with insecure_loopback
-  bool insecure_loopback = false;
-  std::string school_id;
-  std::string municipality;
-  std::string identity_key = "node.key";  // relative to the data dir
-  uint32_t approvals_required = 1;
-  std::vector<crypto::IdentityPublicKey> approvers;
-  // Municipality pre-approval: keys of this school's municipality's users
-  // whose own approval suffices for their queries about this school's
-  // municipality only (node.yaml approvers.municipality_keys).
-  std::vector<crypto::IdentityPublicKey> municipality_keys;
-  NodePolicy policy;
-
-  // Errors name the line and field ("node.yaml:7: policy.min_schools must
-  // be a whole number").
-  static absl::StatusOr<NodeConfig> Parse(std::string_view yaml,
-                                          std::string_view file_name);
-  static absl::StatusOr<NodeConfig> Load(const std::filesystem::path& file);
-  std::string ToYaml() const;
-};
 
 struct Decision {
   bool accept = false;
@@ -117,12 +80,6 @@ absl::StatusOr<std::vector<PendingTask>> ListPending(
 absl::Status DecidePending(const std::filesystem::path& data_dir,
                            std::string_view query_id, bool accept,
                            std::string_view reason);
-
-// How the agent dials the coordinator: node.yaml's coordinator, tls_ca (a
-// relative path is relative to `data_dir`) and insecure_loopback, under
-// api/channel.h's one transport policy.
-api::ChannelOptions NodeChannelOptions(const NodeConfig& config,
-                                       const std::filesystem::path& data_dir);
 
 class Agent {
  public:
