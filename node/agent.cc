@@ -191,17 +191,6 @@ struct Agent::Impl {
   // Accepted tickets and tasks waiting for school IT, under tasks_mu.
   std::mutex tasks_mu;
   std::map<std::string, v1::Task> waiting;
-  // Fault injection for the integration tests: with
-  // KRING_NODE_TEST_CRASH_AFTER_ROUND=r the process dies right after
-  // sending its secure-aggregation message of round r, as a school server
-  // losing power mid-query would. Unset (-1) in normal use.
-  int crash_after_round = -1;
-  // With KRING_NODE_TEST_DISCONNECT_AFTER_ROUND=r the node drops its
-  // connection once, right after sending its message of round r, and
-  // reconnects as after a network failure; with ..._BEFORE_ROUND=r it drops
-  // it instead of sending that message (which is then lost).
-  int disconnect_after_round = -1;
-  int disconnect_before_round = -1;
   std::mutex mu;  // context and writes
   grpc::ClientContext* context = nullptr;
   // Tasks this node accepted, by query id (spec kept to run them).
@@ -274,39 +263,29 @@ struct Agent::Impl {
     while (!stopping && stream.Read(&m)) {
       greeted = true;
       for (const v1::NodeToCoordinator& reply : Handle(m)) {
-        std::lock_guard lock(mu);
-        if (reply.has_secagg() && disconnect_before_round >= 0 &&
-            reply.secagg().round() ==
-                static_cast<uint32_t>(disconnect_before_round)) {
-          std::cerr << "kring-node: KRING_NODE_TEST_DISCONNECT_BEFORE_ROUND: "
-                       "dropping the connection before round "
-                    << disconnect_before_round << "\n";
-          disconnect_before_round = -1;  // once
-          context->TryCancel();
-          return greeted;
-        }
-        if (!stream.Write(reply)) return greeted;
-        if (reply.has_secagg() && crash_after_round >= 0 &&
-            reply.secagg().round() ==
-                static_cast<uint32_t>(crash_after_round)) {
-          std::cerr << "kring-node: KRING_NODE_TEST_CRASH_AFTER_ROUND: "
-                       "stopping dead after round "
-                    << crash_after_round << "\n";
-          std::_Exit(3);
-        }
-        if (reply.has_secagg() && disconnect_after_round >= 0 &&
-            reply.secagg().round() ==
-                static_cast<uint32_t>(disconnect_after_round)) {
-          std::cerr << "kring-node: KRING_NODE_TEST_DISCONNECT_AFTER_ROUND: "
-                       "dropping the connection after round "
-                    << disconnect_after_round << "\n";
-          disconnect_after_round = -1;  // once
-          context->TryCancel();
-          return greeted;
-        }
+        if (!WriteReply(stream, reply)) return greeted;
       }
     }
     return greeted;
+  }
+
+  // Writes `reply` through the reply filter, if any; false when the
+  // connection is gone or the filter dropped it.
+  bool WriteReply(Stream& stream, const v1::NodeToCoordinator& reply) {
+    using Action = ReplyFilter::Action;
+    ReplyFilter* filter = options.reply_filter.get();
+    std::lock_guard lock(mu);
+    if (filter != nullptr &&
+        filter->BeforeWrite(reply) == Action::kDisconnect) {
+      context->TryCancel();
+      return false;
+    }
+    if (!stream.Write(reply)) return false;
+    if (filter != nullptr && filter->AfterWrite(reply) == Action::kDisconnect) {
+      context->TryCancel();
+      return false;
+    }
+    return true;
   }
 
   std::vector<v1::NodeToCoordinator> Handle(const v1::CoordinatorToNode& m) {
@@ -752,15 +731,6 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options,
   if (!identity.ok()) return identity.status();
   impl->identity.emplace(*std::move(identity));
   impl->options = std::move(options);
-  if (const char* r = std::getenv("KRING_NODE_TEST_CRASH_AFTER_ROUND")) {
-    impl->crash_after_round = std::atoi(r);
-  }
-  if (const char* r = std::getenv("KRING_NODE_TEST_DISCONNECT_AFTER_ROUND")) {
-    impl->disconnect_after_round = std::atoi(r);
-  }
-  if (const char* r = std::getenv("KRING_NODE_TEST_DISCONNECT_BEFORE_ROUND")) {
-    impl->disconnect_before_round = std::atoi(r);
-  }
   // One agent per data directory: two could each contribute once.
   const std::filesystem::path lock_path = impl->options.data_dir / "agent.lock";
   impl->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -49,6 +49,24 @@ Decision Decide(const NodeConfig& config,
 // As above with the built-in instruments only.
 Decision Decide(const NodeConfig& config, const v1::Task& task);
 
+// Sees every reply the agent writes to the coordinator, before and after
+// writing it. Only tests install one (tests/integration/faulty_node_main.cc
+// drops the connection or stops the process at a chosen round, as a network
+// failure or a power cut would); kring-node has none. Called on the
+// agent's connection thread, with the connection's write lock held.
+class ReplyFilter {
+ public:
+  enum class Action {
+    kContinue,    // go on as usual
+    kDisconnect,  // drop the connection (the agent reconnects)
+  };
+  virtual ~ReplyFilter() = default;
+  // Before `reply` is written; kDisconnect drops it with the connection.
+  virtual Action BeforeWrite(const v1::NodeToCoordinator& reply) = 0;
+  // After `reply` was written.
+  virtual Action AfterWrite(const v1::NodeToCoordinator& reply) = 0;
+};
+
 struct AgentOptions {
   std::filesystem::path data_dir;
   NodeConfig config;
@@ -64,6 +82,8 @@ struct AgentOptions {
   // own when it imports with one.
   survey::InstrumentRegistry instruments =
       survey::InstrumentRegistry::Builtin();
+  // Tests only (see ReplyFilter); none in kring-node.
+  std::shared_ptr<ReplyFilter> reply_filter;
 };
 
 // Manual accept: the agent writes pending/<query id>.json in the data
