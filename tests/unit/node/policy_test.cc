@@ -1,6 +1,6 @@
 // The node's decision on a task: approvals it trusts, its local policy.
 
-#include "node/agent.h"
+#include "node/policy.h"
 
 #include "api/auth.h"
 #include "gmock/gmock.h"
