@@ -24,8 +24,8 @@ struct E2eBenchOptions {
 nlohmann::json RunE2eBench(const E2eBenchOptions& options,
                            const std::string& self);
 
-// The node side of the benchmark: `kring-node run` built with plaintext
-// support (which kring-node itself never has).
+// The node side of the benchmark: `kring-node run` with a plaintext sender
+// (which kring-node itself never has).
 int RunE2eNode(const std::string& data_dir, const std::string& key_file);
 
 }  // namespace kring::bench

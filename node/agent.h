@@ -1,90 +1,47 @@
 #ifndef KRING_NODE_AGENT_H_
 #define KRING_NODE_AGENT_H_
 
-// The school node's agent (`kring-node run`): connects out to the
-// coordinator, verifies each task's approvals against the approver keys
-// school IT configured, applies the school's local policy, takes part in
-// secure aggregation with the school's contribution vector, and writes
-// every task, decision and what left the school to the audit log.
-//
-// Built into the kring-node binary (not the kring::node library, which
-// kring::query builds on).
+// The school node's agent (`kring-node run`): the connection to the
+// coordinator around a Session (node/session.h), which decides tasks
+// (node/policy.h) under the school's node.yaml (node/config.h), takes part
+// in secure aggregation and writes the audit log. The agent only connects,
+// says hello, passes each message with the current time to the session,
+// writes the replies, and reconnects with backoff.
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
-#include "api/channel.h"
-#include "crypto/identity.h"
 #include "kring/v1/service.pb.h"
 #include "node/audit.h"
+#include "node/config.h"
+#include "node/pending.h"
+#include "node/policy.h"
+#include "node/session.h"
 #include "node/store.h"
 #include "survey/registry.h"
 
 namespace kring::node {
 
-// What the school allows (node.yaml, `policy:`).
-struct NodePolicy {
-  std::vector<std::string> statistics = {
-      "count",    "mean",        "distribution", "proportion",
-      "crosstab", "correlation", "reliability",  "regression"};
-  std::vector<std::string> requester_roles = {"researcher", "municipality"};
-  uint64_t min_respondents = 10;
-  uint64_t min_schools = 3;
-  bool special_categories = false;
-  // Tasks that pass the checks wait for school IT (`kring-node pending`,
-  // `accept`, `decline`) instead of being accepted at once.
-  bool manual_accept = false;
+// Sees every reply the agent writes to the coordinator, before and after
+// writing it. Only tests install one (tests/integration/faulty_node_main.cc
+// drops the connection or stops the process at a chosen round, as a network
+// failure or a power cut would); kring-node has none. Called on the
+// agent's connection thread, with the connection's write lock held.
+class ReplyFilter {
+ public:
+  enum class Action {
+    kContinue,    // go on as usual
+    kDisconnect,  // drop the connection (the agent reconnects)
+  };
+  virtual ~ReplyFilter() = default;
+  // Before `reply` is written; kDisconnect drops it with the connection.
+  virtual Action BeforeWrite(const v1::NodeToCoordinator& reply) = 0;
+  // After `reply` was written.
+  virtual Action AfterWrite(const v1::NodeToCoordinator& reply) = 0;
 };
-
-// node.yaml in the data directory, written by `kring-node enroll`.
-struct NodeConfig {
-  std::string coordinator = "127.0.0.1:7443";
-  std::string tls_ca;  // PEM file; empty with insecure_loopback
-  bool insecure_loopback = false;
-  std::string school_id;
-  std::string municipality;
-  std::string identity_key = "node.key";  // relative to the data dir
-  uint32_t approvals_required = 1;
-  std::vector<crypto::IdentityPublicKey> approvers;
-  // Municipality pre-approval: keys of this school's municipality's users
-  // whose own approval suffices for their queries about this school's
-  // municipality only (node.yaml approvers.municipality_keys).
-  std::vector<crypto::IdentityPublicKey> municipality_keys;
-  NodePolicy policy;
-
-  // Errors name the line and field ("node.yaml:7: policy.min_schools must
-  // be a whole number").
-  static absl::StatusOr<NodeConfig> Parse(std::string_view yaml,
-                                          std::string_view file_name);
-  static absl::StatusOr<NodeConfig> Load(const std::filesystem::path& file);
-  std::string ToYaml() const;
-};
-
-struct Decision {
-  bool accept = false;
-  std::string reason;
-  std::string summary;  // the query in plain words, for the audit log
-};
-
-// Pure: whether this school takes part in `task`. Checks, in order: the
-// ticket parses; at least approvals_required distinct configured approvers
-// signed the ticket bytes (or, for a municipality's query limited to this
-// school's own municipality, a configured key of that municipality did); the
-// spec validates; the statistic and the requester's role are allowed; a
-// municipality requester stays within its municipalities; the disclosure
-// thresholds are at least the school's own; special categories only when
-// allowed.
-// The instrument is the one the spec names, from `instruments`.
-Decision Decide(const NodeConfig& config,
-                const survey::InstrumentRegistry& instruments,
-                const v1::Task& task);
-// As above with the built-in instruments only.
-Decision Decide(const NodeConfig& config, const v1::Task& task);
 
 struct AgentOptions {
   std::filesystem::path data_dir;
@@ -101,32 +58,18 @@ struct AgentOptions {
   // own when it imports with one.
   survey::InstrumentRegistry instruments =
       survey::InstrumentRegistry::Builtin();
+  // Tests only (see ReplyFilter); none in kring-node.
+  std::shared_ptr<ReplyFilter> reply_filter;
+  // kring-bench only (see PlaintextSender); none in kring-node, which
+  // refuses plaintext runs.
+  PlaintextSender plaintext_sender;
 };
-
-// Manual accept: the agent writes pending/<query id>.json in the data
-// directory; `kring-node accept|decline` writes decisions/<query id>.
-struct PendingTask {
-  std::string query_id;
-  std::string summary;
-  std::string requester;
-  int64_t respond_by_unix_millis = 0;
-};
-absl::StatusOr<std::vector<PendingTask>> ListPending(
-    const std::filesystem::path& data_dir);
-// NOT_FOUND when no such task is pending.
-absl::Status DecidePending(const std::filesystem::path& data_dir,
-                           std::string_view query_id, bool accept,
-                           std::string_view reason);
-
-// How the agent dials the coordinator: node.yaml's coordinator, tls_ca (a
-// relative path is relative to `data_dir`) and insecure_loopback, under
-// api/channel.h's one transport policy.
-api::ChannelOptions NodeChannelOptions(const NodeConfig& config,
-                                       const std::filesystem::path& data_dir);
 
 class Agent {
  public:
-  // `store` and `audit` must outlive the agent.
+  // Loads the node's identity key, takes the data directory's agent lock
+  // (one agent per directory) and prepares the channel (no connection
+  // yet). `store` and `audit` must outlive the agent.
   static absl::StatusOr<std::unique_ptr<Agent>> Create(AgentOptions options,
                                                        Store* store,
                                                        AuditLog* audit);

@@ -216,27 +216,30 @@ class Cluster {
   // `crash_after_round` >= 0: the node dies right after sending its
   // secure-aggregation message of that round. `disconnect_round` >= 0: it
   // drops its connection there once (after sending that message, or with
-  // `disconnect_before_send` instead of sending it) and reconnects.
+  // `disconnect_before_send` instead of sending it) and reconnects. Faults
+  // run the test-only kring-node-faulty instead of kring-node.
   void StartNode(const std::string& name, int crash_after_round = -1,
                  int disconnect_round = -1,
                  bool disconnect_before_send = false) {
     const auto& s = schools_.at(name);
-    std::vector<std::string> env;
+    std::vector<std::string> argv = {KRING_NODE_BINARY, "run"};
+    if (crash_after_round >= 0 || disconnect_round >= 0) {
+      argv = {KRING_NODE_FAULTY_BINARY};
+    }
     if (crash_after_round >= 0) {
-      env.push_back("KRING_NODE_TEST_CRASH_AFTER_ROUND=" +
-                    std::to_string(crash_after_round));
+      argv.push_back("--crash-after-round=" +
+                     std::to_string(crash_after_round));
     }
     if (disconnect_round >= 0) {
-      env.push_back(
-          std::string(disconnect_before_send
-                          ? "KRING_NODE_TEST_DISCONNECT_BEFORE_ROUND="
-                          : "KRING_NODE_TEST_DISCONNECT_AFTER_ROUND=") +
-          std::to_string(disconnect_round));
+      argv.push_back(std::string(disconnect_before_send
+                                     ? "--disconnect-before-round="
+                                     : "--disconnect-after-round=") +
+                     std::to_string(disconnect_round));
     }
-    nodes_[name] = std::make_unique<Process>(
-        std::vector<std::string>{KRING_NODE_BINARY, "run", "--data-dir",
-                                 s.data.string(), "--key-file", s.key},
-        dir_ / (name + ".log"), env);
+    argv.insert(argv.end(),
+                {"--data-dir", s.data.string(), "--key-file", s.key});
+    nodes_[name] =
+        std::make_unique<Process>(std::move(argv), dir_ / (name + ".log"));
   }
   // Waits until the coordinator lists every school in `names` (by BRIN) as
   // connected; `admin` is a user with the admin role.

@@ -341,6 +341,12 @@ TEST_P(FlowDropoutTest, NodeDiesMidRunAndTheSumIsStillExact) {
   EXPECT_EQ(done.participants(), in.size());
   EXPECT_EQ(ResultJson(c_, researcher_, q->ticket().query_id()),
             Pooled(c_, kSpec, in));
+  // The school really stopped where the test asked.
+  std::ifstream log(c_.dir() / "S6.log");
+  std::stringstream node_log;
+  node_log << log.rdbuf();
+  EXPECT_THAT(node_log.str(),
+              HasSubstr("stopping dead after round " + std::to_string(round)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Rounds, FlowDropoutTest, ::testing::Values(0, 1, 2, 3),

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/identity.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -403,5 +404,96 @@ TEST_F(NodeCliTest, HelpExplainsTheCommands) {
     EXPECT_THAT(help.out, HasSubstr(cmd));
   }
 }
+
+// `kring-node run` refuses a node.yaml with a bad value before it connects:
+// exit code 1, and a message that names the line and what to do.
+struct BadNodeYaml {
+  std::string name;
+  std::string from, to;  // the change to kNodeYaml
+  std::string line;      // "node.yaml:6:"
+  std::string fix;       // part of what the message says to do
+};
+
+constexpr char kNodeYaml[] = R"(coordinator: 127.0.0.1:7443
+insecure_loopback: true
+school_id: 00AA-abc
+municipality: GM0363
+approvers:
+  required: 1
+  keys:
+    - KEY0
+    - KEY1
+policy:
+  statistics: [count, mean]
+  requester_roles: [researcher, municipality]
+)";
+
+class NodeRunRefusesTest : public NodeCliTest,
+                           public ::testing::WithParamInterface<BadNodeYaml> {
+ protected:
+  // kNodeYaml with two fresh approver keys and GetParam()'s change.
+  static std::string Yaml(bool with_change) {
+    std::string yaml = kNodeYaml;
+    if (with_change) {
+      EXPECT_NE(yaml.find(GetParam().from), std::string::npos);
+      Substitute(yaml, GetParam().from, GetParam().to);
+    }
+    for (const char* key : {"KEY0", "KEY1"}) {
+      Substitute(
+          yaml, key,
+          kring::crypto::IdentityKeyPair::Generate().public_key().ToText());
+    }
+    return yaml;
+  }
+  // Replaces every `from` in `text`.
+  static void Substitute(std::string& text, const std::string& from,
+                         const std::string& to) {
+    for (size_t at = text.find(from); at != std::string::npos;
+         at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+  }
+};
+
+TEST_P(NodeRunRefusesTest, NamesTheLineAndWhatToDo) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  const auto yaml = dir_ / "data" / "node.yaml";
+  std::ofstream(yaml) << Yaml(/*with_change=*/false);
+  // The unchanged file passes the checks: the agent gets to its key file.
+  CliRun valid = Node("run");
+  EXPECT_THAT(valid.out, HasSubstr("node.key"));
+  std::ofstream(yaml) << Yaml(/*with_change=*/true);
+  CliRun run = Node("run");
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_THAT(run.out, HasSubstr(GetParam().line)) << run.out;
+  EXPECT_THAT(run.out, HasSubstr(GetParam().fix)) << run.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BadValues, NodeRunRefusesTest,
+    ::testing::Values(
+        BadNodeYaml{"RequiredZero", "required: 1", "required: 0",
+                    "node.yaml:6:", "must be at least 1"},
+        BadNodeYaml{"RequiredAboveKeys", "required: 1", "required: 3",
+                    "node.yaml:6:", "add keys or lower required"},
+        BadNodeYaml{"NoKeys", "  keys:\n    - KEY0\n    - KEY1\n",
+                    "  keys: []\n", "node.yaml:7:", "add the public key"},
+        BadNodeYaml{"UnknownStatistic", "[count, mean]", "[count, median]",
+                    "node.yaml:11:", "unknown statistic `median`; use some of"},
+        BadNodeYaml{"UnknownRole", "[researcher, municipality]",
+                    "[researcher, journalist]", "node.yaml:12:",
+                    "unknown role `journalist`; use researcher"},
+        BadNodeYaml{"DuplicatedKey", "    - KEY1\n", "    - KEY0\n",
+                    "node.yaml:9:", "remove the copy"},
+        BadNodeYaml{"UnreadableCa", "insecure_loopback: true",
+                    "tls_ca: no-such-ca.pem",
+                    "node.yaml:2:", "check its permissions"},
+        BadNodeYaml{"PlaintextToAnotherMachine", "127.0.0.1:7443",
+                    "coordinator.example.nl:7443", "node.yaml:2:", "use TLS"},
+        BadNodeYaml{"EmptyCoordinator", "127.0.0.1:7443", "\"\"",
+                    "node.yaml:1:", "give coordinator in node.yaml"}),
+    [](const ::testing::TestParamInfo<BadNodeYaml>& info) {
+      return info.param.name;
+    });
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The node's decision on a task: approvals it trusts, its local policy.
 
-#include "node/agent.h"
+#include "node/policy.h"
 
 #include "api/auth.h"
 #include "gmock/gmock.h"
@@ -10,7 +10,6 @@
 namespace kring::node {
 namespace {
 
-using ::kring::testing::StatusIs;
 using ::testing::HasSubstr;
 
 struct School {
@@ -180,33 +179,6 @@ TEST(DecideTest, MunicipalityPreapprovalOnlyForItsOwnSchools) {
   s.config.municipality_keys.clear();
   EXPECT_FALSE(
       Decide(s.config, task_for({"GM0363"}, "city", {"GM0363"})).accept);
-}
-
-TEST(NodeConfigTest, RoundTripAndLineNumberedErrors) {
-  School s;
-  KRING_ASSERT_OK_AND_ASSIGN(NodeConfig back,
-                             NodeConfig::Parse(s.config.ToYaml(), "node.yaml"));
-  EXPECT_EQ(back.school_id, "00AA-abc");
-  ASSERT_EQ(back.approvers.size(), 1u);
-  EXPECT_EQ(back.approvers[0], s.approver.public_key());
-  EXPECT_THAT(
-      NodeConfig::Parse("school_id: x\ninsecure_loopback: true\n"
-                        "policy:\n  min_schools: many\n",
-                        "node.yaml"),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("node.yaml:4")));
-  EXPECT_THAT(NodeConfig::Parse("school_id: x\ninsecure_loopback: true\n"
-                                "colour: blue\n",
-                                "node.yaml"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("node.yaml:3: unknown setting `colour`")));
-  EXPECT_THAT(NodeConfig::Parse("school_id: x\ninsecure_loopback: true\n"
-                                "policy: {min_respondents: 5}\n",
-                                "node.yaml"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("below kring's minimum")));
-  EXPECT_THAT(
-      NodeConfig::Parse("school_id: x\n", "node.yaml"),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls_ca")));
 }
 
 }  // namespace

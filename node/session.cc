@@ -1,0 +1,455 @@
+#include "node/session.h"
+
+#include <sodium.h>
+
+#include "absl/strings/escaping.h"
+#include "crypto/secagg/node.h"
+#include "crypto/secagg/setup.h"
+#include "node/policy.h"
+#include "query/layout.h"
+#include "query/spec.h"
+#include "util/str_cat.h"
+
+namespace kring::node {
+
+namespace {
+
+// BLAKE2b-256 of `data`, in hex: what the audit log keeps of what was sent.
+std::string Blake2b(std::string_view data) {
+  std::string out(32, '\0');
+  crypto_generichash(reinterpret_cast<uint8_t*>(out.data()), out.size(),
+                     reinterpret_cast<const uint8_t*>(data.data()), data.size(),
+                     nullptr, 0);
+  return absl::BytesToHexString(out);
+}
+
+v1::NodeToCoordinator DecisionReply(const std::string& query_id, bool accept,
+                                    const std::string& reason) {
+  v1::NodeToCoordinator reply;
+  reply.mutable_decision()->set_query_id(query_id);
+  reply.mutable_decision()->set_accept(accept);
+  reply.mutable_decision()->set_reason(reason);
+  return reply;
+}
+
+v1::QueryTicket TicketOf(const v1::Task& task) {
+  v1::QueryTicket ticket;
+  ticket.ParseFromString(task.ticket_bytes());
+  return ticket;
+}
+
+bool Expired(int64_t respond_by_unix_millis, const SessionTime& now) {
+  return respond_by_unix_millis != 0 &&
+         respond_by_unix_millis < now.unix_millis;
+}
+
+}  // namespace
+
+// One secure-aggregation run this school takes part in, and the last
+// message of it from the coordinator with this node's answer: the same
+// message again (sent after a reconnect) gets the same answer again, byte
+// for byte, and never a second, different one.
+class Session::Run {
+ public:
+  Run(std::string query_id,
+      std::shared_ptr<const crypto::secagg::SecAggSetup> setup,
+      std::unique_ptr<query::Query> query, crypto::secagg::SecAggNode node)
+      : query_id(std::move(query_id)),
+        setup(std::move(setup)),
+        query(std::move(query)),
+        node(std::move(node)) {}
+
+  void Answered(const v1::CoordinatorToNode& request,
+                const v1::NodeToCoordinator& reply, const SessionTime& now) {
+    last_request = request.SerializeAsString();
+    last_reply = reply;
+    last_activity = now.monotonic;
+  }
+
+  const std::string query_id;
+  const std::shared_ptr<const crypto::secagg::SecAggSetup> setup;
+  const std::unique_ptr<query::Query> query;
+  crypto::secagg::SecAggNode node;
+  std::string last_request;
+  v1::NodeToCoordinator last_reply;
+  std::chrono::steady_clock::time_point last_activity;
+};
+
+Session::Session(SessionOptions options,
+                 const crypto::IdentityKeyPair* identity, AuditSink* audit,
+                 SchoolRecords* records, PendingQueue* pending)
+    : options_(std::move(options)),
+      identity_(identity),
+      audit_(audit),
+      records_(records),
+      pending_(pending) {}
+
+Session::~Session() = default;
+
+absl::Status Session::LogChecked(std::string_view kind,
+                                 std::string_view summary, AuditFields fields) {
+  return audit_->Append(kind, summary, std::move(fields));
+}
+
+void Session::Log(std::string_view kind, std::string_view summary,
+                  AuditFields fields) {
+  (void)LogChecked(kind, summary, std::move(fields));
+}
+
+void Session::LogOnce(std::string_view key, const std::string& query_id,
+                      std::string_view kind, std::string_view summary,
+                      AuditFields fields) {
+  if (noted_.emplace(std::string(key), query_id).second) {
+    Log(kind, summary, std::move(fields));
+  }
+}
+
+std::vector<v1::NodeToCoordinator> Session::Handle(
+    const v1::CoordinatorToNode& m, const SessionTime& now) {
+  std::vector<v1::NodeToCoordinator> out;
+  DropStaleRuns(now);
+  switch (m.body_case()) {
+    case v1::CoordinatorToNode::kTask:
+      OnTask(m.task(), now, out);
+      break;
+    case v1::CoordinatorToNode::kRunStart:
+      OnRunStart(m, now, out);
+      break;
+    case v1::CoordinatorToNode::kSecagg:
+      OnSecAgg(m, now, out);
+      break;
+    case v1::CoordinatorToNode::kRunEnd:
+      OnRunEnd(m.run_end());
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+void Session::OnTask(const v1::Task& task, const SessionTime& now,
+                     std::vector<v1::NodeToCoordinator>& out) {
+  const std::string& id = task.query_id();
+  if (Expired(task.respond_by_unix_millis(), now)) {
+    Log("task",
+        StrCat("Skipped query ", id, ": it expired before this node saw it"),
+        {{"query_id", id}});
+    return;
+  }
+  Decision d = Decide(options_.config, options_.instruments, task);
+  Log("task",
+      StrCat("Received query ", id, ": ",
+             d.summary.empty() ? "(not readable)" : d.summary),
+      {{"query_id", id}, {"ticket_blake2b", Blake2b(task.ticket_bytes())}});
+  if (d.accept && options_.config.policy.manual_accept) {
+    absl::Status s =
+        pending_->Put({id, d.summary, TicketOf(task).requester_id(),
+                       task.respond_by_unix_millis()});
+    if (s.ok()) {
+      waiting_[id] = task;
+      Log("waiting",
+          StrCat("Query ", id,
+                 " passes this school's checks and waits for school IT: "
+                 "kring-node accept or decline"),
+          {{"query_id", id}});
+      return;  // answered when school IT decides
+    }
+    d = {
+        false,
+        StrCat("could not queue the query for school IT: ", ToStd(s.message())),
+        d.summary};
+  }
+  Log("decision",
+      StrCat(d.accept ? "Accepted" : "Declined", " query ", id, ": ", d.reason),
+      {{"query_id", id}, {"accepted", d.accept ? "yes" : "no"}});
+  if (d.accept) accepted_[id] = TicketOf(task);
+  out.push_back(DecisionReply(id, d.accept, d.reason));
+}
+
+std::vector<v1::NodeToCoordinator> Session::PollDecisions(
+    const SessionTime& now) {
+  std::vector<v1::NodeToCoordinator> out;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    const std::string id = it->first;
+    if (std::optional<ItDecision> it_said = pending_->TakeDecision(id)) {
+      const bool accept = it_said->accept;
+      const std::string reason =
+          StrCat(accept ? "accepted" : "declined", " by school IT",
+                 it_said->note.empty() ? "" : ": ", it_said->note);
+      if (accept) accepted_[id] = TicketOf(it->second);
+      Log("decision",
+          StrCat(accept ? "Accepted" : "Declined", " query ", id, ": ", reason),
+          {{"query_id", id}, {"accepted", accept ? "yes" : "no"}});
+      out.push_back(DecisionReply(id, accept, reason));
+      it = waiting_.erase(it);
+    } else if (Expired(it->second.respond_by_unix_millis(), now)) {
+      Log("decision", StrCat("Query ", id, " expired before school IT decided"),
+          {{"query_id", id}});
+      pending_->Remove(id);
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+void Session::OnRunStart(const v1::CoordinatorToNode& m, const SessionTime& now,
+                         std::vector<v1::NodeToCoordinator>& out) {
+  const std::string& id = m.run_start().query_id();
+  if (m.run_start().benchmark_plaintext()) {
+    OnPlaintextStart(id, out);
+    return;
+  }
+  if (auto it = runs_.find(id); it != runs_.end()) {
+    AnswerAgain(*it->second, m, now, out);
+    return;
+  }
+  if (absl::Status refused = RefuseSecondRun(id); !refused.ok()) {
+    LogOnce("refused", id, "refused",
+            StrCat("Refused to take part in query ", id,
+                   " again: ", ToStd(refused.message())),
+            {{"query_id", id}});
+    return;
+  }
+  auto reply = StartRun(m.run_start(), now);
+  if (!reply.ok()) {
+    Log("aborted",
+        StrCat("Did not take part in query ", id, ": ",
+               ToStd(reply.status().message())),
+        {{"query_id", id}});
+    return;
+  }
+  runs_.at(id)->Answered(m, *reply, now);
+  out.push_back(*std::move(reply));
+}
+
+void Session::OnPlaintextStart(const std::string& id,
+                               std::vector<v1::NodeToCoordinator>& out) {
+  if (!options_.plaintext_sender) {
+    Log("aborted",
+        StrCat("Refused to send query ", id,
+               " in the clear: plaintext runs exist only in benchmarks"),
+        {{"query_id", id}});
+    return;
+  }
+  auto ticket = accepted_.find(id);
+  if (ticket == accepted_.end()) return;
+  auto query =
+      query::Query::Create(ticket->second.spec(), options_.instruments);
+  if (!query.ok()) return;
+  auto input = ContributionTo(*query);
+  if (input.ok()) out.push_back(options_.plaintext_sender(id, *input));
+}
+
+void Session::OnSecAgg(const v1::CoordinatorToNode& m, const SessionTime& now,
+                       std::vector<v1::NodeToCoordinator>& out) {
+  auto it = runs_.find(m.secagg().query_id());
+  if (it == runs_.end()) return;
+  Run& run = *it->second;
+  if (AnswerAgain(run, m, now, out)) return;
+  auto reply = run.node.Handle(m.secagg());
+  if (!reply.ok() &&
+      run.node.state() != crypto::secagg::SecAggNode::State::kAborted) {
+    // A stale or repeated message; the run goes on. Noted once per round,
+    // as evidence if the coordinator misbehaves.
+    const std::string round = std::to_string(m.secagg().round());
+    LogOnce(StrCat("rejected ", round), run.query_id, "rejected",
+            StrCat("Ignored a round-", round, " message for query ",
+                   run.query_id, ": ", ToStd(reply.status().message())),
+            {{"query_id", run.query_id}, {"round", round}});
+    return;
+  }
+  absl::Status logged = reply.ok() && reply->has_masked_input()
+                            ? RecordSent(run, *reply)
+                            : absl::OkStatus();
+  if (!reply.ok() || !logged.ok()) {
+    Log("aborted",
+        StrCat("Stopped taking part in query ", run.query_id, ": ",
+               ToStd(reply.ok() ? logged.message() : reply.status().message())),
+        {{"query_id", run.query_id}});
+    EndRun(run.query_id);
+    return;
+  }
+  v1::NodeToCoordinator msg;
+  *msg.mutable_secagg() = *std::move(reply);
+  run.Answered(m, msg, now);
+  out.push_back(std::move(msg));
+}
+
+// What leaves the school, recorded before it is sent; at most once per
+// query, ever: a second sum of the same query over another set of schools
+// could reveal this school's numbers.
+absl::Status Session::RecordSent(const Run& run,
+                                 const v1::SecAggMessage& reply) {
+  if (absl::Status s = RefuseSecondRun(run.query_id); !s.ok()) return s;
+  // Atomic across processes: only one can mark the query.
+  if (absl::Status s = records_->MarkContributed(run.query_id); !s.ok()) {
+    return s;
+  }
+  return LogChecked("sent",
+                    StrCat("Sent the masked contribution to query ",
+                           run.query_id, " (", run.setup->dims(),
+                           " numbers; readable only in the sum over schools)"),
+                    {{"query_id", run.query_id},
+                     {"layout_elements", std::to_string(run.setup->dims())},
+                     {"masked_vector_blake2b",
+                      Blake2b(reply.masked_input().SerializeAsString())}});
+}
+
+void Session::OnRunEnd(const v1::RunEnd& e) {
+  if (!runs_.contains(e.query_id()) && !accepted_.contains(e.query_id())) {
+    return;
+  }
+  Log("finished",
+      StrCat("Query ", e.query_id(),
+             e.success() ? " finished; the result was released"
+                         : StrCat(" failed: ", e.reason())),
+      {{"query_id", e.query_id()}});
+  EndRun(e.query_id());
+}
+
+// The coordinator sends a round's message again to a node that reconnects
+// mid-run (the first copy or this node's answer may have been lost with the
+// connection). The very message answered last gets the same answer again;
+// true if `m` was that message. For RunStart, any other one is ignored (the
+// run has started).
+bool Session::AnswerAgain(Run& run, const v1::CoordinatorToNode& m,
+                          const SessionTime& now,
+                          std::vector<v1::NodeToCoordinator>& out) {
+  if (run.last_request != m.SerializeAsString()) {
+    if (!m.has_run_start()) return false;
+    LogOnce("rejected start", run.query_id, "rejected",
+            StrCat("Ignored a second, different start of query ", run.query_id,
+                   " (this school keeps to the run it started)"),
+            {{"query_id", run.query_id}});
+    return true;
+  }
+  run.last_activity = now.monotonic;
+  const std::string round = std::to_string(run.last_reply.secagg().round());
+  LogOnce("resent " + round, run.query_id, "resent",
+          StrCat("Sent round ", round, " of query ", run.query_id,
+                 " again after reconnecting (the same message as before)"),
+          {{"query_id", run.query_id}, {"round", round}});
+  out.push_back(run.last_reply);
+  return true;
+}
+
+// Forgets a run (wiping its secrets) and its accepted ticket; the query is
+// never started again by this process.
+void Session::EndRun(const std::string& query_id) {
+  runs_.erase(query_id);
+  ended_.insert(query_id);
+  accepted_.erase(query_id);
+}
+
+void Session::DropStaleRuns(const SessionTime& now) {
+  std::vector<std::string> stale;
+  for (const auto& [id, run] : runs_) {
+    if (now.monotonic - run->last_activity > options_.run_resume_window) {
+      stale.push_back(id);
+    }
+  }
+  for (const std::string& id : stale) {
+    Log("aborted",
+        StrCat("Gave up query ", id, ": the coordinator did not continue it"),
+        {{"query_id", id}});
+    EndRun(id);
+  }
+}
+
+// OK unless this school must not run `query_id` (again): it already sent
+// its contribution to it (the store or the audit log says so, also after a
+// restart or with one of the two restored from a backup), or its run of it
+// ended in this process.
+absl::Status Session::RefuseSecondRun(const std::string& query_id) {
+  if (ended_.contains(query_id)) {
+    return absl::FailedPreconditionError(
+        "this school's run of it already ended");
+  }
+  auto sent = audit_->Contains("sent", "query_id", query_id);
+  if (!sent.ok()) {
+    return absl::Status(sent.status().code(),
+                        StrCat("cannot read the audit log to check that "
+                               "this school did not contribute before: ",
+                               ToStd(sent.status().message())));
+  }
+  auto marked = records_->Contributed(query_id);
+  if (!marked.ok()) return marked.status();
+  if (*sent || *marked) {
+    return absl::FailedPreconditionError(
+        "this school already sent its contribution to it; a second sum "
+        "over another set of schools could reveal this school's numbers");
+  }
+  return absl::OkStatus();
+}
+
+// This school's contribution vector to `query` (its layout).
+absl::StatusOr<std::vector<uint64_t>> Session::ContributionTo(
+    const query::Query& query) {
+  std::vector<v1::PupilRecord> records;
+  if (absl::Status s = records_->ForEach(
+          [&](const v1::PupilRecord& r) { records.push_back(r); });
+      !s.ok()) {
+    return s;
+  }
+  return query::Contribution(query::Layout(query), records,
+                             options_.config.municipality);
+}
+
+absl::StatusOr<v1::NodeToCoordinator> Session::StartRun(
+    const v1::RunStart& start, const SessionTime& now) {
+  auto accepted = accepted_.find(start.query_id());
+  if (accepted == accepted_.end()) {
+    return absl::FailedPreconditionError("this school did not accept it");
+  }
+  const v1::QueryTicket& ticket = accepted->second;
+  if (start.config().query_id() != start.query_id()) {
+    return absl::InvalidArgumentError(
+        "the run's configuration names another query");
+  }
+  if (start.config().query_seed() != ticket.query_seed()) {
+    return absl::PermissionDeniedError(
+        "the run's seed differs from the approved query's");
+  }
+  auto setup = crypto::secagg::SecAggSetup::Create(start.config());
+  if (!setup.ok()) return setup.status();
+  // The school's own floor on how many schools a sum may cover: fewer
+  // would bring the sum too close to this school's own numbers.
+  if ((*setup)->size() < options_.config.policy.min_schools) {
+    return absl::PermissionDeniedError(
+        StrCat("the run has ", (*setup)->size(),
+               " schools; this school takes part only with at least ",
+               options_.config.policy.min_schools));
+  }
+  uint32_t self = UINT32_MAX;
+  for (uint32_t i = 0; i < (*setup)->size(); ++i) {
+    if ((*setup)->node_id(i) == options_.config.school_id) self = i;
+  }
+  if (self == UINT32_MAX) {
+    return absl::FailedPreconditionError("this school is not in the run");
+  }
+  auto q = query::Query::Create(ticket.spec(), options_.instruments);
+  if (!q.ok()) return q.status();
+  auto query = std::make_unique<query::Query>(*std::move(q));
+  if (query::Layout(*query).size() != (*setup)->dims()) {
+    return absl::FailedPreconditionError(
+        "the run's vector length does not match the query's layout");
+  }
+  auto input = ContributionTo(*query);
+  if (!input.ok()) return input.status();
+  auto node = crypto::secagg::SecAggNode::Create(*setup, self, *identity_,
+                                                 *std::move(input));
+  if (!node.ok()) return node.status();
+  auto run = std::make_unique<Run>(start.query_id(), *setup, std::move(query),
+                                   *std::move(node));
+  auto first = run->node.Start();
+  if (!first.ok()) return first.status();
+  run->last_activity = now.monotonic;
+  runs_[start.query_id()] = std::move(run);
+  v1::NodeToCoordinator msg;
+  *msg.mutable_secagg() = *std::move(first);
+  return msg;
+}
+
+}  // namespace kring::node

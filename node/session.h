@@ -1,0 +1,188 @@
+#ifndef KRING_NODE_SESSION_H_
+#define KRING_NODE_SESSION_H_
+
+// The school node's side of the protocol as a state machine: the
+// coordinator's messages and the current time go in, the node's replies
+// come out (private-join-and-compute's Handle(message) shape). Tasks are
+// decided by node/policy.h, accepted ones run secure aggregation with this
+// school's contribution; everything decided and everything that leaves the
+// school is written to the audit log first. No network, threads or clock:
+// what it reads and writes outside itself goes through the small
+// interfaces below, which the agent implements over the store, the audit
+// log and the data directory.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "crypto/identity.h"
+#include "kring/v1/record.pb.h"
+#include "kring/v1/service.pb.h"
+#include "node/config.h"
+#include "survey/registry.h"
+
+namespace kring::query {
+class Query;
+}  // namespace kring::query
+
+namespace kring::node {
+
+using AuditFields = std::vector<std::pair<std::string, std::string>>;
+
+// The audit log, as the session uses it.
+class AuditSink {
+ public:
+  virtual ~AuditSink() = default;
+  // Appends one entry; an error means it was not written.
+  virtual absl::Status Append(std::string_view kind, std::string_view summary,
+                              AuditFields fields) = 0;
+  // Whether an entry of `kind` has field `name` equal to `value`.
+  virtual absl::StatusOr<bool> Contains(std::string_view kind,
+                                        std::string_view name,
+                                        std::string_view value) = 0;
+};
+
+// The school's store, as the session uses it.
+class SchoolRecords {
+ public:
+  virtual ~SchoolRecords() = default;
+  // Calls `f` with every pupil record.
+  virtual absl::Status ForEach(
+      const std::function<void(const v1::PupilRecord&)>& f) = 0;
+  // Whether this school's contribution to `query_id` was marked as sent.
+  virtual absl::StatusOr<bool> Contributed(std::string_view query_id) = 0;
+  // Marks it, atomically across processes; an error if already marked.
+  virtual absl::Status MarkContributed(std::string_view query_id) = 0;
+};
+
+// A task that waits for school IT (policy.manual_accept).
+struct PendingTask {
+  std::string query_id;
+  std::string summary;
+  std::string requester;
+  int64_t respond_by_unix_millis = 0;
+};
+
+// School IT's answer to a pending task.
+struct ItDecision {
+  bool accept = false;
+  std::string note;  // may be empty
+};
+
+// Where tasks wait for school IT (node/pending.h keeps them in files).
+class PendingQueue {
+ public:
+  virtual ~PendingQueue() = default;
+  // Puts `task` before school IT.
+  virtual absl::Status Put(const PendingTask& task) = 0;
+  // School IT's decision on `query_id`, if made; taking it removes the
+  // task and the decision.
+  virtual std::optional<ItDecision> TakeDecision(
+      const std::string& query_id) = 0;
+  // Removes the task without a decision (it expired).
+  virtual void Remove(const std::string& query_id) = 0;
+};
+
+// The time, as the agent read it: wall-clock for the coordinator's
+// deadlines, monotonic for how long a run has been idle.
+struct SessionTime {
+  int64_t unix_millis = 0;
+  std::chrono::steady_clock::time_point monotonic;
+};
+
+// Benchmarks only (kring-bench e2e compares secure aggregation with the sum
+// in the clear): the message that sends `contribution` to `query_id` in
+// the clear. kring-node has none and refuses plaintext runs.
+using PlaintextSender = std::function<v1::NodeToCoordinator(
+    const std::string& query_id, const std::vector<uint64_t>& contribution)>;
+
+struct SessionOptions {
+  NodeConfig config;
+  survey::InstrumentRegistry instruments =
+      survey::InstrumentRegistry::Builtin();
+  // Runs idle for longer are dropped (and their secrets wiped).
+  std::chrono::milliseconds run_resume_window{std::chrono::minutes(10)};
+  PlaintextSender plaintext_sender;  // none outside benchmarks
+};
+
+class Session {
+ public:
+  // The pointers must outlive the session. Not thread-safe: one caller at a
+  // time.
+  Session(SessionOptions options, const crypto::IdentityKeyPair* identity,
+          AuditSink* audit, SchoolRecords* records, PendingQueue* pending);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // One message from the coordinator; the replies to send, in order. A
+  // message repeated after a reconnect gets the same reply again.
+  std::vector<v1::NodeToCoordinator> Handle(const v1::CoordinatorToNode& m,
+                                            const SessionTime& now);
+  // School IT's decisions on waiting tasks, as replies to send; tasks past
+  // their deadline are dropped.
+  std::vector<v1::NodeToCoordinator> PollDecisions(const SessionTime& now);
+  // Gives up runs idle for longer than the resume window.
+  void DropStaleRuns(const SessionTime& now);
+
+ private:
+  class Run;
+  absl::Status LogChecked(std::string_view kind, std::string_view summary,
+                          AuditFields fields = {});
+  void Log(std::string_view kind, std::string_view summary,
+           AuditFields fields = {});
+  void LogOnce(std::string_view key, const std::string& query_id,
+               std::string_view kind, std::string_view summary,
+               AuditFields fields = {});
+  void OnTask(const v1::Task& task, const SessionTime& now,
+              std::vector<v1::NodeToCoordinator>& out);
+  void OnRunStart(const v1::CoordinatorToNode& m, const SessionTime& now,
+                  std::vector<v1::NodeToCoordinator>& out);
+  void OnPlaintextStart(const std::string& query_id,
+                        std::vector<v1::NodeToCoordinator>& out);
+  void OnSecAgg(const v1::CoordinatorToNode& m, const SessionTime& now,
+                std::vector<v1::NodeToCoordinator>& out);
+  void OnRunEnd(const v1::RunEnd& end);
+  absl::Status RecordSent(const Run& run, const v1::SecAggMessage& reply);
+  bool AnswerAgain(Run& run, const v1::CoordinatorToNode& m,
+                   const SessionTime& now,
+                   std::vector<v1::NodeToCoordinator>& out);
+  void EndRun(const std::string& query_id);
+  absl::Status RefuseSecondRun(const std::string& query_id);
+  absl::StatusOr<std::vector<uint64_t>> ContributionTo(
+      const query::Query& query);
+  absl::StatusOr<v1::NodeToCoordinator> StartRun(const v1::RunStart& start,
+                                                 const SessionTime& now);
+
+  SessionOptions options_;
+  const crypto::IdentityKeyPair* identity_;
+  AuditSink* audit_;
+  SchoolRecords* records_;
+  PendingQueue* pending_;
+  // Tasks this node accepted, by query id (ticket kept to run them).
+  std::map<std::string, v1::QueryTicket> accepted_;
+  // Tasks waiting for school IT.
+  std::map<std::string, v1::Task> waiting_;
+  // Runs in progress.
+  std::map<std::string, std::unique_ptr<Run>> runs_;
+  // Runs that ended here (aborted, finished or given up): never started
+  // again by this process.
+  std::set<std::string> ended_;
+  // (key, query id) of notes written at most once, so that a misbehaving
+  // coordinator cannot fill the audit log by repeating itself.
+  std::set<std::pair<std::string, std::string>> noted_;
+};
+
+}  // namespace kring::node
+
+#endif  // KRING_NODE_SESSION_H_

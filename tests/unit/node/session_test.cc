@@ -1,0 +1,155 @@
+// The node session as a pure state machine: messages and a time in,
+// replies and audit entries out, no network.
+
+#include "node/session.h"
+
+#include <map>
+
+#include "api/auth.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace kring::node {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Entry {
+  std::string kind, summary;
+};
+
+class MemoryAudit final : public AuditSink {
+ public:
+  absl::Status Append(std::string_view kind, std::string_view summary,
+                      AuditFields) override {
+    entries.push_back({std::string(kind), std::string(summary)});
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> Contains(std::string_view, std::string_view,
+                                std::string_view) override {
+    return false;
+  }
+  std::vector<Entry> entries;
+};
+
+class NoRecords final : public SchoolRecords {
+ public:
+  absl::Status ForEach(
+      const std::function<void(const v1::PupilRecord&)>&) override {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<bool> Contributed(std::string_view) override { return false; }
+  absl::Status MarkContributed(std::string_view) override {
+    return absl::OkStatus();
+  }
+};
+
+class MemoryPending final : public PendingQueue {
+ public:
+  absl::Status Put(const PendingTask& t) override {
+    put.push_back(t.query_id);
+    return absl::OkStatus();
+  }
+  std::optional<ItDecision> TakeDecision(const std::string& id) override {
+    auto it = decisions.find(id);
+    if (it == decisions.end()) return std::nullopt;
+    ItDecision d = it->second;
+    decisions.erase(it);
+    return d;
+  }
+  void Remove(const std::string&) override {}
+  std::vector<std::string> put;
+  std::map<std::string, ItDecision> decisions;
+};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  SessionTest() {
+    options_.config.school_id = "B-2";
+    options_.config.insecure_loopback = true;
+    options_.config.approvers.push_back(approver_.public_key());
+  }
+  Session Make() {
+    return Session(options_, &identity_, &audit_, &records_, &pending_);
+  }
+  v1::CoordinatorToNode Task(int64_t respond_by = 0) {
+    v1::QueryTicket t;
+    t.set_query_id("q-1");
+    t.set_requester_id("r");
+    t.set_requester_role(v1::ROLE_RESEARCHER);
+    t.mutable_spec()->set_statistic("mean");
+    t.mutable_spec()->add_measures("belong_perception");
+    v1::CoordinatorToNode m;
+    v1::Task* task = m.mutable_task();
+    task->set_query_id("q-1");
+    task->set_respond_by_unix_millis(respond_by);
+    task->set_ticket_bytes(api::CanonicalBytes(t));
+    v1::Approval* a = task->add_approvals();
+    a->set_approver_public_key(std::string(approver_.public_key().bytes()));
+    a->set_signature(
+        *approver_.Sign(api::kApprovalContext, task->ticket_bytes()));
+    return m;
+  }
+  static v1::CoordinatorToNode PlaintextStart() {
+    v1::CoordinatorToNode m;
+    m.mutable_run_start()->set_query_id("q-1");
+    m.mutable_run_start()->set_benchmark_plaintext(true);
+    return m;
+  }
+
+  crypto::IdentityKeyPair approver_ = crypto::IdentityKeyPair::Generate();
+  crypto::IdentityKeyPair identity_ = crypto::IdentityKeyPair::Generate();
+  SessionOptions options_;
+  MemoryAudit audit_;
+  NoRecords records_;
+  MemoryPending pending_;
+  const SessionTime now_{1'000'000, std::chrono::steady_clock::time_point()};
+};
+
+TEST_F(SessionTest, AcceptsATaskAndExpiredOnesGetNoAnswer) {
+  Session session = Make();
+  auto replies = session.Handle(Task(), now_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].decision().accept()) << replies[0].decision().reason();
+  EXPECT_TRUE(session.Handle(Task(now_.unix_millis - 1), now_).empty());
+  EXPECT_THAT(audit_.entries.back().summary, HasSubstr("expired"));
+}
+
+TEST_F(SessionTest, ManualAcceptWaitsForSchoolIt) {
+  options_.config.policy.manual_accept = true;
+  Session session = Make();
+  EXPECT_TRUE(session.Handle(Task(), now_).empty());
+  EXPECT_EQ(pending_.put, std::vector<std::string>{"q-1"});
+  EXPECT_TRUE(session.PollDecisions(now_).empty());
+  pending_.decisions["q-1"] = {false, "not this term"};
+  auto replies = session.PollDecisions(now_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_FALSE(replies[0].decision().accept());
+  EXPECT_EQ(replies[0].decision().reason(),
+            "declined by school IT: not this term");
+}
+
+TEST_F(SessionTest, PlaintextRunsOnlyWithASender) {
+  Session refusing = Make();
+  ASSERT_EQ(refusing.Handle(Task(), now_).size(), 1u);
+  EXPECT_TRUE(refusing.Handle(PlaintextStart(), now_).empty());
+  EXPECT_EQ(audit_.entries.back().kind, "aborted");
+  EXPECT_THAT(audit_.entries.back().summary,
+              HasSubstr("plaintext runs exist only in benchmarks"));
+  options_.plaintext_sender = [](const std::string& id,
+                                 const std::vector<uint64_t>& values) {
+    v1::NodeToCoordinator m;
+    m.mutable_benchmark_plaintext()->set_query_id(id);
+    for (uint64_t v : values) m.mutable_benchmark_plaintext()->add_values(v);
+    return m;
+  };
+  Session sending = Make();
+  ASSERT_EQ(sending.Handle(Task(), now_).size(), 1u);
+  auto replies = sending.Handle(PlaintextStart(), now_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].benchmark_plaintext().query_id(), "q-1");
+  EXPECT_GT(replies[0].benchmark_plaintext().values_size(), 0);
+}
+
+}  // namespace
+}  // namespace kring::node
