@@ -59,6 +59,14 @@ class ScriptedSchools {
   const std::vector<School>& schools() const { return schools_; }
   const std::string& id(int i) const { return schools_[i].school_id; }
 
+  // School i's input; unset: small numbers within the bounds, not a
+  // decodable contribution.
+  std::function<std::vector<uint64_t>(int i)> input_for;
+
+  const crypto::IdentityKeyPair& key(int i) const { return keys_[i]; }
+  // School i is known as `id` from now on (ids the registry assigned).
+  void Rename(int i, const std::string& id) { schools_[i].school_id = id; }
+
   // From now on `school` neither receives nor answers.
   void Silence(const std::string& school) { silent_.insert(school); }
 
@@ -110,6 +118,22 @@ class ScriptedSchools {
     return received_[s];
   }
 
+  // The answer of the school `o.to` to `o` (none to tasks and ends).
+  std::optional<v1::NodeToCoordinator> Answer(const Outgoing& o) {
+    absl::StatusOr<v1::SecAggMessage> reply;
+    if (o.message.has_run_start()) {
+      reply = Join(o.to, o.message.run_start().config());
+    } else if (o.message.has_secagg() && nodes_.count(o.to)) {
+      reply = nodes_.at(o.to).Handle(o.message.secagg());
+    } else {
+      return std::nullopt;  // tasks are decided by the test; ends ignored
+    }
+    if (!reply.ok()) return std::nullopt;
+    v1::NodeToCoordinator m;
+    *m.mutable_secagg() = *reply;
+    return m;
+  }
+
   // A node for `school` in the run `config` describes, with a known input;
   // returns its first message (without delivering it).
   absl::StatusOr<v1::SecAggMessage> Join(const std::string& school,
@@ -120,8 +144,13 @@ class ScriptedSchools {
     while (config.roster(self).node_id() != school) ++self;
     const int i = Index(school);
     std::vector<uint64_t> input;
-    for (int j = 0; j < config.element_bounds_size(); ++j) {
-      input.push_back(std::min<uint64_t>(config.element_bounds(j), i + 1 + j));
+    if (input_for) {
+      input = input_for(i);
+    } else {
+      for (int j = 0; j < config.element_bounds_size(); ++j) {
+        input.push_back(
+            std::min<uint64_t>(config.element_bounds(j), i + 1 + j));
+      }
     }
     inputs_[school] = input;
     auto node = crypto::secagg::SecAggNode::Create(*setup, self, keys_[i],
@@ -141,21 +170,6 @@ class ScriptedSchools {
       if (schools_[i].school_id == school) return static_cast<int>(i);
     }
     return -1;
-  }
-
-  std::optional<v1::NodeToCoordinator> Answer(const Outgoing& o) {
-    absl::StatusOr<v1::SecAggMessage> reply;
-    if (o.message.has_run_start()) {
-      reply = Join(o.to, o.message.run_start().config());
-    } else if (o.message.has_secagg() && nodes_.count(o.to)) {
-      reply = nodes_.at(o.to).Handle(o.message.secagg());
-    } else {
-      return std::nullopt;  // tasks are decided by the test; ends ignored
-    }
-    if (!reply.ok()) return std::nullopt;
-    v1::NodeToCoordinator m;
-    *m.mutable_secagg() = *reply;
-    return m;
   }
 
   std::vector<crypto::IdentityKeyPair> keys_;
