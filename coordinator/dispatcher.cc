@@ -117,8 +117,7 @@ RunOptions Dispatcher::NewRunOptions() const {
   RunOptions ro;
   ro.decision_window_millis = options_.decision_window_millis;
   ro.round_deadline_millis = options_.round_deadline_millis;
-  ro.min_schools = std::max<uint32_t>(
-      3, static_cast<uint32_t>(options_.policy.normal().min_schools));
+  ro.min_schools = static_cast<uint32_t>(options_.policy.normal().min_schools);
   ro.goals = options_.goals;
   ro.benchmark_plaintext = benchmark_plaintext_;
   return ro;

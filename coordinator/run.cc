@@ -1,5 +1,7 @@
 #include "coordinator/run.h"
 
+#include <algorithm>
+
 #include "coordinator/internal/run_phases.h"
 #include "util/status_macros.h"
 #include "util/str_cat.h"
@@ -17,6 +19,7 @@ absl::StatusOr<std::unique_ptr<RunDriver>> RunDriver::Create(
                " cannot run: its spec no longer parses (",
                ToStd(q.status().message()), ")"));
   }
+  options.min_schools = std::max<uint32_t>(3, options.min_schools);
   std::unique_ptr<RunDriver> d(
       new RunDriver(info, std::move(targets),
                     std::make_unique<query::Query>(*std::move(q)), options));
@@ -127,7 +130,7 @@ absl::StatusOr<std::vector<School>> RunDriver::Roster() {
       declined.push_back(StrCat(s.school_id, ": ", it->second.reason()));
     }
   }
-  const uint32_t minimum = std::max<uint32_t>(3, options_.min_schools);
+  const uint32_t minimum = options_.min_schools;
   if (roster.size() >= minimum) return roster;
   std::string why =
       StrCat("only ", roster.size(), " of ", targets_.size(),
@@ -148,7 +151,6 @@ void RunDriver::CloseDecisions(int64_t now_millis, RunStep& step) {
     outcome_ = roster.status();
     return;
   }
-  options_.min_schools = std::max<uint32_t>(3, options_.min_schools);
   if (options_.benchmark_plaintext) {
     aggregation_ = internal::PlaintextPhase::Start(
         query_id(), *roster, layout_->size(), options_, now_millis, step);

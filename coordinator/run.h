@@ -9,6 +9,7 @@
 // benchmark only, plaintext vectors), then done.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -47,7 +48,7 @@ struct RunOptions {
   int64_t decision_window_millis = 20000;
   // Per secure-aggregation round (and for the benchmark's vectors).
   int64_t round_deadline_millis = 30000;
-  // Schools whose inputs must reach the sum (at least 3).
+  // Schools whose inputs must reach the sum; at least 3 whatever is set.
   uint32_t min_schools = 3;
   crypto::secagg::SecurityGoals goals;
   // Benchmark only: ask for the vectors in the clear.
