@@ -1,10 +1,11 @@
 #ifndef KRING_COORDINATOR_SERVER_H_
 #define KRING_COORDINATOR_SERVER_H_
 
-// The gRPC adapter: kring.v1.Coordinator over an Engine, the standard
+// The gRPC adapter, kept thin: kring.v1.Coordinator over an Engine (each
+// call authenticates, rate-limits, calls the engine and maps its Status
+// with api::ToGrpcStatus), a node's stream as a NodeLink, the standard
 // health service and server reflection, TLS (or plaintext on loopback
-// only), message-size and per-caller rate limits. The only place that maps
-// absl::Status to grpc::Status.
+// only) and message-size limits. No governance or protocol logic.
 
 #include <memory>
 #include <string>

@@ -1,0 +1,305 @@
+#include "coordinator/dispatcher.h"
+
+#include <iostream>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+#include "query/decode.h"
+#include "query/release.h"
+#include "util/status_macros.h"
+#include "util/str_cat.h"
+
+namespace kring::coordinator {
+namespace {
+
+// Release entries of the ledger as JSON, to persist and reload.
+nlohmann::json LedgerJson(const query::Release& r) {
+  nlohmann::json figures = nlohmann::json::object();
+  for (const auto& [k, v] : r.figures()) {
+    figures[k] = {v.respondents, v.schools};
+  }
+  return {{"id", r.id()},
+          {"key", r.statistic_key()},
+          {"participants", r.participants()},
+          {"figures", figures}};
+}
+
+absl::StatusOr<query::Release> LedgerFromJson(const std::string& text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    std::map<std::string, query::CellStats> figures;
+    for (const auto& [k, v] : j["figures"].items()) {
+      figures[k] = {v[0].get<uint64_t>(), v[1].get<uint64_t>()};
+    }
+    return query::Release::Create(
+        j["id"].get<std::string>(), j["key"].get<std::string>(),
+        j["participants"].get<std::set<std::string>>(), std::move(figures));
+  } catch (const nlohmann::json::exception&) {
+    return absl::DataLossError("a release-ledger entry cannot be read");
+  }
+}
+
+v1::CoordinatorToNode RunEnd(const v1::QueryInfo& q) {
+  v1::CoordinatorToNode end;
+  end.mutable_run_end()->set_query_id(q.ticket().query_id());
+  end.mutable_run_end()->set_success(q.state() == v1::QUERY_STATE_RELEASED);
+  end.mutable_run_end()->set_reason(q.reason());
+  return end;
+}
+
+// The query a node message is about ("" for none).
+std::string QueryOf(const v1::NodeToCoordinator& m) {
+  switch (m.body_case()) {
+    case v1::NodeToCoordinator::kDecision:
+      return m.decision().query_id();
+    case v1::NodeToCoordinator::kSecagg:
+      return m.secagg().query_id();
+    case v1::NodeToCoordinator::kBenchmarkPlaintext:
+      return m.benchmark_plaintext().query_id();
+    default:
+      return "";  // an abort: the node stops answering; deadlines handle it
+  }
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(CoordinatorDb& db, AuditLog& audit, Registry& registry,
+                       const survey::InstrumentRegistry& instruments,
+                       const Clock& clock, DispatchOptions options)
+    : db_(db),
+      audit_(audit),
+      registry_(registry),
+      instruments_(instruments),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<Dispatcher>> Dispatcher::Create(
+    CoordinatorDb& db, AuditLog& audit, Registry& registry,
+    const survey::InstrumentRegistry& instruments, const Clock& clock,
+    DispatchOptions options) {
+  std::unique_ptr<Dispatcher> d(new Dispatcher(db, audit, registry, instruments,
+                                               clock, std::move(options)));
+  KRING_RETURN_IF_ERROR(d->LoadLedger());
+  KRING_RETURN_IF_ERROR(d->FailInterruptedRuns());
+  return d;
+}
+
+absl::Status Dispatcher::LoadLedger() {
+  KRING_ASSIGN_OR_RETURN(const std::vector<std::string> entries,
+                         db_.LoadLedger());
+  for (const std::string& e : entries) {
+    KRING_ASSIGN_OR_RETURN(query::Release r, LedgerFromJson(e));
+    // Admitted before: record without re-checking.
+    ledger_.Admit(std::move(r), {0, 0}).IgnoreError();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Dispatcher::FailInterruptedRuns() {
+  KRING_ASSIGN_OR_RETURN(std::vector<v1::QueryInfo> queries, db_.ListQueries());
+  for (v1::QueryInfo& q : queries) {
+    if (q.state() != v1::QUERY_STATE_RUNNING) continue;
+    q.set_state(v1::QUERY_STATE_FAILED);
+    q.set_reason(
+        "the coordinator restarted during the run; no result was released. "
+        "Submit the query again");
+    KRING_RETURN_IF_ERROR(RecordAudit(audit_, "failed",
+                                      StrCat("query ", q.ticket().query_id(),
+                                             " failed: coordinator "
+                                             "restarted")));
+    KRING_RETURN_IF_ERROR(db_.PutQuery(q));
+    Remember(RunEnd(q), {});
+  }
+  return absl::OkStatus();
+}
+
+RunOptions Dispatcher::NewRunOptions() const {
+  RunOptions ro;
+  ro.decision_window_millis = options_.decision_window_millis;
+  ro.round_deadline_millis = options_.round_deadline_millis;
+  ro.min_schools = static_cast<uint32_t>(options_.policy.normal().min_schools);
+  ro.goals = options_.goals;
+  ro.benchmark_plaintext = benchmark_plaintext_;
+  return ro;
+}
+
+void Dispatcher::Start(const v1::QueryInfo& info) {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_.NowUnixMillis();
+  auto schools =
+      registry_.SchoolsIn(info.ticket().spec().population().municipalities());
+  if (!schools.ok()) {
+    Store(info, schools.status());
+    return;
+  }
+  auto driver = RunDriver::Create(info, *std::move(schools), instruments_,
+                                  NewRunOptions(), now);
+  if (!driver.ok()) {
+    Store(info, driver.status());
+    return;
+  }
+  RunDriver& run = **driver;
+  runs_[run.query_id()] = *std::move(driver);
+  Apply(run, run.Start(now));
+}
+
+void Dispatcher::Connected(const std::string& school_id,
+                           std::shared_ptr<NodeLink> link) {
+  std::lock_guard lock(mu_);
+  links_[school_id] = link;
+  for (const RecentEnd& end : recent_ends_) {
+    if (end.targets.empty() || end.targets.count(school_id)) {
+      link->Send(end.message);
+    }
+  }
+  // Sent under the lock, so a resent round message cannot overtake the
+  // next round's.
+  for (const auto& [id, run] : runs_) {
+    for (const auto& m : run->OnConnected(school_id)) link->Send(m);
+  }
+}
+
+void Dispatcher::Disconnected(const std::string& school_id,
+                              const NodeLink* link) {
+  std::lock_guard lock(mu_);
+  auto it = links_.find(school_id);
+  if (it != links_.end() && it->second.get() == link) links_.erase(it);
+}
+
+bool Dispatcher::IsConnected(const std::string& school_id) {
+  std::lock_guard lock(mu_);
+  return links_.count(school_id) > 0;
+}
+
+void Dispatcher::FromNode(const std::string& school_id,
+                          const v1::NodeToCoordinator& message) {
+  std::lock_guard lock(mu_);
+  auto it = runs_.find(QueryOf(message));
+  if (it == runs_.end()) return;  // too late, or not a run's message
+  RunDriver& run = *it->second;
+  Apply(run, run.OnMessage(school_id, message, clock_.NowUnixMillis()));
+}
+
+void Dispatcher::Tick() {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_.NowUnixMillis();
+  std::vector<std::string> ids;
+  for (const auto& [id, run] : runs_) ids.push_back(id);
+  for (const std::string& id : ids) {
+    auto it = runs_.find(id);
+    if (it == runs_.end()) continue;
+    RunDriver& run = *it->second;
+    Apply(run, run.OnTick(now));
+  }
+}
+
+void Dispatcher::Apply(RunDriver& run, RunStep step) {
+  for (const auto& [kind, summary] : step.audit) {
+    if (auto s = RecordAudit(audit_, kind, summary); !s.ok()) {
+      run.Abort(s);
+      step.send.clear();  // nothing goes out unrecorded
+      break;
+    }
+  }
+  for (const Outgoing& o : step.send) SendTo(o.to, o.message);
+  if (run.done()) Finish(run);
+}
+
+void Dispatcher::Finish(RunDriver& run) {
+  absl::Status status = run.outcome().status();
+  v1::QueryInfo info = run.info();
+  if (status.ok()) {
+    const RunSum& sum = *run.outcome();
+    info.set_participants(static_cast<uint32_t>(sum.contributors.size()));
+    status = Release(run, sum);
+  }
+  if (status.ok()) {
+    // The result becomes readable only with the query's RELEASED state,
+    // which is stored after its audit entry.
+    status = RecordAudit(audit_, "released",
+                         StrCat("query ", run.query_id(), " released to ",
+                                info.ticket().requester_id(), " (",
+                                info.participants(), " schools)"));
+  }
+  const std::set<std::string> targets = run.targets();
+  const v1::QueryInfo stored = Store(info, status);
+  for (const std::string& s : targets) SendTo(s, RunEnd(stored));
+  Remember(RunEnd(stored), targets);
+  runs_.erase(stored.ticket().query_id());  // destroys `run`
+}
+
+v1::QueryInfo Dispatcher::Store(v1::QueryInfo info,
+                                const absl::Status& status) {
+  const std::string& qid = info.ticket().query_id();
+  if (status.ok()) {
+    info.set_state(v1::QUERY_STATE_RELEASED);
+  } else {
+    info.set_state(v1::QUERY_STATE_FAILED);
+    info.set_reason(std::string(ToStd(status.message())));
+    if (auto s = RecordAudit(audit_, "failed",
+                             StrCat("query ", qid, " failed: ", info.reason()));
+        !s.ok()) {
+      info.set_reason(StrCat(info.reason(),
+                             " (this failure is not in the "
+                             "audit log either: ",
+                             ToStd(s.message()), ")"));
+    }
+  }
+  if (auto s = db_.PutQuery(info); !s.ok()) {
+    // Still RUNNING in the database: the next start fails it.
+    std::cerr << "kring-coordinator: cannot store the outcome of query " << qid
+              << ": " << s.message() << "\n";
+  }
+  ++ends_;
+  ended_.notify_all();
+  return info;
+}
+
+absl::Status Dispatcher::Release(const RunDriver& run, const RunSum& sum) {
+  KRING_ASSIGN_OR_RETURN(const query::Result decoded,
+                         query::Decode(run.layout(), sum.sum));
+  KRING_ASSIGN_OR_RETURN(
+      const query::ReleasedResult released,
+      query::ApplyDisclosure(run.layout(), decoded, options_.policy));
+  KRING_ASSIGN_OR_RETURN(
+      query::Release entry,
+      query::LedgerEntry(run.query_id(), run.layout(), decoded, released,
+                         std::set<std::string>(sum.contributors.begin(),
+                                               sum.contributors.end())));
+  const query::CellThresholds thresholds = released.thresholds;
+  KRING_RETURN_IF_ERROR(ledger_.Check(entry, thresholds));
+  KRING_RETURN_IF_ERROR(db_.AppendLedger(LedgerJson(entry).dump()));
+  ledger_.Admit(std::move(entry), thresholds).IgnoreError();  // checked above
+  return db_.PutResult(run.query_id(), released.ToText(),
+                       released.ToJson().dump(2), released.ToCsv());
+}
+
+void Dispatcher::Remember(const v1::CoordinatorToNode& end,
+                          const std::set<std::string>& targets) {
+  recent_ends_.push_back({end, targets});
+  while (recent_ends_.size() > kRecentEnds) recent_ends_.pop_front();
+}
+
+void Dispatcher::SendTo(const std::string& school_id,
+                        const v1::CoordinatorToNode& m) {
+  auto it = links_.find(school_id);
+  if (it != links_.end()) it->second->Send(m);
+}
+
+void Dispatcher::SetBenchmarkPlaintext(bool on) {
+  std::lock_guard lock(mu_);
+  benchmark_plaintext_ = on;
+}
+
+uint64_t Dispatcher::ends() {
+  std::lock_guard lock(mu_);
+  return ends_;
+}
+
+bool Dispatcher::AwaitEnd(uint64_t seen,
+                          std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock(mu_);
+  return ended_.wait_until(lock, until, [&] { return ends_ > seen; });
+}
+
+}  // namespace kring::coordinator

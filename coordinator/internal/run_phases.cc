@@ -1,0 +1,215 @@
+#include "coordinator/internal/run_phases.h"
+
+#include <algorithm>
+
+#include "crypto/secagg/setup.h"
+#include "util/status_macros.h"
+#include "util/str_cat.h"
+
+namespace kring::coordinator::internal {
+namespace {
+
+// The roster index a secure-aggregation message claims to come from.
+std::optional<uint32_t> ClaimedSender(const v1::SecAggMessage& m) {
+  switch (m.body_case()) {
+    case v1::SecAggMessage::kAdvertiseKeys:
+      return m.advertise_keys().sender();
+    case v1::SecAggMessage::kShareKeys:
+      return m.share_keys().sender();
+    case v1::SecAggMessage::kMaskedInput:
+      return m.masked_input().sender();
+    case v1::SecAggMessage::kConsistencySignature:
+      return m.consistency_signature().sender();
+    case v1::SecAggMessage::kUnmaskResponse:
+      return m.unmask_response().sender();
+    default:
+      return std::nullopt;
+  }
+}
+
+// The secure-aggregation configuration for `roster`.
+absl::StatusOr<v1::SecAggConfig> Configure(const v1::QueryInfo& info,
+                                           const std::vector<School>& roster,
+                                           const query::Layout& layout,
+                                           const RunOptions& options) {
+  const auto n = static_cast<uint32_t>(roster.size());
+  v1::SecAggConfig config;
+  config.set_query_id(info.ticket().query_id());
+  config.set_query_seed(info.ticket().query_seed());
+  for (const School& s : roster) {
+    auto* p = config.add_roster();
+    p->set_node_id(s.school_id);
+    p->set_identity_public_key(s.identity_key);
+  }
+  const std::vector<uint64_t> bounds = layout.NodeBounds();
+  config.set_dims(static_cast<uint32_t>(bounds.size()));
+  KRING_ASSIGN_OR_RETURN(const int bits,
+                         crypto::secagg::ChooseModulusBits(bounds, n));
+  config.set_modulus_bits(static_cast<uint32_t>(bits));
+  KRING_ASSIGN_OR_RETURN(const crypto::secagg::GraphParameters params,
+                         crypto::secagg::ChooseParameters(n, options.goals));
+  config.set_complete_graph(params.complete);
+  config.set_degree(params.degree);
+  config.set_threshold(params.threshold);
+  for (uint64_t b : bounds) config.add_element_bounds(b);
+  return config;
+}
+
+std::vector<std::string> Ids(const std::vector<School>& schools) {
+  std::vector<std::string> out;
+  for (const School& s : schools) out.push_back(s.school_id);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SecAggPhase>> SecAggPhase::Start(
+    const v1::QueryInfo& info, const std::vector<School>& roster,
+    const query::Layout& layout, const RunOptions& options, int64_t now_millis,
+    RunStep& step) {
+  KRING_ASSIGN_OR_RETURN(const v1::SecAggConfig config,
+                         Configure(info, roster, layout, options));
+  KRING_ASSIGN_OR_RETURN(auto setup,
+                         crypto::secagg::SecAggSetup::Create(config));
+  KRING_ASSIGN_OR_RETURN(auto secagg,
+                         crypto::secagg::SecAggCoordinator::Create(setup));
+  const std::string& qid = info.ticket().query_id();
+  std::unique_ptr<SecAggPhase> phase(
+      new SecAggPhase(qid, Ids(roster), std::move(secagg), options));
+  step.audit.emplace_back(
+      "aggregation",
+      StrCat("query ", qid, ": ", roster.size(), " schools, threshold ",
+             config.threshold(), ", ", config.modulus_bits(), "-bit ring, ",
+             config.dims(), " elements"));
+  v1::CoordinatorToNode start;
+  start.mutable_run_start()->set_query_id(qid);
+  *start.mutable_run_start()->mutable_config() = config;
+  for (const School& s : roster) phase->Send(s.school_id, start, step);
+  phase->deadline_ = now_millis + phase->round_deadline_millis_;
+  return phase;
+}
+
+SecAggPhase::SecAggPhase(std::string query_id, std::vector<std::string> roster,
+                         crypto::secagg::SecAggCoordinator secagg,
+                         const RunOptions& options)
+    : query_id_(std::move(query_id)),
+      roster_(std::move(roster)),
+      secagg_(std::move(secagg)),
+      round_deadline_millis_(options.round_deadline_millis),
+      min_schools_(options.min_schools) {}
+
+void SecAggPhase::Send(const std::string& to, v1::CoordinatorToNode m,
+                       RunStep& step) {
+  last_sent_[to] = m;
+  step.send.push_back({to, std::move(m)});
+}
+
+void SecAggPhase::OnMessage(const std::string& from,
+                            const v1::NodeToCoordinator& m, int64_t now_millis,
+                            RunStep& step) {
+  if (outcome_ || !m.has_secagg() || m.secagg().query_id() != query_id_) {
+    return;
+  }
+  // The claimed sender must be this school's own roster index: a node
+  // cannot pass on (replay) a neighbour's signed message as its own.
+  auto pos = std::find(roster_.begin(), roster_.end(), from);
+  if (pos == roster_.end()) return;
+  const auto self = static_cast<uint32_t>(pos - roster_.begin());
+  if (ClaimedSender(m.secagg()) != self) return;
+  if (!secagg_.Receive(m.secagg()).ok()) return;  // invalid: dropped
+  Advance(now_millis, step);
+}
+
+void SecAggPhase::OnTick(int64_t now_millis, RunStep& step) {
+  if (outcome_ || now_millis < deadline_) return;
+  CloseRound(now_millis, step);
+  Advance(now_millis, step);
+}
+
+void SecAggPhase::Advance(int64_t now_millis, RunStep& step) {
+  while (!outcome_ && secagg_.AllReceived()) CloseRound(now_millis, step);
+}
+
+void SecAggPhase::CloseRound(int64_t now_millis, RunStep& step) {
+  auto outgoing = secagg_.CloseRound();
+  if (!outgoing.ok()) {
+    outcome_ = outgoing.status();
+    return;
+  }
+  for (const auto& o : *outgoing) {
+    v1::CoordinatorToNode m;
+    *m.mutable_secagg() = o.message;
+    Send(roster_[o.to], std::move(m), step);
+  }
+  deadline_ = now_millis + round_deadline_millis_;
+  if (!secagg_.finished()) return;
+  RunSum sum;
+  sum.sum = secagg_.result().sum;
+  for (uint32_t i : secagg_.result().contributors) {
+    sum.contributors.push_back(roster_[i]);
+  }
+  if (sum.contributors.size() < min_schools_) {
+    outcome_ = absl::FailedPreconditionError(
+        StrCat("only ", sum.contributors.size(),
+               " schools' inputs reached the sum (others dropped out); at "
+               "least ",
+               min_schools_, " are needed, so nothing is released"));
+    return;
+  }
+  outcome_ = std::move(sum);
+}
+
+std::optional<v1::CoordinatorToNode> SecAggPhase::LastSent(
+    const std::string& school) const {
+  auto it = last_sent_.find(school);
+  if (it == last_sent_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::unique_ptr<PlaintextPhase> PlaintextPhase::Start(
+    const std::string& query_id, const std::vector<School>& roster, size_t dims,
+    const RunOptions& options, int64_t now_millis, RunStep& step) {
+  std::unique_ptr<PlaintextPhase> phase(new PlaintextPhase());
+  phase->roster_ = Ids(roster);
+  phase->dims_ = dims;
+  phase->min_schools_ = options.min_schools;
+  phase->deadline_ = now_millis + options.round_deadline_millis;
+  v1::CoordinatorToNode start;
+  start.mutable_run_start()->set_query_id(query_id);
+  start.mutable_run_start()->set_benchmark_plaintext(true);
+  for (const std::string& s : phase->roster_) step.send.push_back({s, start});
+  return phase;
+}
+
+void PlaintextPhase::OnMessage(const std::string& from,
+                               const v1::NodeToCoordinator& m, int64_t,
+                               RunStep&) {
+  if (outcome_ || !m.has_benchmark_plaintext()) return;
+  const v1::BenchmarkPlaintext& p = m.benchmark_plaintext();
+  if (std::find(roster_.begin(), roster_.end(), from) == roster_.end() ||
+      static_cast<size_t>(p.values_size()) != dims_) {
+    return;
+  }
+  vectors_[from].assign(p.values().begin(), p.values().end());
+  if (vectors_.size() == roster_.size()) Finish();
+}
+
+void PlaintextPhase::OnTick(int64_t now_millis, RunStep&) {
+  if (!outcome_ && now_millis >= deadline_) Finish();
+}
+
+void PlaintextPhase::Finish() {
+  RunSum sum;
+  sum.sum.assign(dims_, 0);
+  for (const auto& [school, values] : vectors_) {
+    for (size_t i = 0; i < dims_; ++i) sum.sum[i] += values[i];
+    sum.contributors.push_back(school);
+  }
+  if (sum.contributors.size() < min_schools_) {
+    outcome_ = absl::FailedPreconditionError("too few plaintext vectors");
+    return;
+  }
+  outcome_ = std::move(sum);
+}
+
+}  // namespace kring::coordinator::internal

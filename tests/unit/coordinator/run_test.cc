@@ -1,0 +1,263 @@
+#include "coordinator/run.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/unit/coordinator/scripted_schools.h"
+
+namespace kring::coordinator {
+namespace {
+
+using ::kring::coordinator::testing::RunningQuery;
+using ::kring::coordinator::testing::ScriptedSchools;
+using ::kring::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+using ::testing::SizeIs;
+
+constexpr int64_t kWindow = 20000;
+constexpr int64_t kRound = 30000;
+
+class RunDriverTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<RunDriver> NewRun(ScriptedSchools& schools,
+                                    RunOptions options = {}) {
+    options.decision_window_millis = kWindow;
+    options.round_deadline_millis = kRound;
+    auto run = RunDriver::Create(RunningQuery(), schools.schools(),
+                                 instruments_, options, Now());
+    EXPECT_TRUE(run.ok()) << run.status();
+    return run.ok() ? *std::move(run) : nullptr;
+  }
+  int64_t Now() const { return clock_.NowUnixMillis(); }
+  // Every school in `accepting` accepts; messages are delivered.
+  void Accept(RunDriver& run, ScriptedSchools& schools,
+              const std::vector<int>& accepting) {
+    for (int i : accepting) {
+      schools.Deliver(
+          run,
+          run.OnMessage(schools.id(i),
+                        ScriptedSchools::Decision("q-test", true), Now()),
+          Now());
+    }
+  }
+
+  const survey::InstrumentRegistry instruments_ =
+      survey::InstrumentRegistry::Builtin();
+  kring::testing::FakeClock clock_;
+};
+
+TEST_F(RunDriverTest, DispatchSendsATaskToEveryTargetAfterItsAuditEntry) {
+  ScriptedSchools schools(4);
+  auto run = NewRun(schools);
+  RunStep step = run->Start(Now());
+  EXPECT_THAT(step.audit,
+              ElementsAre(Pair("dispatched", HasSubstr("sent to 4 schools"))));
+  ASSERT_THAT(step.send, SizeIs(4));
+  for (const Outgoing& o : step.send) {
+    EXPECT_TRUE(o.message.has_task());
+    EXPECT_EQ(o.message.task().query_id(), "q-test");
+    EXPECT_EQ(o.message.task().respond_by_unix_millis(), Now() + kWindow);
+  }
+  EXPECT_FALSE(run->done());
+}
+
+TEST_F(RunDriverTest, AllAcceptAndTheRunFinishesWithTheExactSum) {
+  ScriptedSchools schools(4);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  Accept(*run, schools, {0, 1, 2, 3});
+  ASSERT_TRUE(run->done());
+  KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
+  EXPECT_THAT(sum.contributors, ElementsAre("S1", "S2", "S3", "S4"));
+  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors));
+  EXPECT_EQ(sum.sum.size(), run->layout().size());
+  ASSERT_EQ(run->info().decisions_size(), 4);
+  for (const auto& d : run->info().decisions()) EXPECT_TRUE(d.accepted());
+  EXPECT_THAT(schools.audit(),
+              ElementsAre(Pair("dispatched", HasSubstr("q-test")),
+                          Pair("aggregation", HasSubstr("4 schools"))));
+}
+
+TEST_F(RunDriverTest, DecisionWindowClosesOnlyOnATickAtItsDeadline) {
+  ScriptedSchools schools(4);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  Accept(*run, schools, {0, 1, 2});  // S4 never answers
+  EXPECT_TRUE(run->OnTick(Now()).send.empty());
+  clock_.AdvanceMillis(kWindow - 1);
+  EXPECT_TRUE(run->OnTick(Now()).send.empty());
+  EXPECT_FALSE(schools.received("S1").back().has_run_start());
+  clock_.AdvanceMillis(1);
+  schools.Deliver(*run, run->OnTick(Now()), Now());
+  ASSERT_TRUE(run->done());
+  KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
+  EXPECT_THAT(sum.contributors, ElementsAre("S1", "S2", "S3"));
+  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors));
+  EXPECT_THAT(run->info().decisions(3).reason(), HasSubstr("did not answer"));
+  EXPECT_TRUE(schools.received("S4").size() == 1);  // its task only
+}
+
+TEST_F(RunDriverTest, ADroppedOutSchoolIsLeftOutWhenTheRoundDeadlineFires) {
+  ScriptedSchools schools(5);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  // S5 accepts and advertises its keys, then goes silent.
+  Accept(*run, schools, {4});
+  schools.Silence("S5");
+  Accept(*run, schools, {0, 1, 2, 3});
+  EXPECT_FALSE(run->done());
+  clock_.AdvanceMillis(kRound - 1);
+  schools.Deliver(*run, run->OnTick(Now()), Now());
+  EXPECT_FALSE(run->done()) << "a round must not close before its deadline";
+  clock_.AdvanceMillis(1);
+  schools.Deliver(*run, run->OnTick(Now()), Now());
+  // Later rounds have their own deadlines; keep ticking.
+  for (int i = 0; i < 5 && !run->done(); ++i) {
+    clock_.AdvanceMillis(kRound);
+    schools.Deliver(*run, run->OnTick(Now()), Now());
+  }
+  ASSERT_TRUE(run->done());
+  KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
+  EXPECT_THAT(sum.contributors, ElementsAre("S1", "S2", "S3", "S4"));
+  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors));
+}
+
+TEST_F(RunDriverTest, TooFewAcceptingSchoolsFailTheRunWithTheirReasons) {
+  ScriptedSchools schools(3);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  Accept(*run, schools, {0, 1});
+  run->OnMessage("S3",
+                 ScriptedSchools::Decision("q-test", false, "policy: no means"),
+                 Now());
+  ASSERT_TRUE(run->done());
+  EXPECT_THAT(run->outcome(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("only 2 of 3 schools took part"),
+                             HasSubstr("S3: policy: no means"))));
+  EXPECT_THAT(schools.audit(), ElementsAre(Pair("dispatched", ::testing::_)));
+}
+
+TEST_F(RunDriverTest, TooManyDropoutsFailWithoutAResult) {
+  ScriptedSchools schools(3);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  Accept(*run, schools, {0});
+  schools.Silence("S1");
+  Accept(*run, schools, {1, 2});
+  for (int i = 0; i < 6 && !run->done(); ++i) {
+    clock_.AdvanceMillis(kRound);
+    schools.Deliver(*run, run->OnTick(Now()), Now());
+  }
+  ASSERT_TRUE(run->done());
+  EXPECT_FALSE(run->outcome().ok());
+}
+
+TEST_F(RunDriverTest, MessagesFromOutsideTheRunOrForAnotherQueryAreDropped) {
+  ScriptedSchools schools(3);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  EXPECT_TRUE(
+      run->OnMessage("S9", ScriptedSchools::Decision("q-test", true), Now())
+          .send.empty());
+  EXPECT_TRUE(
+      run->OnMessage("S1", ScriptedSchools::Decision("q-other", true), Now())
+          .send.empty());
+  Accept(*run, schools, {1, 2});
+  EXPECT_FALSE(run->done()) << "S1 has not decided yet";
+  EXPECT_EQ(run->OnConnected("S1").size(), 1u) << "its open task again";
+  EXPECT_TRUE(run->OnConnected("S2").empty()) << "already decided";
+  EXPECT_TRUE(run->OnConnected("S9").empty());
+}
+
+TEST_F(RunDriverTest, ASchoolCannotPassOnANeighboursMessage) {
+  ScriptedSchools schools(3);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  schools.Silence("S1");
+  Accept(*run, schools, {0, 1, 2});  // S2 and S3 advertise; S1 is silent
+  const auto start = run->OnConnected("S1");
+  ASSERT_THAT(start, SizeIs(1));
+  ASSERT_TRUE(start[0].has_run_start());
+  // S1's genuine, signed advertisement, handed in by S3: dropped.
+  KRING_ASSERT_OK_AND_ASSIGN(const v1::SecAggMessage advert,
+                             schools.Join("S1", start[0].run_start().config()));
+  v1::NodeToCoordinator m;
+  *m.mutable_secagg() = advert;
+  EXPECT_TRUE(run->OnMessage("S3", m, Now()).send.empty());
+  // The same message from S1 itself completes round 0.
+  EXPECT_THAT(run->OnMessage("S1", m, Now()).send, SizeIs(3));
+}
+
+TEST_F(RunDriverTest, AReconnectingSchoolGetsTheCurrentRoundAgain) {
+  ScriptedSchools schools(3);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  schools.Silence("S3");
+  Accept(*run, schools, {0, 1, 2});
+  const auto again = run->OnConnected("S3");
+  ASSERT_THAT(again, SizeIs(1));
+  EXPECT_TRUE(again[0].has_run_start());
+}
+
+TEST_F(RunDriverTest, AbortEndsTheRunWithItsReason) {
+  ScriptedSchools schools(3);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  run->Abort(absl::InternalError("the audit log cannot be written"));
+  ASSERT_TRUE(run->done());
+  EXPECT_THAT(run->outcome(), StatusIs(absl::StatusCode::kInternal));
+  EXPECT_TRUE(run->OnTick(Now() + kWindow).send.empty());
+  run->Abort(absl::CancelledError("later"));
+  EXPECT_THAT(run->outcome(), StatusIs(absl::StatusCode::kInternal));
+}
+
+TEST_F(RunDriverTest, NoSchoolsFailsAtOnce) {
+  ScriptedSchools schools(0);
+  auto run = NewRun(schools);
+  RunStep step = run->Start(Now());
+  ASSERT_TRUE(run->done());
+  EXPECT_THAT(run->outcome(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                       HasSubstr("only 0 of 0")));
+}
+
+TEST_F(RunDriverTest, BenchmarkPlaintextSumsTheVectors) {
+  ScriptedSchools schools(3);
+  RunOptions options;
+  options.benchmark_plaintext = true;
+  auto run = NewRun(schools, options);
+  run->Start(Now());
+  for (int i = 0; i < 3; ++i) {
+    run->OnMessage(schools.id(i), ScriptedSchools::Decision("q-test", true),
+                   Now());
+  }
+  std::vector<uint64_t> expected(run->layout().size(), 0);
+  for (int i = 0; i < 3; ++i) {
+    v1::NodeToCoordinator m;
+    m.mutable_benchmark_plaintext()->set_query_id("q-test");
+    for (size_t j = 0; j < run->layout().size(); ++j) {
+      m.mutable_benchmark_plaintext()->add_values(i + j);
+      expected[j] += i + j;
+    }
+    run->OnMessage(schools.id(i), m, Now());
+  }
+  ASSERT_TRUE(run->done());
+  KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
+  EXPECT_EQ(sum.sum, expected);
+}
+
+TEST_F(RunDriverTest, ASpecThatDoesNotParseIsRefused) {
+  v1::QueryInfo info = RunningQuery();
+  info.mutable_ticket()->mutable_spec()->clear_measures();
+  EXPECT_THAT(RunDriver::Create(info, {}, instruments_, {}, Now()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace kring::coordinator
