@@ -413,6 +413,8 @@ struct BadNodeYaml {
   std::string line;      // "node.yaml:6:"
   std::string fix;       // part of what the message says to do
 };
+// Prints the case's name, so ctest lists readable test names.
+void PrintTo(const BadNodeYaml& c, std::ostream* os) { *os << c.name; }
 
 constexpr char kNodeYaml[] = R"(coordinator: 127.0.0.1:7443
 insecure_loopback: true

@@ -116,6 +116,8 @@ struct BadCase {
   std::string line;      // "node.yaml:6:"
   std::string fix;       // part of what the message says to do
 };
+// Prints the case's name, so ctest lists readable test names.
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class NodeConfigRefusesTest : public ::testing::TestWithParam<BadCase> {};
 
