@@ -6,7 +6,6 @@
 #include "CLI/CLI.hpp"
 #include "cli/run.h"
 #include "node/cli/commands.h"
-#include "node/cli/session.h"
 
 namespace kring::node {
 namespace {
@@ -22,18 +21,17 @@ constexpr const char* kDescription =
 int Main(int argc, char** argv) {
   CLI::App app{kDescription};
   app.require_subcommand(1);
-  Common c;
   cli::Command chosen;
-  AddInitCommand(app, c, chosen);
-  AddImportCommand(app, c, chosen);
-  AddStatusCommand(app, c, chosen);
-  AddEraseCommands(app, c, chosen);
-  AddRotateKeyCommand(app, c, chosen);
-  AddSynthCommand(app, c, chosen);
-  AddPreviewCommand(app, c, chosen);
-  AddAuditCommand(app, c, chosen);
-  AddEnrollCommand(app, c, chosen);
-  AddRunCommands(app, c, chosen);
+  AddInitCommand(app, chosen);
+  AddImportCommand(app, chosen);
+  AddStatusCommand(app, chosen);
+  AddEraseCommands(app, chosen);
+  AddRotateKeyCommand(app, chosen);
+  AddSynthCommand(app, chosen);
+  AddPreviewCommand(app, chosen);
+  AddAuditCommand(app, chosen);
+  AddEnrollCommand(app, chosen);
+  AddRunCommands(app, chosen);
   return cli::ParseAndRun(app, argc, argv, chosen);
 }
 

@@ -107,25 +107,27 @@ int RunAudit(const Common& c, bool json, bool verify_only) {
 
 }  // namespace
 
-void AddAuditCommand(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddAuditCommand(CLI::App& app, cli::Command& chosen) {
   auto json = std::make_shared<bool>(false);
   auto* audit = app.add_subcommand(
       "audit",
       "Show the audit log in plain words: every change to the school's data "
       "and, once the node takes part in queries, every task, decision and "
       "what left the school.");
-  AddCommonOptions(*audit, c, /*with_key=*/true, /*with_instrument=*/false);
+  auto c =
+      AddCommonOptions(*audit, /*with_key=*/true, /*with_instrument=*/false);
   audit->add_flag("--json", *json, "Machine-readable output");
   audit->require_subcommand(0, 1);
   auto* verify = audit->add_subcommand(
       "verify",
       "Check that no entry of the audit log was edited, removed, inserted "
       "or reordered (exit code 1 if one was).");
-  AddCommonOptions(*verify, c, /*with_key=*/true, /*with_instrument=*/false);
+  AddNestedCommonOptions(*verify, *c, /*with_key=*/true,
+                         /*with_instrument=*/false);
   // `verify` has no callback of its own: `audit`'s runs after it was parsed.
-  audit->callback([&c, json, verify, &chosen] {
-    chosen = [&c, json, verify_only = verify->parsed()] {
-      return RunAudit(c, *json, verify_only);
+  audit->callback([c, json, verify, &chosen] {
+    chosen = [c, json, verify_only = verify->parsed()] {
+      return RunAudit(*c, *json, verify_only);
     };
   });
 }

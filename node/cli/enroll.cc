@@ -185,13 +185,14 @@ int RunEnroll(const Common& c, const EnrollFlags& f) {
 
 }  // namespace
 
-void AddEnrollCommand(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddEnrollCommand(CLI::App& app, cli::Command& chosen) {
   auto f = std::make_shared<EnrollFlags>();
   auto* enroll = app.add_subcommand(
       "enroll",
       "Register this node with the coordinator using the one-time code from "
       "its operator; writes node.yaml (after `init`).");
-  AddCommonOptions(*enroll, c, /*with_key=*/true, /*with_instrument=*/false);
+  auto c =
+      AddCommonOptions(*enroll, /*with_key=*/true, /*with_instrument=*/false);
   enroll->add_option("--coordinator", f->coordinator,
                      "Coordinator address, host:port");
   enroll->add_option("--code", f->code, "One-time enrollment code")->required();
@@ -213,7 +214,7 @@ void AddEnrollCommand(CLI::App& app, Common& c, cli::Command& chosen) {
                    "How many of those approvers must sign a query")
       ->check(CLI::Range(1u, 100u));
   enroll->callback(
-      [&c, f, &chosen] { chosen = [&c, f] { return RunEnroll(c, *f); }; });
+      [c, f, &chosen] { chosen = [c, f] { return RunEnroll(*c, *f); }; });
 }
 
 }  // namespace kring::node

@@ -112,28 +112,32 @@ int RunReadmit(const Common& c, const std::string& pupil) {
 
 }  // namespace
 
-void AddEraseCommands(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddEraseCommands(CLI::App& app, cli::Command& chosen) {
   auto f = std::make_shared<EraseFlags>();
   auto* erase = app.add_subcommand(
       "erase",
       "Erase records: one pupil's (right to erasure) or a whole "
       "wave's (retention). Erased data cannot be recovered.");
-  AddCommonOptions(*erase, c, /*with_key=*/true, /*with_instrument=*/false);
+  auto c =
+      AddCommonOptions(*erase, /*with_key=*/true, /*with_instrument=*/false);
   erase->add_option("--pupil", f->pupil, "Pupil number to erase");
   erase->add_option("--wave", f->wave, "Wave to erase, e.g. 2023-24");
   erase->add_flag("--yes", f->yes, "Do not ask for confirmation");
   erase->callback(
-      [&c, f, &chosen] { chosen = [&c, f] { return RunErase(c, *f); }; });
+      [c, f, &chosen] { chosen = [c, f] { return RunErase(*c, *f); }; });
 
   auto pupil = std::make_shared<std::string>();
   auto* readmit = app.add_subcommand(
       "readmit",
       "Lift a pupil's erasure, so that later imports take the pupil in "
       "again (for example after new consent). Nothing erased is restored.");
-  AddCommonOptions(*readmit, c, /*with_key=*/true, /*with_instrument=*/false);
+  auto readmit_common =
+      AddCommonOptions(*readmit, /*with_key=*/true, /*with_instrument=*/false);
   readmit->add_option("--pupil", *pupil, "Pupil number to readmit")->required();
-  readmit->callback([&c, pupil, &chosen] {
-    chosen = [&c, pupil] { return RunReadmit(c, *pupil); };
+  readmit->callback([readmit_common, pupil, &chosen] {
+    chosen = [readmit_common, pupil] {
+      return RunReadmit(*readmit_common, *pupil);
+    };
   });
 }
 

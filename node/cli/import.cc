@@ -278,14 +278,15 @@ int RunSynth(const Common& c, const SynthFlags& f) {
 
 }  // namespace
 
-void AddImportCommand(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddImportCommand(CLI::App& app, cli::Command& chosen) {
   auto f = std::make_shared<ImportFlags>();
   auto* import = app.add_subcommand(
       "import",
       "Import a survey export (CSV from LimeSurvey, Microsoft Forms, "
       "Qualtrics or the kring template). Columns that identify pupils are "
       "dropped; a file with any invalid row imports nothing.");
-  AddCommonOptions(*import, c, /*with_key=*/true, /*with_instrument=*/true);
+  auto c =
+      AddCommonOptions(*import, /*with_key=*/true, /*with_instrument=*/true);
   import->add_option("file", f->file, "The export (CSV)")->required();
   import->add_option("--format", f->format, "Export layout")
       ->check(CLI::IsMember(
@@ -303,20 +304,21 @@ void AddImportCommand(CLI::App& app, Common& c, cli::Command& chosen) {
   import->add_flag("--replace", f->replace,
                    "Replace the records of an earlier import of this file");
   import->add_flag("--json", f->json, "Machine-readable summary");
-  import->callback([&c, f, &chosen] {
-    chosen = [&c, f] { return RunImport(c, *f);
+  import->callback([c, f, &chosen] {
+    chosen = [c, f] { return RunImport(*c, *f);
 };
 }  // namespace kring::node
 );
 }
 
-void AddSynthCommand(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddSynthCommand(CLI::App& app, cli::Command& chosen) {
   auto f = std::make_shared<SynthFlags>();
   auto* synth = app.add_subcommand(
       "synth",
       "Write a realistic synthetic export for demos and tests (no "
       "real pupils).");
-  AddCommonOptions(*synth, c, /*with_key=*/false, /*with_instrument=*/true);
+  auto c =
+      AddCommonOptions(*synth, /*with_key=*/false, /*with_instrument=*/true);
   synth->add_option("--out", f->out, "Output file, or - for stdout")
       ->required();
   synth->add_option("--format", f->format, "Export layout")
@@ -334,7 +336,7 @@ void AddSynthCommand(CLI::App& app, Common& c, cli::Command& chosen) {
   synth->add_flag("--special-categories", f->special,
                   "Include migration background and financial strain");
   synth->callback(
-      [&c, f, &chosen] { chosen = [&c, f] { return RunSynth(c, *f); }; });
+      [c, f, &chosen] { chosen = [c, f] { return RunSynth(*c, *f); }; });
 }
 
 }  // namespace kring::node

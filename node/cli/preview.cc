@@ -131,13 +131,14 @@ int RunPreview(const Common& c, const PreviewFlags& f) {
 
 }  // namespace
 
-void AddPreviewCommand(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddPreviewCommand(CLI::App& app, cli::Command& chosen) {
   auto f = std::make_shared<PreviewFlags>();
   auto* preview = app.add_subcommand(
       "preview",
       "Show exactly what this school would contribute to a query (SPEC.json, "
       "a kring query spec) and this school's own figures, locally.");
-  AddCommonOptions(*preview, c, /*with_key=*/true, /*with_instrument=*/true);
+  auto c =
+      AddCommonOptions(*preview, /*with_key=*/true, /*with_instrument=*/true);
   preview->add_option("spec", f->spec_file, "The query spec (JSON)")
       ->required();
   preview->add_option("--municipality", f->municipality,
@@ -147,7 +148,7 @@ void AddPreviewCommand(CLI::App& app, Common& c, cli::Command& chosen) {
   preview->add_flag("--all", f->all, "Also list the entries that are 0");
   preview->add_flag("--json", f->json, "Machine-readable output");
   preview->callback(
-      [&c, f, &chosen] { chosen = [&c, f] { return RunPreview(c, *f); }; });
+      [c, f, &chosen] { chosen = [c, f] { return RunPreview(*c, *f); }; });
 }
 
 }  // namespace kring::node

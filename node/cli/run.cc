@@ -96,38 +96,48 @@ struct DecideFlags {
 
 }  // namespace
 
-void AddRunCommands(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddRunCommands(CLI::App& app, cli::Command& chosen) {
   auto json = std::make_shared<bool>(false);
   auto* pending = app.add_subcommand(
       "pending", "List queries waiting for your decision (manual_accept).");
-  AddCommonOptions(*pending, c, /*with_key=*/false, /*with_instrument=*/false);
+  auto c =
+      AddCommonOptions(*pending, /*with_key=*/false, /*with_instrument=*/false);
   pending->add_flag("--json", *json, "Machine-readable output");
-  pending->callback([&c, json, &chosen] {
-    chosen = [&c, json] { return RunPending(c, *json); };
+  pending->callback([c, json, &chosen] {
+    chosen = [c, json] { return RunPending(*c, *json); };
   });
 
   auto d = std::make_shared<DecideFlags>();
   auto* accept = app.add_subcommand("accept", "Take part in a waiting query.");
-  AddCommonOptions(*accept, c, /*with_key=*/false, /*with_instrument=*/false);
+  auto accept_common =
+      AddCommonOptions(*accept, /*with_key=*/false, /*with_instrument=*/false);
   accept->add_option("id", d->id, "Query id (see `pending`)")->required();
-  accept->callback([&c, d, &chosen] {
-    chosen = [&c, d] { return RunDecide(c, d->id, true, ""); };
+  accept->callback([accept_common, d, &chosen] {
+    chosen = [accept_common, d] {
+      return RunDecide(*accept_common, d->id, true, "");
+    };
   });
   auto* decline = app.add_subcommand(
       "decline", "Decline a waiting query; the reason goes to the requester.");
-  AddCommonOptions(*decline, c, /*with_key=*/false, /*with_instrument=*/false);
+  auto decline_common =
+      AddCommonOptions(*decline, /*with_key=*/false, /*with_instrument=*/false);
   decline->add_option("id", d->id, "Query id (see `pending`)")->required();
   decline->add_option("--reason", d->reason, "Why (one line)");
-  decline->callback([&c, d, &chosen] {
-    chosen = [&c, d] { return RunDecide(c, d->id, false, d->reason); };
+  decline->callback([decline_common, d, &chosen] {
+    chosen = [decline_common, d] {
+      return RunDecide(*decline_common, d->id, false, d->reason);
+    };
   });
 
   auto* run = app.add_subcommand(
       "run",
       "Connect to the coordinator and take part in approved queries that "
       "this school's policy allows (node.yaml). Runs until stopped.");
-  AddCommonOptions(*run, c, /*with_key=*/true, /*with_instrument=*/false);
-  run->callback([&c, &chosen] { chosen = [&c] { return RunAgent(c); }; });
+  auto run_common =
+      AddCommonOptions(*run, /*with_key=*/true, /*with_instrument=*/false);
+  run->callback([run_common, &chosen] {
+    chosen = [run_common] { return RunAgent(*run_common); };
+  });
 }
 
 }  // namespace kring::node

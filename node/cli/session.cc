@@ -48,14 +48,15 @@ absl::StatusOr<SecretBytes> Prompt(const char* question) {
   return SecretBytes::CopyFrom(buf.span().first(n));
 }
 
-}  // namespace
-
-void AddCommonOptions(CLI::App& sub, Common& c, bool with_key,
-                      bool with_instrument) {
-  sub.add_option("--data-dir", c.data_dir,
-                 "Directory holding the encrypted store (default: "
-                 "./kring-node-data)")
-      ->envname("KRING_NODE_DATA_DIR");
+void AddOptions(CLI::App& sub, Common& c, bool with_key, bool with_instrument,
+                bool from_env) {
+  CLI::Option* data_dir = sub.add_option(
+      "--data-dir", c.data_dir,
+      from_env ? "Directory holding the encrypted store (default: "
+                 "./kring-node-data)"
+               : "Directory holding the encrypted store (default: "
+                 "$KRING_NODE_DATA_DIR or ./kring-node-data)");
+  if (from_env) data_dir->envname("KRING_NODE_DATA_DIR");
   if (with_key) {
     sub.add_option("--key-file", c.key_file,
                    "Key file protecting the store instead of a passphrase "
@@ -66,6 +67,20 @@ void AddCommonOptions(CLI::App& sub, Common& c, bool with_key,
                    "Your own instrument file (YAML, see "
                    "docs/instruments.md); default: kring-belonging-v1");
   }
+}
+
+}  // namespace
+
+std::shared_ptr<Common> AddCommonOptions(CLI::App& sub, bool with_key,
+                                         bool with_instrument) {
+  auto c = std::make_shared<Common>();
+  AddOptions(sub, *c, with_key, with_instrument, /*from_env=*/true);
+  return c;
+}
+
+void AddNestedCommonOptions(CLI::App& sub, Common& c, bool with_key,
+                            bool with_instrument) {
+  AddOptions(sub, c, with_key, with_instrument, /*from_env=*/false);
 }
 
 int Fail(const absl::Status& s) { return cli::Fail(kProgram, s); }

@@ -7,6 +7,7 @@
 // "kring-node: ...".
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,10 +31,17 @@ struct Common {
 };
 
 // Adds --data-dir (also read from KRING_NODE_DATA_DIR) to `sub`, and
-// --key-file and --instrument when asked; stored in `c`, which must outlive
-// parsing.
-void AddCommonOptions(CLI::App& sub, Common& c, bool with_key,
-                      bool with_instrument);
+// --key-file and --instrument when asked, stored in a Common of `sub`'s own
+// (which it returns). Subcommands must not share one: CLI11 reads the
+// environment for every subcommand's options, chosen or not.
+std::shared_ptr<Common> AddCommonOptions(CLI::App& sub, bool with_key,
+                                         bool with_instrument);
+
+// For a subcommand of a subcommand (`audit verify`): adds the same flags to
+// `sub`, stored in its parent's `c`, so that they may come before or after
+// its name. The parent's --data-dir reads KRING_NODE_DATA_DIR already.
+void AddNestedCommonOptions(CLI::App& sub, Common& c, bool with_key,
+                            bool with_instrument);
 
 // Prints "kring-node: MESSAGE" on stderr; returns cli::kExitFailed.
 int Fail(const absl::Status& s);

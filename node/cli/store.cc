@@ -158,44 +158,47 @@ int RunRotate(const Common& c, const std::string& new_key_file) {
 
 }  // namespace
 
-void AddInitCommand(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddInitCommand(CLI::App& app, cli::Command& chosen) {
   auto special = std::make_shared<bool>(false);
   auto* init = app.add_subcommand(
       "init", "Create the encrypted store for this school (once).");
-  AddCommonOptions(*init, c, /*with_key=*/true, /*with_instrument=*/false);
+  auto c =
+      AddCommonOptions(*init, /*with_key=*/true, /*with_instrument=*/false);
   init->add_flag("--special-categories", *special,
                  "Also store migration background and financial strain "
                  "(special-category data; only with your privacy officer's "
                  "approval)");
-  init->callback([&c, special, &chosen] {
-    chosen = [&c, special] { return RunInit(c, *special); };
+  init->callback([c, special, &chosen] {
+    chosen = [c, special] { return RunInit(*c, *special); };
   });
 }
 
-void AddStatusCommand(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddStatusCommand(CLI::App& app, cli::Command& chosen) {
   auto json = std::make_shared<bool>(false);
   auto* status = app.add_subcommand(
       "status",
       "Show how many records are stored per wave, grade and track "
       "(never individual rows).");
-  AddCommonOptions(*status, c, /*with_key=*/true, /*with_instrument=*/false);
+  auto c =
+      AddCommonOptions(*status, /*with_key=*/true, /*with_instrument=*/false);
   status->add_flag("--json", *json, "Machine-readable output");
-  status->callback([&c, json, &chosen] {
-    chosen = [&c, json] { return RunStatus(c, *json); };
+  status->callback([c, json, &chosen] {
+    chosen = [c, json] { return RunStatus(*c, *json); };
   });
 }
 
-void AddRotateKeyCommand(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddRotateKeyCommand(CLI::App& app, cli::Command& chosen) {
   auto new_key_file = std::make_shared<std::string>();
   auto* rotate = app.add_subcommand(
       "rotate-key",
       "Protect the data key with a new passphrase "
       "(KRING_NODE_NEW_PASSPHRASE or prompt) or a new key file.");
-  AddCommonOptions(*rotate, c, /*with_key=*/true, /*with_instrument=*/false);
+  auto c =
+      AddCommonOptions(*rotate, /*with_key=*/true, /*with_instrument=*/false);
   rotate->add_option("--new-key-file", *new_key_file,
                      "Switch to a new key file (created, mode 0600)");
-  rotate->callback([&c, new_key_file, &chosen] {
-    chosen = [&c, new_key_file] { return RunRotate(c, *new_key_file); };
+  rotate->callback([c, new_key_file, &chosen] {
+    chosen = [c, new_key_file] { return RunRotate(*c, *new_key_file); };
   });
 }
 
