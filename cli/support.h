@@ -8,14 +8,9 @@
 // `->envname("KRING_...")`, which `--help` shows; GetEnv is for values
 // that are not options (passphrases).
 //
-// It replaces these duplicates (to be adopted there by their owners):
-//   node/main.cc:        kExitOk/kExitProblem/kExitUsage, Fail, OneLine,
-//                        LocalTime (= LocalTimestamp), std::getenv of the
-//                        passphrase variables (= GetEnv)
-//   coordinator/main.cc: kExitOk/kExitProblem, Fail
-//   client/main.cc:      kExitOk/kExitFailed/kExitUsage, Fail, Usage,
-//                        OneLine, LocalTime (= LocalMinute), UtcTime
-//                        (= UtcTimestamp), Env (now CLI11 envname)
+// kring (client/cli/), kring-node (node/cli/) and kring-coordinator
+// (coordinator/cli/) use these instead of copies of their own; parsing a
+// command line and running the chosen command is in cli/run.h.
 //
 // Thread-compatible: the functions keep no state of their own.
 

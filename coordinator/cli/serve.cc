@@ -1,0 +1,117 @@
+// `kring-coordinator serve`: the coordinator service.
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli/support.h"
+#include "coordinator/cli/commands.h"
+#include "coordinator/db.h"
+#include "coordinator/server.h"
+#include "query/release.h"
+#include "util/file.h"
+
+namespace kring::coordinator {
+namespace {
+
+using cli::kExitOk;
+
+extern "C" void StopServer(int) {
+  // Shutdown from a signal handler is not safe; let Wait() return by
+  // exiting the process after a short grace (the database is in WAL mode
+  // and every change is committed).
+  std::_Exit(0);
+}
+
+struct ServeFlags {
+  ServerOptions server;
+  EngineOptions engine;
+  std::string policy_file;
+  std::string port_file;
+  double decision_seconds = 20;
+  double round_seconds = 30;
+  uint32_t approvals = 1;
+};
+
+// The engine's options as the flags give them (reading --policy).
+absl::StatusOr<EngineOptions> EngineOptionsFor(const ServeFlags& f) {
+  EngineOptions engine = f.engine;
+  engine.approvals_required = f.approvals;
+  engine.decision_window = std::chrono::milliseconds(
+      static_cast<int64_t>(f.decision_seconds * 1000));
+  engine.round_deadline =
+      std::chrono::milliseconds(static_cast<int64_t>(f.round_seconds * 1000));
+  if (!f.policy_file.empty()) {
+    auto text = ReadFileToString(f.policy_file);
+    if (!text.ok()) return text.status();
+    auto policy = query::ParsePolicyJson(*text);
+    if (!policy.ok()) return policy.status();
+    engine.policy = *policy;
+  }
+  return engine;
+}
+
+int RunServe(const Common& c, const ServeFlags& f) {
+  auto db = CoordinatorDb::Open(c.data_dir, /*create=*/false);
+  if (!db.ok()) return Fail(db.status());
+  auto options = EngineOptionsFor(f);
+  if (!options.ok()) return Fail(options.status());
+  auto eng = Engine::Create(*std::move(db), *std::move(options));
+  if (!eng.ok()) return Fail(eng.status());
+  auto s = Server::Start(eng->get(), f.server);
+  if (!s.ok()) return Fail(s.status());
+  if (!f.port_file.empty()) {
+    std::ofstream(f.port_file) << (*s)->port() << "\n";
+  }
+  std::cerr << "kring-coordinator: serving on port " << (*s)->port()
+            << (f.server.tls_cert_file.empty() ? " (plaintext, loopback)"
+                                               : " (TLS)")
+            << "\n";
+  std::signal(SIGINT, StopServer);
+  std::signal(SIGTERM, StopServer);
+  (*s)->Wait();
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, Common& c, cli::Command& chosen) {
+  auto f = std::make_shared<ServeFlags>();
+  auto* serve = app.add_subcommand("serve", "Run the coordinator service.");
+  AddCommonOptions(*serve, c);
+  serve->add_option("--listen", f->server.listen, "host:port to listen on");
+  serve->add_option("--tls-cert", f->server.tls_cert_file,
+                    "Server certificate (PEM), e.g. from deploy/dev-ca.sh");
+  serve->add_option("--tls-key", f->server.tls_key_file, "Server key (PEM)");
+  serve->add_flag("--insecure-loopback", f->server.insecure_loopback,
+                  "Plaintext on a loopback address (tests and demos only)");
+  serve
+      ->add_option("--approvals-required", f->approvals,
+                   "Approver signatures each query needs")
+      ->check(CLI::Range(1u, 100u));
+  serve->add_flag("--municipality-preapproval",
+                  f->engine.municipality_preapproval,
+                  "A municipality's query about its own municipalities runs "
+                  "on its own signature (`kring query approve` by the "
+                  "municipality); schools must trust its key");
+  serve->add_option("--policy", f->policy_file,
+                    "Disclosure policy (JSON; can only tighten the "
+                    "defaults of 10 respondents, 3 schools, base 5)");
+  serve->add_option("--decision-seconds", f->decision_seconds,
+                    "How long schools have to accept or decline a query");
+  serve
+      ->add_option("--round-seconds", f->round_seconds,
+                   "Deadline of each secure-aggregation round (at most 300: "
+                   "a school keeps a run it lost touch with for 10 minutes)")
+      ->check(CLI::Range(0.1, 300.0));
+  serve->add_option("--port-file", f->port_file,
+                    "Write the port actually bound to this file");
+  serve->callback(
+      [&c, f, &chosen] { chosen = [&c, f] { return RunServe(c, *f); }; });
+}
+
+}  // namespace kring::coordinator
