@@ -86,6 +86,17 @@ absl::StatusOr<NodeConfig> ConfigFromFlags(const EnrollFlags& f) {
         "--approvals-required ", config.approvals_required, " but only ",
         config.approvers.size(), " approver key(s) given (--approver-key)"));
   }
+  // Refuse before the one-time code is spent what `kring-node run` would
+  // refuse; the school's id and municipality come from the enrollment.
+  NodeConfig probe = config;
+  probe.school_id = "enrolling";
+  probe.municipality = "GM0000";
+  if (absl::Status s = probe.Validate(); !s.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("these flags would write a node.yaml that `kring-node run` "
+               "refuses: ",
+               ToStd(s.message())));
+  }
   return config;
 }
 

@@ -405,6 +405,29 @@ TEST_F(NodeCliTest, HelpExplainsTheCommands) {
   }
 }
 
+// `kring-node enroll` refuses, before it spends the one-time code or
+// writes node.yaml, flags that would give a node.yaml `run` refuses.
+TEST_F(NodeCliTest, EnrollRefusesWhatRunWouldRefuse) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  const std::string key =
+      kring::crypto::IdentityKeyPair::Generate().public_key().ToText();
+  CliRun twice = Node(
+      "enroll --code NOT-SPENT --insecure-loopback "
+      "--coordinator 127.0.0.1:9 --approver-key " +
+      key + " --approver-key " + key);
+  EXPECT_EQ(twice.exit_code, 1) << twice.out;
+  EXPECT_THAT(twice.out, HasSubstr("lists this key twice")) << twice.out;
+  CliRun remote = Node(
+      "enroll --code NOT-SPENT --insecure-loopback "
+      "--coordinator 10.0.0.1:9 --approver-key " +
+      key);
+  EXPECT_EQ(remote.exit_code, 1) << remote.out;
+  EXPECT_THAT(remote.out,
+              HasSubstr("plaintext is only allowed to this machine"))
+      << remote.out;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "data" / "node.yaml"));
+}
+
 // `kring-node run` refuses a node.yaml with a bad value before it connects:
 // exit code 1, and a message that names the line and what to do.
 struct BadNodeYaml {
