@@ -204,24 +204,28 @@ TEST_F(NodeCliTest, CopiedDatabaseRevealsNoContentToSqlite3OrStrings) {
 // kring-node preview on imported synthetic data, for every statistic kind
 // (the example specs in docs/queries).
 TEST_F(NodeCliTest, PreviewWorksForEveryStatistic) {
-  ASSERT_EQ(Node("init").exit_code, 0);
+  // A key file instead of a passphrase: 21 commands, and this test is about
+  // the statistics, not the key derivation (Argon2id, about 0.7 s each).
+  const std::string k = " --key-file '" + Path("store.key") + "'";
+  ASSERT_EQ(Node("init" + k).exit_code, 0);
   for (const char* wave : {"2024-25", "2025-26"}) {
     const std::string file = Path(std::string(wave) + ".csv");
     ASSERT_EQ(Node(std::string("synth --rows 300 --seed 4 --wave ") + wave +
                    " --out " + file)
                   .exit_code,
               0);
-    ASSERT_EQ(Node("import " + file).exit_code, 0);
+    ASSERT_EQ(Node("import " + file + k).exit_code, 0);
   }
   std::set<std::string> statistics;
   const std::filesystem::path dir =
       std::filesystem::path(KRING_SOURCE_DIR) / "docs" / "queries";
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string spec = entry.path().string();
-    CliRun text = Node("preview --municipality GM0363 '" + spec + "'");
+    CliRun text = Node("preview --municipality GM0363 '" + spec + "'" + k);
     EXPECT_EQ(text.exit_code, 0) << spec << "\n" << text.out;
     EXPECT_THAT(text.out, HasSubstr("What would leave this school"));
-    CliRun json = Node("preview --json --municipality GM0363 '" + spec + "'");
+    CliRun json =
+        Node("preview --json --municipality GM0363 '" + spec + "'" + k);
     ASSERT_EQ(json.exit_code, 0) << spec << "\n" << json.out;
     auto j = nlohmann::json::parse(json.out);
     EXPECT_EQ(j["vector"].size(), j["vector_length"].get<size_t>());
@@ -481,14 +485,17 @@ class NodeRunRefusesTest : public NodeCliTest,
 };
 
 TEST_P(NodeRunRefusesTest, NamesTheLineAndWhatToDo) {
-  ASSERT_EQ(Node("init").exit_code, 0);
+  // A key file: the refusals come before the store is opened, and the valid
+  // run needs no passphrase derivation to get to the node key.
+  const std::string k = " --key-file '" + Path("store.key") + "'";
+  ASSERT_EQ(Node("init" + k).exit_code, 0);
   const auto yaml = dir_ / "data" / "node.yaml";
   std::ofstream(yaml) << Yaml(/*with_change=*/false);
   // The unchanged file passes the checks: the agent gets to its key file.
-  CliRun valid = Node("run");
+  CliRun valid = Node("run" + k);
   EXPECT_THAT(valid.out, HasSubstr("node.key"));
   std::ofstream(yaml) << Yaml(/*with_change=*/true);
-  CliRun run = Node("run");
+  CliRun run = Node("run" + k);
   EXPECT_EQ(run.exit_code, 1) << run.out;
   EXPECT_THAT(run.out, HasSubstr(GetParam().line)) << run.out;
   EXPECT_THAT(run.out, HasSubstr(GetParam().fix)) << run.out;
