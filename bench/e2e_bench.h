@@ -16,11 +16,15 @@ struct E2eBenchOptions {
   bool progress = false;
 };
 
-// Starts a coordinator (in this process, on loopback) and `nodes` node
+// Starts a coordinator process (kring-coordinator-bench, next to this
+// binary; its path is found through /proc/self/exe) and `nodes` node
 // processes (this binary's `e2e-node`), each with its own encrypted store
-// of synthetic pupils, and runs the same query with secure aggregation and
-// with the benchmark-only plaintext sum; reports the latency from approval
-// to release of both and their ratio. `self` is this binary's path.
+// of synthetic pupils, all on loopback. Runs the same query with secure
+// aggregation and with the benchmark-only plaintext sum, alternately,
+// restarting the coordinator in the other mode in between; reports the
+// latency from approval to release of both and their ratio. On failure the
+// JSON has "error" (and "logs", the directory with the processes' logs).
+// `self` is this binary's path.
 nlohmann::json RunE2eBench(const E2eBenchOptions& options,
                            const std::string& self);
 

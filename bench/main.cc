@@ -107,8 +107,10 @@ int main(int argc, char** argv) {
 kring::bench::E2eBenchOptions e2e;
 CLI::App* e2e_cmd = app.add_subcommand(
     "e2e",
-    "A coordinator and N node processes on loopback: the same query with "
-    "secure aggregation and with a plaintext sum, latency of both.");
+    "A coordinator process (kring-coordinator-bench, found next to "
+    "kring-bench) and N node processes on loopback: the same query with "
+    "secure aggregation and with a benchmark-only plaintext sum, latency "
+    "from approval to release of both, their ratio and the CPU time used.");
 e2e_cmd->add_option("--nodes", e2e.nodes, "Node processes")
     ->check(CLI::Range(3, 500));
 e2e_cmd->add_option("--rows", e2e.rows, "Synthetic pupils per school");
@@ -116,7 +118,8 @@ e2e_cmd
     ->add_option("--repetitions", e2e.repetitions,
                  "Runs of each mode (medians are reported)")
     ->check(CLI::Range(1, 50));
-e2e_cmd->add_flag("--progress", e2e.progress, "Each run's time on stderr");
+e2e_cmd->add_flag("--progress", e2e.progress,
+                  "Progress notes and each run's time on stderr");
 bool e2e_json = true;
 e2e_cmd->add_flag("--json", e2e_json, "JSON output (the default)");
 e2e_cmd->callback([&] {

@@ -55,21 +55,23 @@ absl::StatusOr<EngineOptions> EngineOptionsFor(const ServeFlags& f) {
   return engine;
 }
 
-int RunServe(const Common& c, const ServeFlags& f) {
+int RunServe(const Common& c, const ServeFlags& f, const ServeHook& hook) {
   auto db = CoordinatorDb::Open(c.data_dir, /*create=*/false);
   if (!db.ok()) return Fail(db.status());
   auto options = EngineOptionsFor(f);
   if (!options.ok()) return Fail(options.status());
   auto eng = Engine::Create(*std::move(db), *std::move(options));
   if (!eng.ok()) return Fail(eng.status());
-  auto s = Server::Start(eng->get(), f.server);
+  ServerOptions server = f.server;
+  if (hook) hook(**eng, server);
+  auto s = Server::Start(eng->get(), server);
   if (!s.ok()) return Fail(s.status());
   if (!f.port_file.empty()) {
     std::ofstream(f.port_file) << (*s)->port() << "\n";
   }
   std::cerr << "kring-coordinator: serving on port " << (*s)->port()
-            << (f.server.tls_cert_file.empty() ? " (plaintext, loopback)"
-                                               : " (TLS)")
+            << (server.tls_cert_file.empty() ? " (plaintext, loopback)"
+                                             : " (TLS)")
             << "\n";
   std::signal(SIGINT, StopServer);
   std::signal(SIGTERM, StopServer);
@@ -79,7 +81,8 @@ int RunServe(const Common& c, const ServeFlags& f) {
 
 }  // namespace
 
-void AddServeCommand(CLI::App& app, Common& c, cli::Command& chosen) {
+void AddServeCommand(CLI::App& app, Common& c, cli::Command& chosen,
+                     ServeHook hook) {
   auto f = std::make_shared<ServeFlags>();
   auto* serve = app.add_subcommand("serve", "Run the coordinator service.");
   AddCommonOptions(*serve, c);
@@ -110,8 +113,9 @@ void AddServeCommand(CLI::App& app, Common& c, cli::Command& chosen) {
       ->check(CLI::Range(0.1, 300.0));
   serve->add_option("--port-file", f->port_file,
                     "Write the port actually bound to this file");
-  serve->callback(
-      [&c, f, &chosen] { chosen = [&c, f] { return RunServe(c, *f); }; });
+  serve->callback([&c, f, &chosen, hook] {
+    chosen = [&c, f, hook] { return RunServe(c, *f, hook); };
+  });
 }
 
 }  // namespace kring::coordinator
