@@ -6,14 +6,59 @@
 //                      [--graph auto|complete|sparse] [--json]
 //   kring-bench e2e --nodes N [--rows R] [--repetitions K]
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <string>
 
 #include "CLI/CLI.hpp"
 #include "bench/crypto_bench.h"
 #include "bench/e2e_bench.h"
 #include "bench/import_bench.h"
 #include "bench/secagg_bench.h"
+
+namespace {
+
+// The flags of `e2e` and of its internal node process `e2e-node`.
+struct E2eFlags {
+  kring::bench::E2eBenchOptions options;
+  bool json = true;
+  std::string node_data_dir;
+  std::string node_key_file;
+};
+
+// Adds `e2e` and the internal `e2e-node` to `app`; `f` must outlive
+// parsing.
+void AddE2eCommands(CLI::App& app, E2eFlags& f) {
+  CLI::App* e2e = app.add_subcommand(
+      "e2e",
+      "A coordinator process (kring-coordinator-bench, found next to "
+      "kring-bench) and N node processes on loopback: the same query with "
+      "secure aggregation and with a benchmark-only plaintext sum, latency "
+      "from approval to release of both, their ratio and the CPU time used.");
+  e2e->add_option("--nodes", f.options.nodes, "Node processes")
+      ->check(CLI::Range(3, 500));
+  e2e->add_option("--rows", f.options.rows, "Synthetic pupils per school");
+  e2e->add_option("--repetitions", f.options.repetitions,
+                  "Runs of each mode (medians are reported)")
+      ->check(CLI::Range(1, 50));
+  e2e->add_flag("--progress", f.options.progress,
+                "Progress notes and each run's time on stderr");
+  e2e->add_flag("--json", f.json, "JSON output (the default)");
+  e2e->callback([&f] {
+    std::string self = std::filesystem::canonical("/proc/self/exe").string();
+    std::cout << kring::bench::RunE2eBench(f.options, self).dump(2) << "\n";
+  });
+  CLI::App* node = app.add_subcommand("e2e-node", "");
+  node->group("");  // internal: a node process of `e2e`
+  node->add_option("--data-dir", f.node_data_dir)->required();
+  node->add_option("--key-file", f.node_key_file)->required();
+  node->callback([&f] {
+    std::exit(kring::bench::RunE2eNode(f.node_data_dir, f.node_key_file));
+  });
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -104,36 +149,8 @@ int main(int argc, char** argv) {
     std::cout << kring::bench::RunImportBench(imp).dump(2) << "\n";
 });
 
-kring::bench::E2eBenchOptions e2e;
-CLI::App* e2e_cmd = app.add_subcommand(
-    "e2e",
-    "A coordinator process (kring-coordinator-bench, found next to "
-    "kring-bench) and N node processes on loopback: the same query with "
-    "secure aggregation and with a benchmark-only plaintext sum, latency "
-    "from approval to release of both, their ratio and the CPU time used.");
-e2e_cmd->add_option("--nodes", e2e.nodes, "Node processes")
-    ->check(CLI::Range(3, 500));
-e2e_cmd->add_option("--rows", e2e.rows, "Synthetic pupils per school");
-e2e_cmd
-    ->add_option("--repetitions", e2e.repetitions,
-                 "Runs of each mode (medians are reported)")
-    ->check(CLI::Range(1, 50));
-e2e_cmd->add_flag("--progress", e2e.progress,
-                  "Progress notes and each run's time on stderr");
-bool e2e_json = true;
-e2e_cmd->add_flag("--json", e2e_json, "JSON output (the default)");
-e2e_cmd->callback([&] {
-  std::string self = std::filesystem::canonical("/proc/self/exe").string();
-  std::cout << kring::bench::RunE2eBench(e2e, self).dump(2) << "\n";
-});
-std::string node_dir, node_key;
-CLI::App* e2e_node = app.add_subcommand("e2e-node", "");
-e2e_node->group("");  // internal: a node process of `e2e`
-e2e_node->add_option("--data-dir", node_dir)->required();
-e2e_node->add_option("--key-file", node_key)->required();
-e2e_node->callback([&] {
-  std::exit(kring::bench::RunE2eNode(node_dir, node_key));
-});
+E2eFlags e2e;
+AddE2eCommands(app, e2e);
 
 CLI11_PARSE(app, argc, argv);
 return 0;
