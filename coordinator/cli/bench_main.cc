@@ -29,28 +29,28 @@ struct BenchFlags {
   double requests_per_second = 0;  // 0: kring-coordinator's limits
 };
 
-// Adds the benchmark options to the `serve` subcommand of `app`; the
-// returned hook applies them.
-ServeHook AddBenchOptions(CLI::App& app) {
-  auto f = std::make_shared<BenchFlags>();
-  CLI::App* serve = app.get_subcommand("serve");
-  serve->add_flag("--benchmark-plaintext", f->plaintext,
-                  "Run queries as a plaintext sum instead of secure "
-                  "aggregation (kring-bench e2e only; kring-node refuses "
-                  "such runs)");
+// Adds the benchmark options to `serve`, stored in `f`.
+void AddBenchOptions(CLI::App& serve, BenchFlags& f) {
+  serve.add_flag("--benchmark-plaintext", f.plaintext,
+                 "Run queries as a plaintext sum instead of secure "
+                 "aggregation (kring-bench e2e only; kring-node refuses "
+                 "such runs)");
   serve
-      ->add_option("--requests-per-second", f->requests_per_second,
-                   "Requests per second (and burst) allowed per user, "
-                   "address and node instead of kring-coordinator's 20 "
-                   "(burst 60)")
+      .add_option("--requests-per-second", f.requests_per_second,
+                  "Requests per second (and burst) allowed per user, "
+                  "address and node instead of kring-coordinator's 20 "
+                  "(burst 60)")
       ->check(CLI::Range(1.0, 1e9));
-  return [f](Engine& engine, ServerOptions& server) {
-    engine.SetBenchmarkPlaintext(f->plaintext);
-    if (f->requests_per_second > 0) {
-      server.requests_per_second = f->requests_per_second;
-      server.burst = f->requests_per_second;
-    }
-  };
+}
+
+// Applies `f` to the engine and the server's options before serving.
+void ApplyBenchFlags(const BenchFlags& f, Engine& engine,
+                     ServerOptions& server) {
+  engine.SetBenchmarkPlaintext(f.plaintext);
+  if (f.requests_per_second > 0) {
+    server.requests_per_second = f.requests_per_second;
+    server.burst = f.requests_per_second;
+  }
 }
 
 int Main(int argc, char** argv) {
@@ -59,12 +59,11 @@ int Main(int argc, char** argv) {
   Common c;
   cli::Command chosen;
   AddAdminCommands(app, c, chosen);
-  // The hook is made before `serve` exists and filled in after, so that
-  // the options can be added to the subcommand AddServeCommand creates.
-  auto hook = std::make_shared<ServeHook>();
-  AddServeCommand(app, c, chosen,
-                  [hook](Engine& e, ServerOptions& s) { (*hook)(e, s); });
-  *hook = AddBenchOptions(app);
+  auto bench = std::make_shared<BenchFlags>();
+  AddServeCommand(app, c, chosen, [bench](Engine& e, ServerOptions& s) {
+    ApplyBenchFlags(*bench, e, s);
+  });
+  AddBenchOptions(*app.get_subcommand("serve"), *bench);
   AddAuditCommand(app, c, chosen);
   return cli::ParseAndRun(app, argc, argv, chosen);
 }

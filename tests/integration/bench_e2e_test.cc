@@ -1,7 +1,8 @@
 // kring-bench e2e against real processes: kring-coordinator-bench and the
 // benchmark's node processes release the same result with secure
 // aggregation and with the plaintext sum; the plaintext switch exists only
-// in the benchmark build of the coordinator; a missing build is named.
+// in the benchmark build of the coordinator, and real kring-node refuses
+// its plaintext runs; a missing build is named.
 
 #include <sys/wait.h>
 
@@ -12,11 +13,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "query/spec.h"
+#include "tests/integration/cluster.h"
+#include "tests/testing/wait.h"
 
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+namespace v1 = kring::v1;
 
 struct CliRun {
   int exit_code;
@@ -68,23 +73,110 @@ TEST(BenchE2eTest, NamesAMissingCoordinatorBuild) {
 
 TEST(BenchE2eTest, OnlyTheBenchBuildOfTheCoordinatorServesPlaintextRuns) {
   CliRun shipped =
-      Shell(std::string(KRING_COORDINATOR_BINARY) + " serve --help");
+      Shell(std::string(KRING_SHIPPED_COORDINATOR_BINARY) + " serve --help");
   EXPECT_EQ(shipped.exit_code, 0);
   EXPECT_THAT(shipped.out, Not(HasSubstr("plaintext sum")));
   EXPECT_THAT(shipped.out, Not(HasSubstr("--benchmark-plaintext")));
-  EXPECT_EQ(Shell(std::string(KRING_COORDINATOR_BINARY) +
+  EXPECT_EQ(Shell(std::string(KRING_SHIPPED_COORDINATOR_BINARY) +
                   " serve --benchmark-plaintext")
                 .exit_code,
             2);
 
-  CliRun bench = Shell(std::string(KRING_COORDINATOR_BENCH_BINARY) + " --help");
+  CliRun bench = Shell(std::string(KRING_COORDINATOR_BINARY) + " --help");
   EXPECT_EQ(bench.exit_code, 0);
   EXPECT_THAT(bench.out, HasSubstr("kring-bench e2e"));
   EXPECT_THAT(bench.out, HasSubstr("kring-node refuses"));
-  CliRun serve =
-      Shell(std::string(KRING_COORDINATOR_BENCH_BINARY) + " serve --help");
+  CliRun serve = Shell(std::string(KRING_COORDINATOR_BINARY) + " serve --help");
   EXPECT_EQ(serve.exit_code, 0);
   EXPECT_THAT(serve.out, HasSubstr("--benchmark-plaintext"));
+}
+
+constexpr const char* kSpec = R"({
+  "statistic": "mean",
+  "measures": ["belong_perception"],
+  "groupBy": ["track"],
+  "population": {"waves": ["2025-26"]},
+  "purpose": "kring-coordinator-bench test"
+})";
+
+// Submits kSpec as `researcher`, approves it as `approver` and returns the
+// query once it is released, failed or rejected.
+v1::QueryInfo RunQuery(kring::testing::Cluster& c,
+                       const kring::testing::TestUser& researcher,
+                       const kring::testing::TestUser& approver) {
+  using Stub = v1::Coordinator::Stub;
+  v1::SubmitQueryRequest submit;
+  *submit.mutable_spec() = *kring::query::ParseQuerySpecJson(kSpec);
+  v1::SubmitQueryResponse submitted;
+  EXPECT_TRUE(
+      c.Call(researcher, "SubmitQuery", submit, &submitted, &Stub::SubmitQuery)
+          .ok());
+  v1::ApproveQueryRequest approve;
+  approve.set_query_id(submitted.query().ticket().query_id());
+  approve.set_signature(*approver.key->Sign(kring::api::kApprovalContext,
+                                            submitted.query().ticket_bytes()));
+  v1::QueryResponse approved;
+  EXPECT_TRUE(
+      c.Call(approver, "ApproveQuery", approve, &approved, &Stub::ApproveQuery)
+          .ok());
+  v1::GetQueryRequest get;
+  get.set_query_id(approve.query_id());
+  v1::GetQueryResponse got;
+  EXPECT_TRUE(kring::testing::WaitUntil(
+      [&] {
+        return c.Call(researcher, "GetQuery", get, &got, &Stub::GetQuery)
+                   .ok() &&
+               (got.query().state() == v1::QUERY_STATE_RELEASED ||
+                got.query().state() == v1::QUERY_STATE_FAILED ||
+                got.query().state() == v1::QUERY_STATE_REJECTED);
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(100)));
+  return got.query();
+}
+
+// Waits until the coordinator lists `count` schools as connected.
+bool WaitConnected(kring::testing::Cluster& c,
+                   const kring::testing::TestUser& admin, int count) {
+  return kring::testing::WaitUntil(
+      [&] {
+        v1::ListNodesResponse nodes;
+        if (!c.Call(admin, "ListNodes", v1::ListNodesRequest(), &nodes,
+                    &v1::Coordinator::Stub::ListNodes)
+                 .ok()) {
+          return false;
+        }
+        int connected = 0;
+        for (const v1::NodeInfo& n : nodes.nodes()) connected += n.connected();
+        return connected == count;
+      },
+      std::chrono::seconds(30));
+}
+
+// Real kring-node processes behind kring-coordinator-bench serve
+// --benchmark-plaintext: the query fails, because kring-node refuses to
+// send its vector in the clear (and says so in its audit log).
+TEST(BenchE2eTest, RealNodesRefuseTheBenchCoordinatorsPlaintextRuns) {
+  kring::testing::Cluster c;  // KRING_COORDINATOR_BINARY: the bench build
+  c.Init();
+  auto researcher = c.AddUser("researcher", "researcher");
+  auto approver = c.AddUser("approver", "approver");
+  auto admin = c.AddUser("admin", "admin");
+  c.StartCoordinator(60, 1, {"--benchmark-plaintext"});
+  const std::vector<std::string> schools = {"S1", "S2", "S3"};
+  for (size_t i = 0; i < schools.size(); ++i) {
+    c.AddSchool(schools[i], "GM0363", static_cast<int>(i) + 1, 40, approver);
+    c.StartNode(schools[i]);
+  }
+  ASSERT_TRUE(WaitConnected(c, admin, 3)) << "see the logs in " << c.dir();
+  const v1::QueryInfo q = RunQuery(c, researcher, approver);
+  EXPECT_EQ(q.state(), v1::QUERY_STATE_FAILED);
+  EXPECT_EQ(q.participants(), 0u);
+  for (const std::string& school : schools) {
+    auto audit = kring::testing::Command(
+        std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
+        c.SchoolDir(school) + "' --key-file '" + c.SchoolKey(school) + "'");
+    EXPECT_THAT(audit.out, HasSubstr("in the clear")) << school;
+  }
 }
 
 }  // namespace
