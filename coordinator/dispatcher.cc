@@ -56,8 +56,10 @@ std::string QueryOf(const v1::NodeToCoordinator& m) {
       return m.secagg().query_id();
     case v1::NodeToCoordinator::kBenchmarkPlaintext:
       return m.benchmark_plaintext().query_id();
+    case v1::NodeToCoordinator::kAbort:
+      return m.abort().query_id();
     default:
-      return "";  // an abort: the node stops answering; deadlines handle it
+      return "";
   }
 }
 
