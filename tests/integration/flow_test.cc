@@ -317,7 +317,7 @@ TEST_F(FlowTest, NodeStopsOnSigtermAtAnyMoment) {
     }
     return n;
   };
-  for (size_t i = 0; i < 12; ++i) {
+  for (size_t i = 0; i < 40; ++i) {
     c_.StartNode("S1");
     ASSERT_TRUE(
         WaitUntil([&] { return starts() > i; }, std::chrono::seconds(30)));
