@@ -9,7 +9,14 @@
 namespace kring::cli {
 
 int Fail(std::string_view program, const absl::Status& status) {
-  std::cerr << program << ": " << ToStd(status.message()) << "\n";
+  // Messages may quote file contents: no control characters reach the
+  // terminal but line breaks and tabs.
+  std::string message(ToStd(status.message()));
+  for (char& c : message) {
+    const auto b = static_cast<unsigned char>(c);
+    if ((b < 0x20 && c != '\n' && c != '\t') || b == 0x7f) c = '?';
+  }
+  std::cerr << program << ": " << message << "\n";
   return kExitFailed;
 }
 

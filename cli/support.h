@@ -31,7 +31,8 @@ enum ExitCode : int {
 };
 
 // Prints "PROGRAM: MESSAGE" on stderr (the status's message only, not its
-// code) and returns kExitFailed.
+// code; control characters other than line breaks and tabs become '?') and
+// returns kExitFailed.
 int Fail(std::string_view program, const absl::Status& status);
 
 // Prints "PROGRAM: MESSAGE" on stderr and returns kExitUsage.

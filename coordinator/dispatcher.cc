@@ -56,8 +56,10 @@ std::string QueryOf(const v1::NodeToCoordinator& m) {
       return m.secagg().query_id();
     case v1::NodeToCoordinator::kBenchmarkPlaintext:
       return m.benchmark_plaintext().query_id();
+    case v1::NodeToCoordinator::kAbort:
+      return m.abort().query_id();
     default:
-      return "";  // an abort: the node stops answering; deadlines handle it
+      return "";
   }
 }
 
@@ -268,10 +270,14 @@ absl::Status Dispatcher::Release(const RunDriver& run, const RunSum& sum) {
                                                sum.contributors.end())));
   const query::CellThresholds thresholds = released.thresholds;
   KRING_RETURN_IF_ERROR(ledger_.Check(entry, thresholds));
-  KRING_RETURN_IF_ERROR(db_.AppendLedger(LedgerJson(entry).dump()));
+  KRING_RETURN_IF_ERROR(db_.AppendLedger(LedgerJson(entry).dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace)));
   ledger_.Admit(std::move(entry), thresholds).IgnoreError();  // checked above
-  return db_.PutResult(run.query_id(), released.ToText(),
-                       released.ToJson().dump(2), released.ToCsv());
+  return db_.PutResult(
+      run.query_id(), released.ToText(),
+      released.ToJson().dump(2, ' ', false,
+                             nlohmann::json::error_handler_t::replace),
+      released.ToCsv());
 }
 
 void Dispatcher::Remember(const v1::CoordinatorToNode& end,

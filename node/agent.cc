@@ -259,6 +259,8 @@ void Agent::Run() {
     {
       std::lock_guard lock(a.mu);
       a.context = &context;
+      // A Stop() that came before the context was set could not cancel it.
+      if (a.stopping) context.TryCancel();
     }
     auto stream = stub->Connect(&context);
     {

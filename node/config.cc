@@ -10,6 +10,7 @@
 #include "query/statistics/statistic.h"
 #include "util/file.h"
 #include "util/str_cat.h"
+#include "yaml-cpp/depthguard.h"
 #include "yaml-cpp/yaml.h"
 
 namespace kring::node {
@@ -165,6 +166,11 @@ class Reader {
       for (const auto& kv : root) {
         if (absl::Status s = Top(kv.first, kv.second); !s.ok()) return s;
       }
+    } catch (const YAML::DeepRecursion& e) {
+      return absl::InvalidArgumentError(StrCat(
+          lines_.file(), ":", e.mark.line + 1, ": nested more than ", e.depth(),
+          " levels deep; node.yaml is a short map of "
+          "settings"));
     } catch (const YAML::Exception& e) {
       return absl::InvalidArgumentError(
           StrCat(lines_.file(), ":", e.mark.line + 1,

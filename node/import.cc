@@ -12,6 +12,7 @@
 #include "survey/record.h"
 #include "survey/text.h"
 #include "util/str_cat.h"
+#include "yaml-cpp/depthguard.h"
 #include "yaml-cpp/yaml.h"
 
 namespace kring::node {
@@ -517,6 +518,12 @@ absl::StatusOr<ColumnMapping> ColumnMapping::Parse(std::string_view yaml) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
+  } catch (const YAML::DeepRecursion& e) {
+    return absl::InvalidArgumentError(
+        StrCat("mapping file: nested too deeply at line ", e.mark.line + 1,
+               " (more than ", e.depth(),
+               " levels); a mapping file has two levels: `columns:` and "
+               "`constants:`, one entry per line (see docs/import.md)"));
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(StrCat(
         "mapping file: not valid YAML at line ", e.mark.line + 1, ": ", e.msg));

@@ -31,7 +31,8 @@ absl::Status PendingDirectory::Put(const PendingTask& task) {
                       {"requester", task.requester},
                       {"respond_by", task.respond_by_unix_millis}};
   std::ofstream out(PendingFile(data_dir_, task.query_id));
-  out << j.dump(2) << "\n";
+  out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+      << "\n";
   if (!out) return absl::InternalError("cannot write the pending task");
   return absl::OkStatus();
 }

@@ -32,6 +32,18 @@ v1::NodeToCoordinator DecisionReply(const std::string& query_id, bool accept,
   return reply;
 }
 
+// Tells the coordinator that this school stopped taking part in `query_id`,
+// so that it does not wait for it or count its input (`reason` must hold
+// no pupil data).
+v1::NodeToCoordinator AbortReply(const std::string& query_id,
+                                 std::string_view reason) {
+  v1::NodeToCoordinator reply;
+  reply.mutable_abort()->set_query_id(query_id);
+  reply.mutable_abort()->set_success(false);
+  reply.mutable_abort()->set_reason(std::string(reason));
+  return reply;
+}
+
 v1::QueryTicket TicketOf(const v1::Task& task) {
   v1::QueryTicket ticket;
   ticket.ParseFromString(task.ticket_bytes());
@@ -218,6 +230,9 @@ void Session::OnRunStart(const v1::CoordinatorToNode& m, const SessionTime& now,
         StrCat("Did not take part in query ", id, ": ",
                ToStd(reply.status().message())),
         {{"query_id", id}});
+    // The details (which may concern the school's records) stay here.
+    out.push_back(AbortReply(
+        id, "the school could not start its run; its audit log says why"));
     return;
   }
   runs_.at(id)->Answered(m, *reply, now);
@@ -268,6 +283,14 @@ void Session::OnSecAgg(const v1::CoordinatorToNode& m, const SessionTime& now,
         StrCat("Stopped taking part in query ", run.query_id, ": ",
                ToStd(reply.ok() ? logged.message() : reply.status().message())),
         {{"query_id", run.query_id}});
+    // The protocol's reason (no secrets, no records), or that the
+    // contribution could not be recorded, which is why it was not sent.
+    out.push_back(AbortReply(
+        run.query_id,
+        reply.ok()
+            ? "the school could not record its contribution before "
+              "sending it"
+            : StrCat("secure aggregation aborted: ", run.node.abort_reason())));
     EndRun(run.query_id);
     return;
   }
@@ -337,7 +360,7 @@ bool Session::AnswerAgain(Run& run, const v1::CoordinatorToNode& m,
 
 // Forgets a run (wiping its secrets) and its accepted ticket; the query is
 // never started again by this process.
-void Session::EndRun(const std::string& query_id) {
+void Session::EndRun(std::string query_id) {
   runs_.erase(query_id);
   ended_.insert(query_id);
   accepted_.erase(query_id);

@@ -157,7 +157,8 @@ class Session {
   bool AnswerAgain(Run& run, const v1::CoordinatorToNode& m,
                    const SessionTime& now,
                    std::vector<v1::NodeToCoordinator>& out);
-  void EndRun(const std::string& query_id);
+  // Takes a copy: `query_id` may belong to the run it destroys.
+  void EndRun(std::string query_id);
   absl::Status RefuseSecondRun(const std::string& query_id);
   absl::StatusOr<std::vector<uint64_t>> ContributionTo(
       const query::Query& query);

@@ -253,6 +253,9 @@ absl::StatusOr<DisclosurePolicy> ParsePolicyJson(std::string_view json) {
   } catch (const nlohmann::json::parse_error& e) {
     return absl::InvalidArgumentError(
         StrCat("disclosure policy: not valid JSON (byte ", e.byte, ")"));
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(
+        StrCat("disclosure policy: not usable JSON: ", e.what()));
   }
   if (!j.is_object()) {
     return absl::InvalidArgumentError(

@@ -664,6 +664,9 @@ absl::StatusOr<v1::QuerySpec> ParseQuerySpecJson(std::string_view json) {
     j = nlohmann::json::parse(json);
   } catch (const nlohmann::json::parse_error& e) {
     return Invalid(StrCat("not valid JSON (byte ", e.byte, ")"));
+  } catch (const nlohmann::json::exception& e) {
+    // Out of range: a number such as 1e400 that no double holds.
+    return Invalid(StrCat("not usable JSON: ", e.what()));
   }
   if (!j.is_object()) return Invalid("expected a JSON object");
   // Known field names (JSON and proto names) per message.

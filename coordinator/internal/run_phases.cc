@@ -107,16 +107,46 @@ void SecAggPhase::Send(const std::string& to, v1::CoordinatorToNode m,
 void SecAggPhase::OnMessage(const std::string& from,
                             const v1::NodeToCoordinator& m, int64_t now_millis,
                             RunStep& step) {
-  if (outcome_ || !m.has_secagg() || m.secagg().query_id() != query_id_) {
-    return;
-  }
-  // The claimed sender must be this school's own roster index: a node
-  // cannot pass on (replay) a neighbour's signed message as its own.
+  if (outcome_) return;
   auto pos = std::find(roster_.begin(), roster_.end(), from);
   if (pos == roster_.end()) return;
   const auto self = static_cast<uint32_t>(pos - roster_.begin());
+  if (m.has_abort() && m.abort().query_id() == query_id_) {
+    OnAbort(self, m.abort().reason(), now_millis, step);
+    return;
+  }
+  if (!m.has_secagg() || m.secagg().query_id() != query_id_) return;
+  // The claimed sender must be this school's own roster index: a node
+  // cannot pass on (replay) a neighbour's signed message as its own.
   if (ClaimedSender(m.secagg()) != self) return;
-  if (!secagg_.Receive(m.secagg()).ok()) return;  // invalid: dropped
+  const absl::Status received = secagg_.Receive(m.secagg());
+  if (secagg_.failed()) {
+    outcome_ = received;  // the message showed the sum cannot be right
+    return;
+  }
+  if (!received.ok()) return;  // invalid: dropped
+  Advance(now_millis, step);
+}
+
+void SecAggPhase::OnAbort(uint32_t self, const std::string& reason,
+                          int64_t now_millis, RunStep& step) {
+  // The school's own words, shortened and reduced to printable ASCII: they
+  // reach the audit log and the requester.
+  std::string why = reason.substr(0, kMaxAbortReason);
+  for (char& c : why) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b >= 0x7f) c = '?';
+  }
+  if (why.empty()) why = "no reason given";
+  const std::string& school = roster_[self];
+  if (absl::Status s = secagg_.ReportAbort(self, why); !s.ok()) {
+    if (secagg_.failed()) outcome_ = s;
+    return;
+  }
+  step.audit.emplace_back(
+      "dropped", StrCat("query ", query_id_, ": school ", school,
+                        " aborted in round ", secagg_.round(), " (", why,
+                        "); left out before its input reached the sum"));
   Advance(now_millis, step);
 }
 

@@ -46,6 +46,8 @@ class AggregationPhase {
 // node answered or at its deadline.
 class SecAggPhase final : public AggregationPhase {
  public:
+  // The longest abort reason from a school that is kept (bytes).
+  static constexpr size_t kMaxAbortReason = 300;
   // Chooses the parameters for `roster` and appends the "aggregation" audit
   // entry and the run-start messages to `step`.
   static absl::StatusOr<std::unique_ptr<SecAggPhase>> Start(
@@ -63,6 +65,10 @@ class SecAggPhase final : public AggregationPhase {
               crypto::secagg::SecAggCoordinator secagg,
               const RunOptions& options);
   void Send(const std::string& to, v1::CoordinatorToNode m, RunStep& step);
+  // Roster member `self` says it aborted: a dropout before its input is in
+  // the sum, a failed run after.
+  void OnAbort(uint32_t self, const std::string& reason, int64_t now_millis,
+               RunStep& step);
   // Closes rounds while every expected node has answered.
   void Advance(int64_t now_millis, RunStep& step);
   void CloseRound(int64_t now_millis, RunStep& step);

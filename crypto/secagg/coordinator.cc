@@ -285,6 +285,18 @@ absl::Status SecAggCoordinator::ReceiveUnmask(const v1::UnmaskResponse& m) {
     }
     parsed.push_back(*std::move(share));
   }
+  // A node masked with exactly the peers whose shares it holds, and it
+  // reveals a share of each: one that holds no share of a committee member
+  // that shared keys left that member's mask out of its input.
+  for (uint32_t w : setup_->Committee(m.sender())) {
+    if (shared_[w] && !owners.count(w)) {
+      return Fail(StrCat(
+          "node ", m.sender(), " (\"", setup_->node_id(m.sender()),
+          "\") never received the shares of node ", w,
+          ", so its masked input leaves out the mask it shares with node ", w,
+          " and the sum would be wrong"));
+    }
+  }
   for (size_t i = 0; i < parsed.size(); ++i) {
     revealed_[m.shares(static_cast<int>(i)).owner()].push_back(
         std::move(parsed[i]));
@@ -399,7 +411,55 @@ absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::CloseRound() {
   return out;
 }
 
+absl::Status SecAggCoordinator::ReportAbort(uint32_t node,
+                                            std::string_view reason) {
+  if (node >= setup_->size()) {
+    return absl::InvalidArgumentError(
+        StrCat("node ", node, " is outside the roster"));
+  }
+  if (failed()) return absl::FailedPreconditionError(failure_);
+  if (round_ > kRoundUnmask) return absl::OkStatus();  // already finished
+  const bool in_sum = round_ == kRoundMaskedInput
+                          ? static_cast<bool>(answered_[node])
+                          : round_ > kRoundMaskedInput && masked_[node];
+  if (in_sum) {
+    return Fail(StrCat("node ", node, " (\"", setup_->node_id(node),
+                       "\") aborted after its masked input was added to the "
+                       "sum (",
+                       reason,
+                       "); whether its masks match the others' cannot be "
+                       "checked"));
+  }
+  // Not in the sum: a dropout, which the protocol tolerates.
+  expected_[node] = false;
+  answered_[node] = false;
+  return absl::OkStatus();
+}
+
+absl::Status SecAggCoordinator::CheckContributorsCompleted() const {
+  for (uint32_t v = 0; v < setup_->size(); ++v) {
+    if (!masked_[v] || answered_[v]) continue;  // round 4 checked in Receive
+    bool neighbour_dropped = false;
+    for (uint32_t w : setup_->graph().Neighbours(v)) {
+      neighbour_dropped = neighbour_dropped || (shared_[w] && !masked_[w]);
+    }
+    if (signed_[v] && !neighbour_dropped) continue;
+    return absl::FailedPreconditionError(StrCat(
+        "node ", v, " (\"", setup_->node_id(v),
+        "\") sent a masked input but did not complete the protocol (",
+        signed_[v] ? "it revealed no shares, and a neighbour of it dropped "
+                     "out after sharing keys"
+                   : "it did not confirm the survivor set: it aborted or "
+                     "dropped out",
+        "), so whether its masks match the other inputs cannot be checked"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::Finish() {
+  if (absl::Status s = CheckContributorsCompleted(); !s.ok()) {
+    return Fail(std::string(ToStd(s.message())));
+  }
   const uint32_t n = setup_->size();
   const int t = static_cast<int>(setup_->threshold());
   const RingModulus ring = setup_->ring();

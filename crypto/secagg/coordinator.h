@@ -33,7 +33,10 @@ struct SecAggResult {
 // has passed; CloseRound() returns the messages to send for the next round.
 // After round 4 closes, result() holds the sum. If too few nodes remain at
 // any round, or shares cannot be reconstructed, CloseRound() fails, the run
-// is over and there is no partial result.
+// is over and there is no partial result. A sum is only produced when every
+// contributor is known to have masked with exactly the neighbours the
+// coordinator relayed shares from; a contributor that aborted or whose
+// masks cannot be checked fails the run (ReportAbort, Finish).
 //
 // The coordinator verifies the signature of every message it receives and
 // relays encrypted shares it cannot open. Not thread-safe.
@@ -62,6 +65,15 @@ class SecAggCoordinator {
 
   absl::StatusOr<std::vector<Outgoing>> CloseRound();
 
+  // Node `node` reports that it aborted, for `reason` (its own words). Before
+  // its masked input is in the sum it is a dropout: not expected any more in
+  // this round, so the round can close without waiting for it. Once its
+  // masked input is in the sum the run fails: what it masked with can no
+  // longer be checked, and neither of its secrets may be revealed in its
+  // place. OK unless the run failed; INVALID_ARGUMENT for a node outside
+  // the roster.
+  absl::Status ReportAbort(uint32_t node, std::string_view reason);
+
   // Precondition: finished().
   const SecAggResult& result() const { return result_; }
 
@@ -83,6 +95,11 @@ class SecAggCoordinator {
                      const std::string& signature) const;
   absl::Status Fail(std::string reason);
   absl::StatusOr<std::vector<Outgoing>> Finish();
+  // OK if every contributor's masks are known to match the survivor set:
+  // it revealed shares of exactly its committee members that shared keys
+  // (round 4), or it confirmed the survivor set (round 3) and no neighbour
+  // of it dropped out after sharing keys.
+  absl::Status CheckContributorsCompleted() const;
   v1::SecAggMessage Envelope(uint32_t round) const;
 
   std::shared_ptr<const SecAggSetup> setup_;

@@ -120,7 +120,8 @@ absl::StatusOr<std::shared_ptr<const SecAggSetup>> MakeSetup(
 }
 
 // Dropouts: explicit ones, plus a random `dropout` fraction spread over
-// the drop points.
+// the drop points before the masked input (a node gone after sending it
+// fails the run: its masks can no longer be checked, see coordinator.h).
 std::vector<DropPoint> ChooseDrops(const SimulationConfig& c,
                                    DeterministicRandom& rng) {
   const uint32_t n = c.nodes;
@@ -131,7 +132,7 @@ std::vector<DropPoint> ChooseDrops(const SimulationConfig& c,
        ++guard) {
     uint32_t i = static_cast<uint32_t>(NextU64(rng) % n);
     if (drops[i] != DropPoint::kNone) continue;
-    drops[i] = static_cast<DropPoint>(1 + NextU64(rng) % 5);
+    drops[i] = static_cast<DropPoint>(1 + NextU64(rng) % 3);
     ++d;
   }
   for (const auto& [i, p] : c.drops) {

@@ -34,8 +34,9 @@ struct SimulationConfig {
   // small sparse graph.
   std::optional<uint32_t> degree;
   std::optional<uint32_t> threshold;
-  uint64_t seed = 1;     // inputs, keys, graph seed, dropouts
-  double dropout = 0.0;  // fraction of nodes dropping at a random point
+  uint64_t seed = 1;  // inputs, keys, graph seed, dropouts
+  // Fraction of nodes dropping at a random point before the masked input.
+  double dropout = 0.0;
   std::map<uint32_t, DropPoint> drops;  // explicit drops (added to dropout)
   int threads = 1;
   // Called on every coordinator -> node message before delivery; may

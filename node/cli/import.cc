@@ -28,6 +28,7 @@ namespace {
 
 using cli::kExitFailed;
 using cli::kExitOk;
+using cli::OneLine;
 
 // A progress bar on a terminal; silent otherwise.
 class Progress {
@@ -67,10 +68,13 @@ ExportFormat ParseFormat(const std::string& f) {
   return ExportFormat::kAuto;
 }
 
-// "a, b", or "none".
+// "a, b", or "none"; safe for a terminal (column names come from the file).
 std::string List(const std::vector<std::string>& v) {
-  return v.empty() ? std::string("none") : absl::StrJoin(v, ", ");
+  return v.empty() ? std::string("none") : OneLine(absl::StrJoin(v, ", "));
 }
+
+// The most `kring-node import` reads: a school's export is a few MB.
+constexpr size_t kMaxExportBytes = size_t{256} << 20;
 
 struct ImportFlags {
   std::string file;
@@ -122,14 +126,18 @@ int ReportProblems(const ImportFlags& f, const ParsedExport& parsed,
   summary["imported"] = 0;
   summary["problems"] = problems;
   if (f.json) {
-    std::cout << summary.dump(2) << "\n";
+    std::cout << summary.dump(2, ' ', false,
+                              nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else {
     std::cerr << "kring-node: " << parsed.problems.size() << " problem(s) in "
               << f.file << "; nothing was imported:\n";
     for (const auto& p : parsed.problems) {
       std::cerr << "  line " << p.line;
-      if (!p.column.empty()) std::cerr << ", column \"" << p.column << "\"";
-      std::cerr << ": " << p.reason << "\n";
+      if (!p.column.empty()) {
+        std::cerr << ", column \"" << OneLine(p.column) << "\"";
+      }
+      std::cerr << ": " << OneLine(p.reason) << "\n";
     }
   }
   return kExitFailed;
@@ -186,14 +194,15 @@ int ImportFailed(const ImportFlags& f, const absl::Status& s) {
   nlohmann::json err = {{"file", f.file},
                         {"imported", 0},
                         {"error", std::string(ToStd(s.message()))}};
-  std::cout << err.dump(2) << "\n";
+  std::cout << err.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
   return kExitFailed;
 }
 
 int RunImport(const Common& c, const ImportFlags& f) {
   auto instrument = LoadInstrument(c);
   if (!instrument.ok()) return Fail(instrument.status());
-  auto bytes = ReadFileToString(f.file);
+  auto bytes = ReadFileToString(f.file, kMaxExportBytes);
   if (!bytes.ok()) return Fail(bytes.status());
   auto key = KeyFor(c, /*confirm=*/false);
   if (!key.ok()) return Fail(key.status());
@@ -228,7 +237,9 @@ int RunImport(const Common& c, const ImportFlags& f) {
   summary["unlock_ms"] = unlock_ms;
   summary["import_ms"] = Ms(t_import);
   if (f.json) {
-    std::cout << summary.dump(2) << "\n";
+    std::cout << summary.dump(2, ' ', false,
+                              nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else {
     PrintImported(f, parsed, added);
   }

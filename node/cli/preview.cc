@@ -62,7 +62,8 @@ void PrintPreviewJson(const Preview& p) {
   }
   out["vector"] = elems;
   out["own_figures"] = p.mine.ToJson();
-  std::cout << out.dump(2) << "\n";
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
 }
 
 void PrintPreviewText(const Preview& p, bool all) {

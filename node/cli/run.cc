@@ -1,13 +1,12 @@
 // `kring-node run`, `pending`, `accept` and `decline`: taking part in
 // queries, and school IT's decisions on the queries that wait for them.
 
-#include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 
+#include "cli/stop_signals.h"
 #include "cli/support.h"
 #include "nlohmann/json.hpp"
 #include "node/agent.h"
@@ -17,12 +16,6 @@ namespace kring::node {
 namespace {
 
 using cli::kExitOk;
-
-std::atomic<Agent*> running_agent{nullptr};
-
-extern "C" void StopAgent(int) {
-  if (Agent* a = running_agent.load()) a->Stop();
-}
 
 // Connects to the coordinator and takes part in queries until stopped.
 int RunAgent(const Common& c) {
@@ -38,13 +31,15 @@ int RunAgent(const Common& c) {
   options.config = *config;
   auto agent = Agent::Create(std::move(options), &*store, &*audit);
   if (!agent.ok()) return Fail(agent.status());
-  running_agent = agent->get();
-  std::signal(SIGINT, StopAgent);
-  std::signal(SIGTERM, StopAgent);
+  // Agent::Stop takes locks: it runs on the watcher thread, never in a
+  // signal handler.
+  Agent* running = agent->get();
+  auto signals = cli::StopSignals::Install([running] { running->Stop(); });
+  if (!signals.ok()) return Fail(signals.status());
   std::cerr << "kring-node: school " << config->school_id << " connecting to "
             << config->coordinator << " (stop with Ctrl-C)\n";
   (*agent)->Run();
-  running_agent = nullptr;
+  signals->reset();  // before the agent goes
   std::cerr << "kring-node: stopped\n";
   return kExitOk;
 }
@@ -61,7 +56,9 @@ int RunPending(const Common& c, bool json) {
                      {"requester", p.requester},
                      {"respond_by_unix_millis", p.respond_by_unix_millis}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << out.dump(2, ' ', false,
+                          nlohmann::json::error_handler_t::replace)
+              << "\n";
     return kExitOk;
   }
   if (pending->empty()) {

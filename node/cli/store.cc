@@ -79,7 +79,8 @@ void PrintStatusJson(const Common& c, const Store& store, const Waves& waves,
     jw[wave] = {{"records", w.total}, {"by_grade", g}, {"by_track", t}};
   }
   out["waves"] = jw;
-  std::cout << out.dump(2) << "\n";
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
 }
 
 void PrintStatusText(const Common& c, const Waves& waves, size_t erased) {

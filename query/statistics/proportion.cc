@@ -1,6 +1,7 @@
 #include "query/statistics/proportion.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "query/statistics/helpers.h"
@@ -20,6 +21,10 @@ absl::Status Proportion::Check(const Query& query) const {
     return Invalid(
         "proportion needs a `cutoff` (e.g. 2.5) and a `direction` "
         "(below or above)");
+  }
+  if (!std::isfinite(spec.cutoff())) {
+    return Invalid(
+        StrCat("`cutoff` must be a finite number, not ", spec.cutoff()));
   }
   if (spec.direction() != "below" && spec.direction() != "above") {
     return Invalid(StrCat("`direction` must be below or above, not `",

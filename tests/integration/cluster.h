@@ -60,6 +60,22 @@ class Process {
     pid_ = -1;
   }
   bool alive() const { return pid_ > 0; }
+  // Sends `sig` and waits up to `deadline` for the process to exit: its
+  // exit code, or -1 if it ended by a signal or had to be killed (SIGKILL)
+  // at the deadline.
+  int StopWithin(int sig, std::chrono::milliseconds deadline) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int status = 0;
+    const bool exited = WaitUntil(
+        [&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, deadline);
+    if (!exited) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+    }
+    pid_ = -1;
+    return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
   // True once the process has ended (reaps it; does not block).
   bool Exited() {
     if (pid_ <= 0) return true;
@@ -245,6 +261,15 @@ class Cluster {
   // connected; `admin` is a user with the admin role.
   void WaitConnected(const TestUser& admin,
                      const std::vector<std::string>& names);
+  // Stops a node with `sig`: its exit code within `deadline`, or -1.
+  int StopNodeWithin(const std::string& name, int sig,
+                     std::chrono::milliseconds deadline) {
+    auto it = nodes_.find(name);
+    if (it == nodes_.end()) return -1;
+    const int code = it->second->StopWithin(sig, deadline);
+    nodes_.erase(it);
+    return code;
+  }
   void StopNode(const std::string& name, int sig = SIGTERM) {
     auto it = nodes_.find(name);
     if (it != nodes_.end()) {

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "cli/stop_signals.h"
 #include "node/agent.h"
 #include "node/audit.h"
 #include "node/store.h"
@@ -68,12 +69,6 @@ class FaultyReplies final : public ReplyFilter {
   Faults faults_;
 };
 
-std::atomic<Agent*> running_agent{nullptr};
-
-extern "C" void StopAgent(int) {
-  if (Agent* a = running_agent.load()) a->Stop();
-}
-
 int Fail(const absl::Status& s) {
   std::cerr << "kring-node-faulty: " << s << "\n";
   return 1;
@@ -93,10 +88,11 @@ int Run(const std::filesystem::path& data_dir, const std::string& key_file,
   options.reply_filter = std::make_shared<FaultyReplies>(faults);
   auto agent = Agent::Create(std::move(options), &*store, &*audit);
   if (!agent.ok()) return Fail(agent.status());
-  running_agent = agent->get();
-  std::signal(SIGINT, StopAgent);
-  std::signal(SIGTERM, StopAgent);
+  Agent* running = agent->get();
+  auto signals = cli::StopSignals::Install([running] { running->Stop(); });
+  if (!signals.ok()) return Fail(signals.status());
   (*agent)->Run();
+  signals->reset();
   return 0;
 }
 

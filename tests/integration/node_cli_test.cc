@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -147,6 +148,67 @@ TEST_F(NodeCliTest, InvalidFileImportsNothingAndListsEveryProblem) {
   EXPECT_THAT(r.out, HasSubstr("nothing was imported"));
   auto s = nlohmann::json::parse(Node("status --json").out);
   EXPECT_TRUE(s["waves"].empty());
+}
+
+// Hostile or unlucky inputs end in a clear error (or a safe output), never
+// in an abort or in reading without bound (issue 12, items 5 and 8).
+TEST_F(NodeCliTest, HostileInputsGetClearErrorsNotCrashes) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  CliRun zero = Node("import /dev/zero");
+  EXPECT_EQ(zero.exit_code, 1) << zero.out;
+  EXPECT_THAT(zero.out, HasSubstr("/dev/zero is larger than 256 MiB"));
+  CliRun dir = Node("import '" + dir_.string() + "'");
+  EXPECT_EQ(dir.exit_code, 1) << dir.out;
+  EXPECT_THAT(dir.out, HasSubstr("is a directory"));
+
+  // Headers with invalid UTF-8 and a terminal escape code, as extra columns.
+  const std::string file = Path("hostile.csv");
+  ASSERT_EQ(Node("synth --rows 5 --out " + file).exit_code, 0);
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::vector<std::string> lines;
+  std::istringstream ls(text);
+  for (std::string l; std::getline(ls, l);) lines.push_back(l);
+  lines[0] += ",bad\xff\xfename,esc\x1b[2Jcode";
+  for (size_t i = 1; i < lines.size(); ++i) lines[i] += ",x,y";
+  std::ofstream out(file);
+  for (const auto& l : lines) out << l << "\n";
+  out.close();
+  CliRun json = Node("import --json " + file);
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  auto summary = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_FALSE(summary.is_discarded()) << json.out;
+  EXPECT_EQ(summary["imported"], 5);
+  CliRun plain = Node("import --replace " + file);
+  ASSERT_EQ(plain.exit_code, 0) << plain.out;
+  EXPECT_THAT(plain.out, Not(HasSubstr("\x1b")));
+  EXPECT_THAT(plain.out, HasSubstr("esc?[2Jcode"));
+
+  // Query specs: a number no double holds, and a cutoff that is no number.
+  const std::string spec =
+      R"({"statistic": "proportion", "measures": ["belong_perception"],
+          "direction": "below", "population": {"waves": ["2025-26"]},
+          "purpose": "test", "cutoff": )";
+  std::ofstream(Path("huge.json")) << spec << "1e400}";
+  CliRun huge = Node("preview " + Path("huge.json"));
+  EXPECT_EQ(huge.exit_code, 1) << huge.out;
+  EXPECT_THAT(huge.out, HasSubstr("number overflow"));
+  for (const char* bad : {"\"NaN\"", "\"Infinity\"", "\"-Infinity\""}) {
+    std::ofstream(Path("nan.json")) << spec << bad << "}";
+    CliRun nan = Node("preview " + Path("nan.json"));
+    EXPECT_EQ(nan.exit_code, 1) << nan.out;
+    EXPECT_THAT(nan.out, HasSubstr("`cutoff` must be a finite number")) << bad;
+  }
+
+  // A mapping file nested thousands of levels deep.
+  std::string deep = "columns:\n  x: ";
+  for (int i = 0; i < 3000; ++i) deep += "{a: ";
+  deep += "1" + std::string(3000, '}') + "\n";
+  std::ofstream(Path("deep.yaml")) << deep;
+  CliRun nested =
+      Node("import --replace --mapping " + Path("deep.yaml") + " " + file);
+  EXPECT_EQ(nested.exit_code, 1) << nested.out;
+  EXPECT_THAT(nested.out, HasSubstr("nested too deeply"));
 }
 
 // What someone who copied the data directory, but not the key, can read

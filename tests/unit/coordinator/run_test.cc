@@ -15,6 +15,7 @@ namespace {
 using ::kring::coordinator::testing::RunningQuery;
 using ::kring::coordinator::testing::ScriptedSchools;
 using ::kring::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -216,6 +217,78 @@ TEST_F(RunDriverTest, AbortEndsTheRunWithItsReason) {
   EXPECT_TRUE(run->OnTick(Now() + kWindow).send.empty());
   run->Abort(absl::CancelledError("later"));
   EXPECT_THAT(run->outcome(), StatusIs(absl::StatusCode::kInternal));
+}
+
+// Leaves the share from roster index `from` out of `school`'s IncomingShares.
+std::function<void(const std::string&, v1::CoordinatorToNode&)> LeaveOutShare(
+    const std::string& school, uint32_t from) {
+  return [school, from](const std::string& to, v1::CoordinatorToNode& m) {
+    if (to != school || !m.has_secagg() || !m.secagg().has_incoming_shares()) {
+      return;
+    }
+    auto* shares =
+        m.mutable_secagg()->mutable_incoming_shares()->mutable_shares();
+    for (int i = 0; i < shares->size(); ++i) {
+      if (shares->Get(i).sender() == from) {
+        shares->DeleteSubrange(i, 1);
+        return;
+      }
+    }
+  };
+}
+
+TEST_F(RunDriverTest, AShareLeftOutFailsTheRunWhenTheSchoolReportsItsAbort) {
+  ScriptedSchools schools(4);
+  schools.tamper = LeaveOutShare("S1", 1);  // S2's share never reaches S1
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  Accept(*run, schools, {0, 1, 2, 3});
+  ASSERT_TRUE(run->done()) << "the abort ends the run without a deadline";
+  EXPECT_THAT(run->outcome(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("S1"),
+                             HasSubstr("aborted after its masked input"),
+                             HasSubstr("never reached this node"))));
+}
+
+TEST_F(RunDriverTest, AShareLeftOutFailsTheRunEvenIfTheAbortIsLost) {
+  ScriptedSchools schools(4);
+  schools.tamper = LeaveOutShare("S1", 1);
+  schools.report_aborts = false;
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  Accept(*run, schools, {0, 1, 2, 3});
+  for (int i = 0; i < 6 && !run->done(); ++i) {
+    clock_.AdvanceMillis(kRound);
+    schools.Deliver(*run, run->OnTick(Now()), Now());
+  }
+  ASSERT_TRUE(run->done());
+  EXPECT_THAT(run->outcome(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("S1"),
+                             HasSubstr("did not complete the protocol"))));
+}
+
+TEST_F(RunDriverTest, AnAbortBeforeMaskingDropsTheSchoolWithoutWaiting) {
+  ScriptedSchools schools(4);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  Accept(*run, schools, {3});
+  schools.Silence("S4");  // it will abort instead of advertising keys
+  Accept(*run, schools, {0, 1, 2});
+  ASSERT_FALSE(run->done());
+  v1::NodeToCoordinator abort;
+  abort.mutable_abort()->set_query_id("q-test");
+  abort.mutable_abort()->set_reason("secure aggregation aborted:\x1b[2J why");
+  schools.Deliver(*run, run->OnMessage("S4", abort, Now()), Now());
+  ASSERT_TRUE(run->done()) << "no deadline needed";
+  KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
+  EXPECT_THAT(sum.contributors, ElementsAre("S1", "S2", "S3"));
+  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors));
+  EXPECT_THAT(schools.audit(),
+              ::testing::Contains(
+                  Pair("dropped", AllOf(HasSubstr("S4 aborted in round 0"),
+                                        HasSubstr("aborted:?[2J why")))));
 }
 
 TEST_F(RunDriverTest, NoSchoolsFailsAtOnce) {

@@ -70,6 +70,12 @@ class ScriptedSchools {
   // From now on `school` neither receives nor answers.
   void Silence(const std::string& school) { silent_.insert(school); }
 
+  // Alters a message before school `to` sees it (a faulty relay).
+  std::function<void(const std::string& to, v1::CoordinatorToNode&)> tamper;
+  // Whether a school whose node aborts says so, as kring-node does (else
+  // it falls silent, as when that message is lost).
+  bool report_aborts = true;
+
   // A decision of `school` about `query_id`.
   static v1::NodeToCoordinator Decision(const std::string& query_id,
                                         bool accept,
@@ -91,6 +97,7 @@ class ScriptedSchools {
       queue.pop_front();
       received_[o.to].push_back(o.message);
       if (silent_.count(o.to)) continue;
+      if (tamper) tamper(o.to, o.message);
       std::optional<v1::NodeToCoordinator> answer = Answer(o);
       if (!answer) continue;
       RunStep next = run.OnMessage(o.to, *answer, now);
@@ -128,7 +135,17 @@ class ScriptedSchools {
     } else {
       return std::nullopt;  // tasks are decided by the test; ends ignored
     }
-    if (!reply.ok()) return std::nullopt;
+    if (!reply.ok()) {
+      auto node = nodes_.find(o.to);
+      if (!report_aborts || node == nodes_.end() ||
+          node->second.state() != crypto::secagg::SecAggNode::State::kAborted) {
+        return std::nullopt;
+      }
+      v1::NodeToCoordinator m;
+      m.mutable_abort()->set_query_id(o.message.secagg().query_id());
+      m.mutable_abort()->set_reason(node->second.abort_reason());
+      return m;
+    }
     v1::NodeToCoordinator m;
     *m.mutable_secagg() = *reply;
     return m;

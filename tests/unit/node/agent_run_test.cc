@@ -374,6 +374,34 @@ TEST_F(AgentRunTest, StoreRemembersTheContributionWhenTheAuditLogIsLost) {
               HasSubstr("already sent its contribution"));
 }
 
+TEST_F(AgentRunTest, AnAbortedRunIsReportedToTheCoordinator) {
+  coordinator_.Add([&](Stream& s) {
+    ExpectAccepted(s, Task("q-1"));
+    v1::NodeToCoordinator reply;
+    ASSERT_TRUE(s.Write(RunStart()));
+    ASSERT_TRUE(s.Read(&reply));
+    ASSERT_TRUE(reply.secagg().has_advertise_keys());
+    // Round 1 handing the school its own keys as a neighbour's: it aborts,
+    // and says so instead of falling silent.
+    v1::CoordinatorToNode keys;
+    keys.mutable_secagg()->set_query_id("q-1");
+    keys.mutable_secagg()->set_round(1);
+    *keys.mutable_secagg()->mutable_neighbour_keys()->add_keys() =
+        reply.secagg().advertise_keys();
+    ASSERT_TRUE(s.Write(keys));
+    ASSERT_TRUE(s.Read(&reply));
+    ASSERT_TRUE(reply.has_abort()) << reply.DebugString();
+    EXPECT_EQ(reply.abort().query_id(), "q-1");
+    EXPECT_FALSE(reply.abort().success());
+    EXPECT_THAT(reply.abort().reason(),
+                HasSubstr("secure aggregation aborted: received keys of node"));
+  });
+  StartAgent();
+  ASSERT_TRUE(coordinator_.WaitIdle());
+  StopAgent();
+  EXPECT_EQ(Entries("aborted").size(), 1u);
+}
+
 TEST_F(AgentRunTest, OneAgentPerDataDirectory) {
   StartAgent();
   auto second = MakeAgent();

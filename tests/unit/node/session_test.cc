@@ -129,6 +129,21 @@ TEST_F(SessionTest, ManualAcceptWaitsForSchoolIt) {
             "declined by school IT: not this term");
 }
 
+TEST_F(SessionTest, ARunThatCannotStartIsReportedWithoutDetails) {
+  Session session = Make();
+  ASSERT_EQ(session.Handle(Task(), now_).size(), 1u);
+  v1::CoordinatorToNode start;
+  start.mutable_run_start()->set_query_id("q-1");
+  start.mutable_run_start()->mutable_config()->set_query_id("q-other");
+  auto replies = session.Handle(start, now_);
+  ASSERT_EQ(replies.size(), 1u);
+  ASSERT_TRUE(replies[0].has_abort());
+  EXPECT_EQ(replies[0].abort().query_id(), "q-1");
+  EXPECT_THAT(replies[0].abort().reason(), HasSubstr("audit log says why"));
+  EXPECT_EQ(audit_.entries.back().kind, "aborted");
+  EXPECT_THAT(audit_.entries.back().summary, HasSubstr("names another query"));
+}
+
 TEST_F(SessionTest, PlaintextRunsOnlyWithASender) {
   Session refusing = Make();
   ASSERT_EQ(refusing.Handle(Task(), now_).size(), 1u);

@@ -3,6 +3,9 @@
 
 #include <sodium.h>
 
+#include <functional>
+#include <vector>
+
 #include "crypto/secagg/internal/masks.h"
 #include "crypto/secagg/internal/transcript.h"
 #include "gmock/gmock.h"
@@ -15,14 +18,25 @@ namespace {
 
 using ::kring::testing::IsOk;
 using ::kring::testing::StatusIs;
+using ::testing::AllOf;
 using testing::Harness;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 using State = SecAggNode::State;
 
 // Runs rounds 1..4 without interference.
 void RunToEnd(Harness& h, std::vector<Outgoing> out) {
   for (int r = 1; r <= 4; ++r) {
+    auto next = h.Step(std::move(out));
+    ASSERT_THAT(next, IsOk()) << "round " << r;
+    out = *std::move(next);
+  }
+}
+
+// Runs rounds 3 and 4 (survivor set, unmask) without interference.
+void RunToEnd3And4(Harness& h, std::vector<Outgoing> out) {
+  for (int r = 3; r <= 4; ++r) {
     auto next = h.Step(std::move(out));
     ASSERT_THAT(next, IsOk()) << "round " << r;
     out = *std::move(next);
@@ -387,6 +401,122 @@ TEST(SecAggAdversarialTest, CorruptSelfMaskShareIsCaughtByTheCommitment) {
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("does not match its commitment")));
   EXPECT_FALSE(h.coordinator->finished());
+}
+
+// Leaves node `from`'s share out of node `to`'s IncomingShares.
+std::function<void(uint32_t, v1::SecAggMessage&)> LeaveOutShare(uint32_t to,
+                                                                uint32_t from) {
+  return [to, from](uint32_t recipient, v1::SecAggMessage& m) {
+    if (recipient != to || !m.has_incoming_shares()) return;
+    auto* shares = m.mutable_incoming_shares()->mutable_shares();
+    for (int i = 0; i < shares->size(); ++i) {
+      if (shares->Get(i).sender() == from) {
+        shares->DeleteSubrange(i, 1);
+        return;
+      }
+    }
+  };
+}
+
+TEST(SecAggCompletionTest, AShareLeftOutFailsTheRunInsteadOfAWrongSum) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  out = *h.Step(std::move(out));                       // -> IncomingShares
+  out = *h.Step(std::move(out), LeaveOutShare(0, 1));  // node 0 masks alone
+  out = *h.Step(std::move(out));                       // survivor set
+  EXPECT_EQ(h.nodes[0].state(), State::kAborted);
+  EXPECT_THAT(h.errors[0], HasSubstr("never reached this node"));
+  // Node 0 did not say so (its message was lost): the coordinator still
+  // must not release a sum that holds node 0's unmatched masks.
+  EXPECT_THAT(h.Step(std::move(out)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("node 0"),
+                             HasSubstr("did not complete the protocol"))));
+  EXPECT_FALSE(h.coordinator->finished());
+}
+
+TEST(SecAggCompletionTest, AContributorThatReportsItsAbortFailsTheRunAtOnce) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  out = *h.Step(std::move(out));
+  out = *h.Step(std::move(out), LeaveOutShare(0, 1));
+  ASSERT_EQ(out[0].to, 0u);
+  ASSERT_THAT(h.nodes[0].Handle(out[0].message),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(h.coordinator->ReportAbort(0, h.nodes[0].abort_reason()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("aborted after its masked input"),
+                             HasSubstr("never reached this node"))));
+  EXPECT_TRUE(h.coordinator->failed());
+}
+
+TEST(SecAggCompletionTest, AnAbortBeforeMaskingIsADropoutAndTheSumIsExact) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  out = *h.Step(std::move(out));  // -> IncomingShares for everyone
+  // Node 4 aborts instead of masking and says so: the round need not wait
+  // for its deadline.
+  ASSERT_THAT(h.coordinator->ReportAbort(4, "deadline"), IsOk());
+  std::erase_if(out, [](const Outgoing& o) { return o.to == 4; });
+  for (auto& o : out) {
+    auto reply = h.nodes[o.to].Handle(o.message);
+    ASSERT_THAT(reply, IsOk());
+    ASSERT_THAT(h.coordinator->Receive(*reply), IsOk());
+  }
+  EXPECT_TRUE(h.coordinator->AllReceived());
+  auto next = h.coordinator->CloseRound();
+  ASSERT_THAT(next, IsOk());
+  RunToEnd3And4(h, *std::move(next));
+  ASSERT_TRUE(h.coordinator->finished());
+  EXPECT_THAT(h.coordinator->result().contributors,
+              ::testing::ElementsAre(0, 1, 2, 3));
+  for (uint32_t j = 0; j < 8; ++j) {
+    EXPECT_EQ(h.coordinator->result().sum[j], 6u + 4u * j);
+  }
+}
+
+TEST(SecAggCompletionTest, AShareLeftOutFromADropoutIsCaughtInTheUnmaskRound) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  out = *h.Step(std::move(out));
+  // Node 4 shared its keys and then drops out; node 0 never got its share,
+  // so node 0 masks without node 4 while the coordinator will remove node
+  // 4's pairwise mask from node 0's input.
+  std::erase_if(out, [](const Outgoing& o) { return o.to == 4; });
+  out = *h.Step(std::move(out), LeaveOutShare(0, 4));
+  out = *h.Step(std::move(out));  // node 0 signs: node 4 is not listed
+  EXPECT_THAT(h.errors, IsEmpty());
+  EXPECT_THAT(h.Step(std::move(out)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("never received the shares of node 4")));
+  EXPECT_FALSE(h.coordinator->finished());
+}
+
+TEST(SecAggCompletionTest, ADropoutAfterMaskingFailsTheRun) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  out = *h.Step(std::move(out));
+  out = *h.Step(std::move(out));  // every masked input is in
+  std::erase_if(out, [](const Outgoing& o) { return o.to == 2; });
+  out = *h.Step(std::move(out));  // node 2 never confirms
+  EXPECT_THAT(h.Step(std::move(out)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("node 2 (\"school-2\") sent a masked input "
+                                 "but did not complete the protocol")));
+}
+
+TEST(SecAggCompletionTest, ADropoutAfterConfirmingStillCounts) {
+  Harness h(5, 3);
+  auto out = h.Start();
+  for (int r = 1; r <= 3; ++r) out = *h.Step(std::move(out));
+  // Node 2 confirmed the survivor set (so it masked with every listed
+  // neighbour, and no neighbour dropped), then drops before unmasking.
+  std::erase_if(out, [](const Outgoing& o) { return o.to == 2; });
+  ASSERT_THAT(h.Step(std::move(out)), IsOk());
+  ASSERT_TRUE(h.coordinator->finished());
+  for (uint32_t j = 0; j < 8; ++j) {
+    EXPECT_EQ(h.coordinator->result().sum[j], 10u + 5u * j);
+  }
 }
 
 TEST(SecAggNodeTest, DeadlineAbortsAndForgets) {
