@@ -109,8 +109,11 @@ absl::Status Engine::Grant(const User& user, std::string_view query_id,
 }
 
 absl::StatusOr<std::vector<v1::NodeInfo>> Engine::Nodes(const User& user) {
-  return registry_.Nodes(user, [this](const std::string& school) {
-    return dispatcher_->IsConnected(school);
+  return registry_.Nodes(user, [this](v1::NodeInfo& n) {
+    n.set_connected(dispatcher_->IsConnected(n.school_id()));
+    for (v1::NodeEvent& e : dispatcher_->Events(n.school_id())) {
+      *n.add_events() = std::move(e);
+    }
   });
 }
 
@@ -128,9 +131,9 @@ absl::StatusOr<std::string> Engine::Hello(const v1::NodeHello& hello) {
   return registry_.Hello(hello);
 }
 
-void Engine::Connected(const std::string& school_id,
-                       std::shared_ptr<NodeLink> link) {
-  dispatcher_->Connected(school_id, std::move(link));
+absl::Status Engine::Connected(const std::string& school_id,
+                               std::shared_ptr<NodeLink> link) {
+  return dispatcher_->Connected(school_id, std::move(link));
 }
 
 void Engine::Disconnected(const std::string& school_id, const NodeLink* link) {

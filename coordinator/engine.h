@@ -86,7 +86,8 @@ class Engine {
   absl::StatusOr<v1::QueryInfo> Reject(const User& user,
                                        std::string_view query_id,
                                        std::string_view reason);
-  // Admins (see Registry and Governance).
+  // Admins (see Registry and Governance). Nodes carries each school's
+  // connection state and events.
   absl::StatusOr<v1::CreateEnrollmentCodeResponse> CreateEnrollmentCode(
       const User& user, const v1::CreateEnrollmentCodeRequest& request);
   absl::StatusOr<std::string> RegisterUser(const User& user, User added);
@@ -101,7 +102,10 @@ class Engine {
   absl::StatusOr<v1::EnrollResponse> Enroll(const v1::EnrollRequest& request);
   // Verifies a hello; returns the school id.
   absl::StatusOr<std::string> Hello(const v1::NodeHello& hello);
-  void Connected(const std::string& school_id, std::shared_ptr<NodeLink> link);
+  // Dispatcher::Connected: ALREADY_EXISTS while the school has a healthy
+  // link.
+  absl::Status Connected(const std::string& school_id,
+                         std::shared_ptr<NodeLink> link);
   void Disconnected(const std::string& school_id, const NodeLink* link);
   void FromNode(const std::string& school_id,
                 const v1::NodeToCoordinator& message);

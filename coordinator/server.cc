@@ -82,6 +82,10 @@ class StreamLink : public NodeLink {
       }
     }
   }
+  bool Healthy() const override {
+    std::lock_guard lock(mu_);
+    return !closed_;
+  }
   void Close() {
     std::lock_guard lock(mu_);
     closed_ = true;
@@ -89,7 +93,7 @@ class StreamLink : public NodeLink {
   }
 
  private:
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<v1::CoordinatorToNode> queue_;
   bool closed_ = false;
@@ -250,7 +254,11 @@ class Service final : public v1::Coordinator::Service {
     if (!school.ok()) return api::ToGrpcStatus(school.status());
     auto link = std::make_shared<StreamLink>();
     std::thread writer([&] { link->Pump(stream); });
-    engine_->Connected(*school, link);
+    if (absl::Status s = engine_->Connected(*school, link); !s.ok()) {
+      link->Close();
+      writer.join();
+      return api::ToGrpcStatus(s);
+    }
     v1::NodeToCoordinator m;
     while (stream->Read(&m)) {
       if (!limiter_.Allow(StrCat("node:", *school))) continue;
