@@ -1,5 +1,6 @@
 #include "coordinator/engine.h"
 
+#include "api/limits.h"
 #include "util/status_macros.h"
 #include "util/str_cat.h"
 
@@ -63,6 +64,11 @@ absl::StatusOr<v1::QueryInfo> Engine::Submit(const User& user,
 
 absl::StatusOr<std::vector<v1::QueryInfo>> Engine::List(const User& user) {
   return governance_.List(user);
+}
+
+absl::StatusOr<v1::ListQueriesResponse> Engine::ListPage(
+    const User& user, std::string_view page_token) {
+  return governance_.ListPage(user, page_token, api::kListPageBytes);
 }
 
 absl::StatusOr<v1::QueryInfo> Engine::Get(const User& user,

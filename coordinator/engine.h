@@ -74,6 +74,9 @@ class Engine {
   absl::StatusOr<v1::QueryInfo> Submit(const User& user,
                                        const v1::QuerySpec& spec);
   absl::StatusOr<std::vector<v1::QueryInfo>> List(const User& user);
+  // Governance::ListPage with pages of api::kListPageBytes.
+  absl::StatusOr<v1::ListQueriesResponse> ListPage(const User& user,
+                                                   std::string_view page_token);
   absl::StatusOr<v1::QueryInfo> Get(const User& user,
                                     std::string_view query_id);
   absl::StatusOr<std::string> Result(const User& user,

@@ -8,11 +8,13 @@
 #include <thread>
 
 #include "api/channel.h"
+#include "api/limits.h"
 #include "api/status.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "kring/v1/service.grpc.pb.h"
 #include "util/file.h"
+#include "util/status_macros.h"
 #include "util/str_cat.h"
 
 namespace kring::coordinator {
@@ -111,6 +113,7 @@ class Service final : public v1::Coordinator::Service {
   template <typename Request>
   absl::StatusOr<User> Caller(grpc::ServerContext* ctx, std::string_view method,
                               const Request& r) {
+    KRING_RETURN_IF_ERROR(api::CheckRequestLimits(r));
     if (!limiter_.Allow(StrCat("peer:", PeerHost(ctx->peer())))) {
       return absl::ResourceExhaustedError(
           "too many requests from this address; retry in a few seconds");
@@ -139,9 +142,9 @@ class Service final : public v1::Coordinator::Service {
                            v1::ListQueriesResponse* out) override {
     auto user = Caller(ctx, "ListQueries", *r);
     if (!user.ok()) return api::ToGrpcStatus(user.status());
-    auto qs = engine_->List(*user);
-    if (!qs.ok()) return api::ToGrpcStatus(qs.status());
-    for (auto& q : *qs) *out->add_queries() = std::move(q);
+    auto page = engine_->ListPage(*user, r->page_token());
+    if (!page.ok()) return api::ToGrpcStatus(page.status());
+    *out = *std::move(page);
     return grpc::Status::OK;
   }
   grpc::Status GetQuery(grpc::ServerContext* ctx, const v1::GetQueryRequest* r,
@@ -235,6 +238,9 @@ class Service final : public v1::Coordinator::Service {
       return api::ToGrpcStatus(
           absl::ResourceExhaustedError("too many attempts"));
     }
+    if (auto s = api::CheckRequestLimits(*r); !s.ok()) {
+      return api::ToGrpcStatus(s);
+    }
     auto e = engine_->Enroll(*r);
     if (!e.ok()) return api::ToGrpcStatus(e.status());
     *out = *e;
@@ -250,6 +256,9 @@ class Service final : public v1::Coordinator::Service {
       return api::ToGrpcStatus(absl::UnauthenticatedError(
           "a node's first message must be its signed hello"));
     }
+    if (auto s = api::CheckFieldLimits(first); !s.ok()) {
+      return api::ToGrpcStatus(s);
+    }
     auto school = engine_->Hello(first.hello());
     if (!school.ok()) return api::ToGrpcStatus(school.status());
     auto link = std::make_shared<StreamLink>();
@@ -262,6 +271,7 @@ class Service final : public v1::Coordinator::Service {
     v1::NodeToCoordinator m;
     while (stream->Read(&m)) {
       if (!limiter_.Allow(StrCat("node:", *school))) continue;
+      if (!api::CheckFieldLimits(m).ok()) continue;  // an oversized reason
       engine_->FromNode(*school, m);
     }
     engine_->Disconnected(*school, link.get());

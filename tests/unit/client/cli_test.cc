@@ -10,9 +10,11 @@
 #include <sstream>
 #include <string>
 
+#include "api/limits.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "query/spec.h"
 #include "tests/unit/client/test_coordinator.h"
 
 namespace kring::client {
@@ -208,6 +210,25 @@ TEST_F(KringCliTest, AdminEnrollNodesGrant) {
   CliRun denied =
       Kring("researcher", "admin grant --query " + id + " --user approver");
   EXPECT_EQ(denied.exit_code, 1);
+}
+
+TEST_F(KringCliTest, ListFollowsEveryPage) {
+  // Enough queries with the longest purpose for several 1 MiB pages.
+  std::ifstream in(SpecFile());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto spec = query::ParseQuerySpecJson(text.str());
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  spec->set_purpose(std::string(api::kMaxPurposeBytes, 'p'));
+  auto user = c_.engine().db().GetUser("researcher");
+  ASSERT_TRUE(user.ok()) << user.status();
+  const int n = 2 * api::kListPageBytes / (2 * api::kMaxPurposeBytes) + 20;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(c_.engine().Submit(*user, *spec).ok());
+  }
+  CliRun list = Kring("researcher", "query list --json");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(nlohmann::json::parse(list.out).size(), static_cast<size_t>(n));
 }
 
 }  // namespace
