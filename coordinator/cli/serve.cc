@@ -34,8 +34,17 @@ struct ServeFlags {
   std::string port_file;
   double decision_seconds = 20;
   double round_seconds = 30;
+  double hello_seconds = 10;
   uint32_t approvals = 1;
 };
+
+// The server's options as the flags give them.
+ServerOptions ServerOptionsFor(const ServeFlags& f) {
+  ServerOptions server = f.server;
+  server.hello_deadline =
+      std::chrono::milliseconds(static_cast<int64_t>(f.hello_seconds * 1000));
+  return server;
+}
 
 // The engine's options as the flags give them (reading --policy).
 absl::StatusOr<EngineOptions> EngineOptionsFor(const ServeFlags& f) {
@@ -62,7 +71,7 @@ int RunServe(const Common& c, const ServeFlags& f) {
   if (!options.ok()) return Fail(options.status());
   auto eng = Engine::Create(*std::move(db), *std::move(options));
   if (!eng.ok()) return Fail(eng.status());
-  auto s = Server::Start(eng->get(), f.server);
+  auto s = Server::Start(eng->get(), ServerOptionsFor(f));
   if (!s.ok()) return Fail(s.status());
   if (!f.port_file.empty()) {
     std::ofstream(f.port_file) << (*s)->port() << "\n";
@@ -101,6 +110,10 @@ void AddServeCommand(CLI::App& app, Common& c, cli::Command& chosen) {
   serve->add_option("--policy", f->policy_file,
                     "Disclosure policy (JSON; can only tighten the "
                     "defaults of 10 respondents, 3 schools, base 5)");
+  serve
+      ->add_option("--hello-seconds", f->hello_seconds,
+                   "A node stream without a valid hello by then is closed")
+      ->check(CLI::Range(0.1, 3600.0));
   serve->add_option("--decision-seconds", f->decision_seconds,
                     "How long schools have to accept or decline a query");
   serve

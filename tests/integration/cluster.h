@@ -60,6 +60,7 @@ class Process {
     pid_ = -1;
   }
   bool alive() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   // True once the process has ended (reaps it; does not block).
   bool Exited() {
     if (pid_ <= 0) return true;
@@ -177,6 +178,9 @@ class Cluster {
     port_.clear();
   }
   const std::string& address() const { return address_; }
+  pid_t coordinator_pid() const {
+    return coordinator_ ? coordinator_->pid() : -1;
+  }
   // The private key file of a user added with AddUser.
   std::string KeyFile(const std::string& user_id) const {
     return (dir_ / (user_id + ".key")).string();
