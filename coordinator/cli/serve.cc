@@ -1,5 +1,6 @@
 // `kring-coordinator serve`: the coordinator service.
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -35,6 +36,7 @@ struct ServeFlags {
   double decision_seconds = 20;
   double round_seconds = 30;
   double hello_seconds = 10;
+  double keepalive_seconds = 30;
   uint32_t approvals = 1;
 };
 
@@ -43,6 +45,10 @@ ServerOptions ServerOptionsFor(const ServeFlags& f) {
   ServerOptions server = f.server;
   server.hello_deadline =
       std::chrono::milliseconds(static_cast<int64_t>(f.hello_seconds * 1000));
+  server.keepalive_time = std::chrono::milliseconds(
+      static_cast<int64_t>(f.keepalive_seconds * 1000));
+  server.keepalive_timeout =
+      std::min(server.keepalive_time, server.keepalive_timeout);
   return server;
 }
 
@@ -114,6 +120,12 @@ void AddServeCommand(CLI::App& app, Common& c, cli::Command& chosen) {
       ->add_option("--hello-seconds", f->hello_seconds,
                    "A node stream without a valid hello by then is closed")
       ->check(CLI::Range(0.1, 3600.0));
+  serve
+      ->add_option("--keepalive-seconds", f->keepalive_seconds,
+                   "Ping each connection after this much silence; one that "
+                   "does not answer (within 10 s at most) is closed, and its "
+                   "school may connect again")
+      ->check(CLI::Range(1.0, 3600.0));
   serve->add_option("--decision-seconds", f->decision_seconds,
                     "How long schools have to accept or decline a query");
   serve

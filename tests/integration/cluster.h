@@ -249,6 +249,10 @@ class Cluster {
   // connected; `admin` is a user with the admin role.
   void WaitConnected(const TestUser& admin,
                      const std::vector<std::string>& names);
+  pid_t node_pid(const std::string& name) const {
+    auto it = nodes_.find(name);
+    return it == nodes_.end() ? -1 : it->second->pid();
+  }
   void StopNode(const std::string& name, int sig = SIGTERM) {
     auto it = nodes_.find(name);
     if (it != nodes_.end()) {

@@ -4,6 +4,8 @@
 // figures; KRING_IDLE_STREAMS sets the number of streams (2000 by default;
 // the target is measured with 10000).
 
+#include <signal.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -130,6 +132,42 @@ TEST(FloodTest, OversizedUnauthenticatedRequestsStayWithinMemory) {
   EXPECT_TRUE(c.Call(admin, "ListNodes", v1::ListNodesRequest(), &nodes,
                      &v1::Coordinator::Stub::ListNodes)
                   .ok());
+}
+
+// Keepalive decides whether a link is alive: a node that stops answering
+// (SIGSTOP: its TCP connection stays open) is disconnected by the
+// coordinator's pings, with an event, and connects again once it runs.
+TEST(FloodTest, KeepaliveDropsALinkWhoseNodeStoppedAnswering) {
+  Cluster c;
+  c.Init();
+  TestUser approver = c.AddUser("approver", "approver");
+  TestUser admin = c.AddUser("admin", "admin");
+  c.StartCoordinator(60, 8, {"--keepalive-seconds", "1"});
+  c.AddSchool("S1", "GM0363", 101, 20, approver);
+  c.StartNode("S1");
+  c.WaitConnected(admin, {"S1"});
+  const pid_t node = c.node_pid("S1");
+  ASSERT_GT(node, 0);
+  ::kill(node, SIGSTOP);
+  v1::NodeInfo info;
+  const bool dropped = WaitUntil(
+      [&] {
+        v1::ListNodesResponse nodes;
+        if (!c.Call(admin, "ListNodes", v1::ListNodesRequest(), &nodes,
+                    &v1::Coordinator::Stub::ListNodes)
+                 .ok() ||
+            nodes.nodes_size() != 1) {
+          return false;
+        }
+        info = nodes.nodes(0);
+        return !info.connected();
+      },
+      std::chrono::seconds(60));
+  ::kill(node, SIGCONT);
+  ASSERT_TRUE(dropped);
+  ASSERT_GT(info.events_size(), 0);
+  EXPECT_EQ(info.events(info.events_size() - 1).what(), "disconnected");
+  c.WaitConnected(admin, {"S1"});
 }
 
 }  // namespace
