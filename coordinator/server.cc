@@ -138,7 +138,6 @@ class NodeStream final : public grpc::ServerBidiReactor<v1::NodeToCoordinator,
   void LeaveEngine();
 
   Service& service_;
-  grpc::CallbackServerContext* const ctx_;
   const std::string host_;
   std::shared_ptr<Link> link_;
   v1::NodeToCoordinator in_;
@@ -355,7 +354,6 @@ void PendingHellos::Sweep(std::chrono::steady_clock::time_point now) {
 
 NodeStream::NodeStream(Service& service, grpc::CallbackServerContext* ctx)
     : service_(service),
-      ctx_(ctx),
       host_(PeerHost(ctx->peer())),
       link_(std::make_shared<Link>(this)) {
   service_.pending().Add(this, std::chrono::steady_clock::now() +
