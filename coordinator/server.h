@@ -52,7 +52,7 @@ struct ServerOptions {
   // Memory gRPC may use for its buffers across all connections. Incoming
   // messages are read within it, so a flood of large unauthenticated
   // messages is refused (RESOURCE_EXHAUSTED) instead of buffered: 16
-  // concurrent 63 MiB requests peak at about 100-220 MiB of RSS instead of
+  // concurrent 63 MiB requests peak at about 100-250 MiB of RSS instead of
   // 2.4 GB. gRPC 1.51 has no per-method receive limit on the server, so the
   // message limit itself stays the nodes' (max_message_bytes); at least one
   // message of that size fits in the quota.

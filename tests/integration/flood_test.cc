@@ -127,7 +127,9 @@ TEST(FloodTest, OversizedUnauthenticatedRequestsStayWithinMemory) {
   }
   std::cout << "\n";
   RecordProperty("coordinator_peak_rss_mib", static_cast<int>(peak_kib / 1024));
-  EXPECT_LT(peak_kib, 300 * 1024);
+  // Measured 100-250 MiB (unprotected: 2.4 GB); the bound leaves room for
+  // a loaded machine.
+  EXPECT_LT(peak_kib, 400 * 1024);
   v1::ListNodesResponse nodes;
   EXPECT_TRUE(c.Call(admin, "ListNodes", v1::ListNodesRequest(), &nodes,
                      &v1::Coordinator::Stub::ListNodes)
