@@ -110,6 +110,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMillis);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMillis);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(options.address, creds, args);
   if (channel == nullptr) {

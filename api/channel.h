@@ -21,6 +21,12 @@ namespace kring::api {
 // tables).
 inline constexpr int kMaxMessageBytes = 64 << 20;
 
+// HTTP/2 keepalive of kring's channels: a ping after this much silence, and
+// the connection is gone when it is not answered within the timeout. The
+// coordinator accepts pings this often.
+inline constexpr int kKeepaliveTimeMillis = 30'000;
+inline constexpr int kKeepaliveTimeoutMillis = 10'000;
+
 // True iff `address` is "host:port" whose host is an IPv4 literal in
 // 127.0.0.0/8, "[::1]" (or an IPv4-mapped 127.x address in brackets) or
 // "localhost" (any case), and whose port is 1..65535 — or 0 as well when
@@ -54,8 +60,9 @@ struct ChannelOptions {
 absl::Status CheckTransportPolicy(const ChannelOptions& options);
 
 // A channel to the coordinator, after CheckTransportPolicy, with message
-// limits of kMaxMessageBytes. Does not connect yet. NOT_FOUND for a CA file
-// that cannot be read, INVALID_ARGUMENT for one without a PEM certificate.
+// limits of kMaxMessageBytes and keepalive. Does not connect yet. NOT_FOUND for
+// a CA file that cannot be read, INVALID_ARGUMENT for one without a PEM
+// certificate.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     const ChannelOptions& options);
 

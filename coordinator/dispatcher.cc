@@ -145,9 +145,21 @@ void Dispatcher::Start(const v1::QueryInfo& info) {
   Apply(run, run.Start(now));
 }
 
-void Dispatcher::Connected(const std::string& school_id,
-                           std::shared_ptr<NodeLink> link) {
+absl::Status Dispatcher::Connected(const std::string& school_id,
+                                   std::shared_ptr<NodeLink> link) {
   std::lock_guard lock(mu_);
+  auto it = links_.find(school_id);
+  if (it != links_.end()) {
+    if (it->second->Healthy()) {
+      Note(school_id,
+           "refused a second connection: the school's link is still live");
+      return absl::AlreadyExistsError(StrCat(
+          "school ", school_id,
+          " is already connected; another kring-node with this identity may "
+          "be running. Stop it, or wait until its link is gone"));
+    }
+    Note(school_id, "replaced a link that was no longer healthy");
+  }
   links_[school_id] = link;
   for (const RecentEnd& end : recent_ends_) {
     if (end.targets.empty() || end.targets.count(school_id)) {
@@ -159,18 +171,59 @@ void Dispatcher::Connected(const std::string& school_id,
   for (const auto& [id, run] : runs_) {
     for (const auto& m : run->OnConnected(school_id)) link->Send(m);
   }
+  return absl::OkStatus();
 }
 
 void Dispatcher::Disconnected(const std::string& school_id,
                               const NodeLink* link) {
   std::lock_guard lock(mu_);
   auto it = links_.find(school_id);
-  if (it != links_.end() && it->second.get() == link) links_.erase(it);
+  if (it != links_.end() && it->second.get() == link) {
+    links_.erase(it);
+    Note(school_id, "disconnected");
+  }
 }
 
 bool Dispatcher::IsConnected(const std::string& school_id) {
   std::lock_guard lock(mu_);
   return links_.count(school_id) > 0;
+}
+
+std::vector<v1::NodeEvent> Dispatcher::Events(const std::string& school_id) {
+  std::lock_guard lock(mu_);
+  auto it = events_.find(school_id);
+  if (it == events_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+void Dispatcher::Note(const std::string& school_id, std::string what) {
+  std::cerr << "kring-coordinator: school " << school_id << ": " << what
+            << "\n";
+  std::deque<v1::NodeEvent>& events = events_[school_id];
+  v1::NodeEvent& e = events.emplace_back();
+  e.set_unix_millis(clock_.NowUnixMillis());
+  e.set_what(std::move(what));
+  while (events.size() > kEventsPerSchool) events.pop_front();
+}
+
+void Dispatcher::NoteExclusions(const RunDriver& run) {
+  std::set<std::string> counted;
+  if (run.outcome().ok()) {
+    counted.insert(run.outcome()->contributors.begin(),
+                   run.outcome()->contributors.end());
+  }
+  for (const v1::NodeDecisionRecord& d : run.info().decisions()) {
+    const std::string& school = d.school_id();
+    if (!d.accepted()) {
+      Note(school, StrCat("not in query ", run.query_id(), ": ", d.reason(),
+                          links_.count(school) ? " (its link was up)"
+                                               : " (no live link)"));
+    } else if (run.outcome().ok() && !counted.count(school)) {
+      Note(school, StrCat("not in query ", run.query_id(),
+                          ": accepted, then dropped out of secure "
+                          "aggregation"));
+    }
+  }
 }
 
 void Dispatcher::FromNode(const std::string& school_id,
@@ -223,6 +276,7 @@ void Dispatcher::Finish(RunDriver& run) {
                                 info.ticket().requester_id(), " (",
                                 info.participants(), " schools)"));
   }
+  NoteExclusions(run);
   const std::set<std::string> targets = run.targets();
   const v1::QueryInfo stored = Store(info, status);
   for (const std::string& s : targets) SendTo(s, RunEnd(stored));

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "coordinator/audit.h"
@@ -37,6 +38,9 @@ class NodeLink {
   virtual ~NodeLink() = default;
   // Queues or writes `m`; false once the connection is gone.
   virtual bool Send(const v1::CoordinatorToNode& m) = 0;
+  // False once the transport knows the connection is gone (a failed write,
+  // a keepalive timeout), possibly before Disconnected is called.
+  virtual bool Healthy() const { return true; }
 };
 
 struct DispatchOptions {
@@ -61,11 +65,16 @@ class Dispatcher {
   // (its spec, the schools or its audit entry) is failed and recorded.
   void Start(const v1::QueryInfo& info);
   // A node's stream is up: it gets the ends of recent runs, its open tasks
-  // and the current round's messages.
-  void Connected(const std::string& school_id, std::shared_ptr<NodeLink> link);
+  // and the current round's messages. ALREADY_EXISTS (the older link stays)
+  // while the school has a healthy link; a link that is no longer healthy
+  // is replaced. Either is logged and kept as an event.
+  absl::Status Connected(const std::string& school_id,
+                         std::shared_ptr<NodeLink> link);
   // The stream `link` of the school is gone (a newer one stays).
   void Disconnected(const std::string& school_id, const NodeLink* link);
   bool IsConnected(const std::string& school_id);
+  // The newest events about the school's link and its runs, oldest first.
+  std::vector<v1::NodeEvent> Events(const std::string& school_id);
   // A message from an authenticated node.
   void FromNode(const std::string& school_id,
                 const v1::NodeToCoordinator& message);
@@ -102,6 +111,11 @@ class Dispatcher {
   void Remember(const v1::CoordinatorToNode& end,
                 const std::set<std::string>& targets);
   void SendTo(const std::string& school_id, const v1::CoordinatorToNode& m);
+  // Logs `what` about the school and keeps it as an event. mu_ held.
+  void Note(const std::string& school_id, std::string what);
+  // An event for every target of a finished run that is not in its sum.
+  // mu_ held.
+  void NoteExclusions(const RunDriver& run);
 
   CoordinatorDb& db_;
   AuditLog& audit_;
@@ -124,6 +138,8 @@ class Dispatcher {
   };
   std::deque<RecentEnd> recent_ends_;
   static constexpr size_t kRecentEnds = 256;
+  std::map<std::string, std::deque<v1::NodeEvent>> events_;
+  static constexpr size_t kEventsPerSchool = 8;
   query::ReleaseLedger ledger_;
   bool benchmark_plaintext_ = false;
 };

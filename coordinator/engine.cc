@@ -1,5 +1,6 @@
 #include "coordinator/engine.h"
 
+#include "api/limits.h"
 #include "util/status_macros.h"
 #include "util/str_cat.h"
 
@@ -65,6 +66,11 @@ absl::StatusOr<std::vector<v1::QueryInfo>> Engine::List(const User& user) {
   return governance_.List(user);
 }
 
+absl::StatusOr<v1::ListQueriesResponse> Engine::ListPage(
+    const User& user, std::string_view page_token) {
+  return governance_.ListPage(user, page_token, api::kListPageBytes);
+}
+
 absl::StatusOr<v1::QueryInfo> Engine::Get(const User& user,
                                           std::string_view query_id) {
   return governance_.Get(user, query_id);
@@ -109,8 +115,11 @@ absl::Status Engine::Grant(const User& user, std::string_view query_id,
 }
 
 absl::StatusOr<std::vector<v1::NodeInfo>> Engine::Nodes(const User& user) {
-  return registry_.Nodes(user, [this](const std::string& school) {
-    return dispatcher_->IsConnected(school);
+  return registry_.Nodes(user, [this](v1::NodeInfo& n) {
+    n.set_connected(dispatcher_->IsConnected(n.school_id()));
+    for (v1::NodeEvent& e : dispatcher_->Events(n.school_id())) {
+      *n.add_events() = std::move(e);
+    }
   });
 }
 
@@ -128,9 +137,9 @@ absl::StatusOr<std::string> Engine::Hello(const v1::NodeHello& hello) {
   return registry_.Hello(hello);
 }
 
-void Engine::Connected(const std::string& school_id,
-                       std::shared_ptr<NodeLink> link) {
-  dispatcher_->Connected(school_id, std::move(link));
+absl::Status Engine::Connected(const std::string& school_id,
+                               std::shared_ptr<NodeLink> link) {
+  return dispatcher_->Connected(school_id, std::move(link));
 }
 
 void Engine::Disconnected(const std::string& school_id, const NodeLink* link) {

@@ -74,6 +74,9 @@ class Engine {
   absl::StatusOr<v1::QueryInfo> Submit(const User& user,
                                        const v1::QuerySpec& spec);
   absl::StatusOr<std::vector<v1::QueryInfo>> List(const User& user);
+  // Governance::ListPage with pages of api::kListPageBytes.
+  absl::StatusOr<v1::ListQueriesResponse> ListPage(const User& user,
+                                                   std::string_view page_token);
   absl::StatusOr<v1::QueryInfo> Get(const User& user,
                                     std::string_view query_id);
   absl::StatusOr<std::string> Result(const User& user,
@@ -86,7 +89,8 @@ class Engine {
   absl::StatusOr<v1::QueryInfo> Reject(const User& user,
                                        std::string_view query_id,
                                        std::string_view reason);
-  // Admins (see Registry and Governance).
+  // Admins (see Registry and Governance). Nodes carries each school's
+  // connection state and events.
   absl::StatusOr<v1::CreateEnrollmentCodeResponse> CreateEnrollmentCode(
       const User& user, const v1::CreateEnrollmentCodeRequest& request);
   absl::StatusOr<std::string> RegisterUser(const User& user, User added);
@@ -101,7 +105,10 @@ class Engine {
   absl::StatusOr<v1::EnrollResponse> Enroll(const v1::EnrollRequest& request);
   // Verifies a hello; returns the school id.
   absl::StatusOr<std::string> Hello(const v1::NodeHello& hello);
-  void Connected(const std::string& school_id, std::shared_ptr<NodeLink> link);
+  // Dispatcher::Connected: ALREADY_EXISTS while the school has a healthy
+  // link.
+  absl::Status Connected(const std::string& school_id,
+                         std::shared_ptr<NodeLink> link);
   void Disconnected(const std::string& school_id, const NodeLink* link);
   void FromNode(const std::string& school_id,
                 const v1::NodeToCoordinator& message);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "api/auth.h"
+#include "api/limits.h"
 #include "coordinator/internal/random_hex.h"
 #include "coordinator/registry.h"
 #include "crypto/identity.h"
@@ -51,6 +53,7 @@ absl::StatusOr<v1::QueryInfo> Governance::Submit(const User& user,
                                                  int64_t now_millis) {
   KRING_RETURN_IF_ERROR(NeedRole(
       user, {v1::ROLE_RESEARCHER, v1::ROLE_MUNICIPALITY}, "submit queries"));
+  KRING_RETURN_IF_ERROR(api::CheckFieldLimits(spec, "spec"));
   KRING_ASSIGN_OR_RETURN(const query::Query q,
                          query::Query::Create(spec, instruments_));
   KRING_RETURN_IF_ERROR(CheckScope(user, spec));
@@ -134,6 +137,11 @@ absl::StatusOr<v1::QueryInfo> Governance::Reject(const User& user,
                                                  std::string_view query_id,
                                                  std::string_view reason) {
   KRING_RETURN_IF_ERROR(NeedRole(user, {v1::ROLE_APPROVER}, "reject queries"));
+  if (reason.size() > api::kMaxReasonBytes) {
+    return absl::InvalidArgumentError(
+        StrCat("reason is ", reason.size(), " bytes; the limit is ",
+               api::kMaxReasonBytes, " bytes. Shorten it"));
+  }
   KRING_ASSIGN_OR_RETURN(v1::QueryInfo q, db_.GetQuery(query_id));
   if (q.state() != v1::QUERY_STATE_AWAITING_APPROVAL) {
     return absl::FailedPreconditionError(
@@ -177,6 +185,36 @@ absl::StatusOr<std::vector<v1::QueryInfo>> Governance::List(const User& user) {
     if (CanSee(user, q).ok()) out.push_back(std::move(q));
   }
   return out;
+}
+
+absl::StatusOr<v1::ListQueriesResponse> Governance::ListPage(
+    const User& user, std::string_view page_token, size_t max_bytes) {
+  // The token is the position in submission order of the next query to
+  // consider; queries are never deleted, so positions are stable.
+  size_t from = 0;
+  if (!page_token.empty() &&
+      (!page_token.starts_with("q") ||
+       !absl::SimpleAtoi(
+           absl::string_view(page_token.data() + 1, page_token.size() - 1),
+           &from))) {
+    return absl::InvalidArgumentError(
+        "the page token is not one this coordinator gave; list from the "
+        "first page");
+  }
+  KRING_ASSIGN_OR_RETURN(std::vector<v1::QueryInfo> all, db_.ListQueries());
+  v1::ListQueriesResponse page;
+  size_t bytes = 0;
+  for (size_t i = from; i < all.size(); ++i) {
+    if (!CanSee(user, all[i]).ok()) continue;
+    const size_t size = all[i].ByteSizeLong();
+    if (page.queries_size() > 0 && bytes + size > max_bytes) {
+      page.set_next_page_token(StrCat("q", i));
+      break;
+    }
+    bytes += size;
+    *page.add_queries() = std::move(all[i]);
+  }
+  return page;
 }
 
 absl::StatusOr<v1::QueryInfo> Governance::Get(const User& user,

@@ -61,6 +61,13 @@ class Governance {
   // The queries `user` may see: approvers and admins all, others their own
   // and those granted to them.
   absl::StatusOr<std::vector<v1::QueryInfo>> List(const User& user);
+  // One page of List, in submission order: from `page_token` (empty: the
+  // first page) while the page stays within `max_bytes` (always at least
+  // one query), and the next page's token (empty on the last page).
+  // INVALID_ARGUMENT for a token ListPage did not return.
+  absl::StatusOr<v1::ListQueriesResponse> ListPage(const User& user,
+                                                   std::string_view page_token,
+                                                   size_t max_bytes);
   absl::StatusOr<v1::QueryInfo> Get(const User& user,
                                     std::string_view query_id);
   // The released result, to its requester and grantees only.

@@ -126,8 +126,7 @@ absl::StatusOr<v1::CreateEnrollmentCodeResponse> Registry::NewEnrollmentCode(
 }
 
 absl::StatusOr<std::vector<v1::NodeInfo>> Registry::Nodes(
-    const User& user,
-    const std::function<bool(const std::string&)>& connected) {
+    const User& user, const std::function<void(v1::NodeInfo&)>& live) {
   KRING_RETURN_IF_ERROR(NeedRole(user, {v1::ROLE_ADMIN}, "list nodes"));
   KRING_ASSIGN_OR_RETURN(const std::vector<School> schools, db_.ListSchools());
   std::vector<v1::NodeInfo> out;
@@ -142,7 +141,7 @@ absl::StatusOr<std::vector<v1::NodeInfo>> Registry::Nodes(
     }
     n.set_last_seen_unix_millis(s.last_seen_millis);
     n.set_version(s.version);
-    n.set_connected(connected(s.school_id));
+    live(n);
     out.push_back(std::move(n));
   }
   return out;

@@ -51,10 +51,10 @@ class Registry {
   // for the code lifetime. For offline administration and admins.
   absl::StatusOr<v1::CreateEnrollmentCodeResponse> NewEnrollmentCode(
       const School& school);
-  // Admins: every school, `connected` telling which are online.
+  // Admins: every school, each completed by `live` (connection state and
+  // events, which the registry does not know).
   absl::StatusOr<std::vector<v1::NodeInfo>> Nodes(
-      const User& user,
-      const std::function<bool(const std::string&)>& connected);
+      const User& user, const std::function<void(v1::NodeInfo&)>& live);
 
   // A node redeems its code and registers its identity key.
   absl::StatusOr<v1::EnrollResponse> Enroll(const v1::EnrollRequest& request);

@@ -8,11 +8,13 @@
 #include <thread>
 
 #include "api/channel.h"
+#include "api/limits.h"
 #include "api/status.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "kring/v1/service.grpc.pb.h"
 #include "util/file.h"
+#include "util/status_macros.h"
 #include "util/str_cat.h"
 
 namespace kring::coordinator {
@@ -24,20 +26,19 @@ std::string PeerHost(const std::string& peer) {
   return colon == std::string::npos ? peer : peer.substr(0, colon);
 }
 
-// Per-user token buckets.
+// Token buckets by key ("user:ID", "ip:HOST", ...). Full buckets are
+// forgotten now and then, so a flood from many addresses cannot grow the
+// map without bound.
 class RateLimiter {
  public:
   RateLimiter(double rate, double burst) : rate_(rate), burst_(burst) {}
-  bool Allow(const std::string& user) {
+  bool Allow(const std::string& key) {
     std::lock_guard lock(mu_);
     const auto now = std::chrono::steady_clock::now();
-    auto [it, fresh] = buckets_.try_emplace(user, Bucket{burst_, now});
+    if (++calls_ % 4096 == 0) Prune(now);
+    auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
     Bucket& b = it->second;
-    if (!fresh) {
-      const double dt = std::chrono::duration<double>(now - b.at).count();
-      b.tokens = std::min(burst_, b.tokens + dt * rate_);
-      b.at = now;
-    }
+    if (!fresh) Refill(b, now);
     if (b.tokens < 1) return false;
     b.tokens -= 1;
     return true;
@@ -48,71 +49,144 @@ class RateLimiter {
     double tokens;
     std::chrono::steady_clock::time_point at;
   };
+  void Refill(Bucket& b, std::chrono::steady_clock::time_point now) {
+    const double dt = std::chrono::duration<double>(now - b.at).count();
+    b.tokens = std::min(burst_, b.tokens + dt * rate_);
+    b.at = now;
+  }
+  void Prune(std::chrono::steady_clock::time_point now) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      Refill(it->second, now);
+      it = it->second.tokens >= burst_ ? buckets_.erase(it) : std::next(it);
+    }
+  }
   std::mutex mu_;
-  double rate_, burst_;
+  const double rate_, burst_;
+  uint64_t calls_ = 0;
   std::map<std::string, Bucket> buckets_;
 };
 
-// A node's stream: messages are queued by Send and written by the stream's
-// own writer thread, so the engine never blocks on a slow node.
-class StreamLink : public NodeLink {
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
+                                const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
+                                const absl::Status& status) {
+  return Reply(ctx, api::ToGrpcStatus(status));
+}
+
+class NodeStream;
+
+// Node streams still waiting for their hello, closed by the sweeper at
+// their deadline.
+class PendingHellos {
  public:
-  bool Send(const v1::CoordinatorToNode& m) override {
-    std::lock_guard lock(mu_);
-    if (closed_) return false;
-    queue_.push_back(m);
-    cv_.notify_one();
-    return true;
-  }
-  // Writer loop; returns when closed or a write fails.
-  void Pump(grpc::ServerReaderWriter<v1::CoordinatorToNode,
-                                     v1::NodeToCoordinator>* stream) {
-    std::unique_lock lock(mu_);
-    while (true) {
-      cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
-      if (closed_) return;
-      v1::CoordinatorToNode m = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      const bool ok = stream->Write(m);
-      lock.lock();
-      if (!ok) {
-        closed_ = true;
-        return;
-      }
-    }
-  }
-  void Close() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    cv_.notify_all();
-  }
+  void Add(NodeStream* s, std::chrono::steady_clock::time_point deadline);
+  // False if `s` was not pending (e.g. the sweeper ended it).
+  bool Remove(NodeStream* s);
+  // Ends the streams whose deadline has passed (UNAUTHENTICATED).
+  void Sweep(std::chrono::steady_clock::time_point now);
 
  private:
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<v1::CoordinatorToNode> queue_;
-  bool closed_ = false;
+  std::map<NodeStream*, std::chrono::steady_clock::time_point> pending_;
 };
 
-class Service final : public v1::Coordinator::Service {
+class Service;
+
+// A node's Connect stream as a callback reactor: hello first, then the
+// node's messages to the engine; the engine's messages are queued by Send
+// (a NodeLink, shared with the dispatcher) and written one at a time, so
+// the engine never blocks on a slow node.
+class NodeStream final : public grpc::ServerBidiReactor<v1::NodeToCoordinator,
+                                                        v1::CoordinatorToNode> {
+ public:
+  NodeStream(Service& service, grpc::CallbackServerContext* ctx);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+  // Ends the stream: no hello within the deadline.
+  void Expire();
+
+ private:
+  // The NodeLink the dispatcher holds; may outlive the stream.
+  class Link final : public NodeLink {
+   public:
+    explicit Link(NodeStream* s) : stream_(s) {}
+    bool Send(const v1::CoordinatorToNode& m) override;
+    bool Healthy() const override;
+    void Detach();
+
+   private:
+    mutable std::mutex mu_;
+    NodeStream* stream_;  // null once the stream is done
+  };
+
+  void OnHello();
+  // Ends the stream with `status` once queued writes are done. Not with
+  // mu_ held.
+  void End(const grpc::Status& status);
+  // Queues `m`; false once the stream is ending. Link::mu_ held.
+  bool Enqueue(const v1::CoordinatorToNode& m);
+  // Tells the engine the link is gone (once it was offered).
+  void LeaveEngine();
+
+  Service& service_;
+  const std::string host_;
+  std::shared_ptr<Link> link_;
+  v1::NodeToCoordinator in_;
+
+  std::mutex mu_;
+  std::deque<v1::CoordinatorToNode> out_;  // front is being written
+  bool writing_ = false;
+  bool ending_ = false;
+  bool finished_ = false;
+  bool cancelled_ = false;
+  grpc::Status end_status_;
+  std::string school_;  // set once the hello is verified
+};
+
+class Service final : public v1::Coordinator::CallbackService {
  public:
   Service(Engine* engine, const ServerOptions& o)
-      : engine_(engine), limiter_(o.requests_per_second, o.burst) {}
+      : engine_(engine),
+        options_(o),
+        limiter_(o.requests_per_second, o.burst),
+        enroll_limiter_(o.enrollments_per_second, o.enrollment_burst) {}
 
-  // Authenticates and rate-limits a user request.
-  // Unauthenticated traffic is limited per peer address, then each user
-  // per user id once authenticated, so nobody can spend another user's
+  Engine& engine() { return *engine_; }
+  const ServerOptions& options() const { return options_; }
+  PendingHellos& pending() { return pending_; }
+  // Charges a failed authentication (or hello) to the caller's address;
+  // RESOURCE_EXHAUSTED instead of `failure` once the address is over its
   // budget.
-  template <typename Request>
-  absl::StatusOr<User> Caller(grpc::ServerContext* ctx, std::string_view method,
-                              const Request& r) {
-    if (!limiter_.Allow(StrCat("peer:", PeerHost(ctx->peer())))) {
+  absl::Status Refuse(const std::string& host, absl::Status failure) {
+    if (!limiter_.Allow(StrCat("ip:", host))) {
       return absl::ResourceExhaustedError(
-          "too many requests from this address; retry in a few seconds");
+          "too many failed requests from this address; retry in a few "
+          "seconds");
     }
+    return failure;
+  }
+  // Charges a node's message to its school.
+  bool AllowNode(const std::string& school) {
+    return limiter_.Allow(StrCat("node:", school));
+  }
+
+  // Checks the field limits, authenticates, then rate-limits by user (see
+  // server.h).
+  template <typename Request>
+  absl::StatusOr<User> Caller(grpc::CallbackServerContext* ctx,
+                              std::string_view method, const Request& r) {
+    KRING_RETURN_IF_ERROR(api::CheckRequestLimits(r));
     auto user = engine_->Authenticate(method, r, r.auth());
-    if (!user.ok()) return user;
+    if (!user.ok()) return Refuse(PeerHost(ctx->peer()), user.status());
     if (!limiter_.Allow(StrCat("user:", user->user_id))) {
       return absl::ResourceExhaustedError(
           "too many requests; slow down and retry in a few seconds");
@@ -120,82 +194,84 @@ class Service final : public v1::Coordinator::Service {
     return user;
   }
 
-  grpc::Status SubmitQuery(grpc::ServerContext* ctx,
-                           const v1::SubmitQueryRequest* r,
-                           v1::SubmitQueryResponse* out) override {
+  grpc::ServerUnaryReactor* SubmitQuery(grpc::CallbackServerContext* ctx,
+                                        const v1::SubmitQueryRequest* r,
+                                        v1::SubmitQueryResponse* out) override {
     auto user = Caller(ctx, "SubmitQuery", *r);
-    if (!user.ok()) return api::ToGrpcStatus(user.status());
+    if (!user.ok()) return Reply(ctx, user.status());
     auto q = engine_->Submit(*user, r->spec());
-    if (!q.ok()) return api::ToGrpcStatus(q.status());
+    if (!q.ok()) return Reply(ctx, q.status());
     *out->mutable_query() = *q;
-    return grpc::Status::OK;
+    return Reply(ctx, grpc::Status::OK);
   }
-  grpc::Status ListQueries(grpc::ServerContext* ctx,
-                           const v1::ListQueriesRequest* r,
-                           v1::ListQueriesResponse* out) override {
+  grpc::ServerUnaryReactor* ListQueries(grpc::CallbackServerContext* ctx,
+                                        const v1::ListQueriesRequest* r,
+                                        v1::ListQueriesResponse* out) override {
     auto user = Caller(ctx, "ListQueries", *r);
-    if (!user.ok()) return api::ToGrpcStatus(user.status());
-    auto qs = engine_->List(*user);
-    if (!qs.ok()) return api::ToGrpcStatus(qs.status());
-    for (auto& q : *qs) *out->add_queries() = std::move(q);
-    return grpc::Status::OK;
+    if (!user.ok()) return Reply(ctx, user.status());
+    auto page = engine_->ListPage(*user, r->page_token());
+    if (!page.ok()) return Reply(ctx, page.status());
+    *out = *std::move(page);
+    return Reply(ctx, grpc::Status::OK);
   }
-  grpc::Status GetQuery(grpc::ServerContext* ctx, const v1::GetQueryRequest* r,
-                        v1::GetQueryResponse* out) override {
+  grpc::ServerUnaryReactor* GetQuery(grpc::CallbackServerContext* ctx,
+                                     const v1::GetQueryRequest* r,
+                                     v1::GetQueryResponse* out) override {
     auto user = Caller(ctx, "GetQuery", *r);
-    if (!user.ok()) return api::ToGrpcStatus(user.status());
+    if (!user.ok()) return Reply(ctx, user.status());
     auto q = engine_->Get(*user, r->query_id());
-    if (!q.ok()) return api::ToGrpcStatus(q.status());
+    if (!q.ok()) return Reply(ctx, q.status());
     *out->mutable_query() = *q;
-    return grpc::Status::OK;
+    return Reply(ctx, grpc::Status::OK);
   }
-  grpc::Status ApproveQuery(grpc::ServerContext* ctx,
-                            const v1::ApproveQueryRequest* r,
-                            v1::QueryResponse* out) override {
+  grpc::ServerUnaryReactor* ApproveQuery(grpc::CallbackServerContext* ctx,
+                                         const v1::ApproveQueryRequest* r,
+                                         v1::QueryResponse* out) override {
     auto user = Caller(ctx, "ApproveQuery", *r);
-    if (!user.ok()) return api::ToGrpcStatus(user.status());
+    if (!user.ok()) return Reply(ctx, user.status());
     auto q = engine_->Approve(*user, r->query_id(), r->signature());
-    if (!q.ok()) return api::ToGrpcStatus(q.status());
+    if (!q.ok()) return Reply(ctx, q.status());
     *out->mutable_query() = *q;
-    return grpc::Status::OK;
+    return Reply(ctx, grpc::Status::OK);
   }
-  grpc::Status RejectQuery(grpc::ServerContext* ctx,
-                           const v1::RejectQueryRequest* r,
-                           v1::QueryResponse* out) override {
+  grpc::ServerUnaryReactor* RejectQuery(grpc::CallbackServerContext* ctx,
+                                        const v1::RejectQueryRequest* r,
+                                        v1::QueryResponse* out) override {
     auto user = Caller(ctx, "RejectQuery", *r);
-    if (!user.ok()) return api::ToGrpcStatus(user.status());
+    if (!user.ok()) return Reply(ctx, user.status());
     auto q = engine_->Reject(*user, r->query_id(), r->reason());
-    if (!q.ok()) return api::ToGrpcStatus(q.status());
+    if (!q.ok()) return Reply(ctx, q.status());
     *out->mutable_query() = *q;
-    return grpc::Status::OK;
+    return Reply(ctx, grpc::Status::OK);
   }
-  grpc::Status GetResult(grpc::ServerContext* ctx,
-                         const v1::GetResultRequest* r,
-                         v1::GetResultResponse* out) override {
+  grpc::ServerUnaryReactor* GetResult(grpc::CallbackServerContext* ctx,
+                                      const v1::GetResultRequest* r,
+                                      v1::GetResultResponse* out) override {
     auto user = Caller(ctx, "GetResult", *r);
-    if (!user.ok()) return api::ToGrpcStatus(user.status());
+    if (!user.ok()) return Reply(ctx, user.status());
     auto body = engine_->Result(*user, r->query_id(), r->format());
-    if (!body.ok()) return api::ToGrpcStatus(body.status());
+    if (!body.ok()) return Reply(ctx, body.status());
     out->set_query_id(r->query_id());
     out->set_format(r->format());
     out->set_body(*body);
-    return grpc::Status::OK;
+    return Reply(ctx, grpc::Status::OK);
   }
-  grpc::Status CreateEnrollmentCode(
-      grpc::ServerContext* ctx, const v1::CreateEnrollmentCodeRequest* r,
+  grpc::ServerUnaryReactor* CreateEnrollmentCode(
+      grpc::CallbackServerContext* ctx,
+      const v1::CreateEnrollmentCodeRequest* r,
       v1::CreateEnrollmentCodeResponse* out) override {
     auto user = Caller(ctx, "CreateEnrollmentCode", *r);
-    if (!user.ok()) return api::ToGrpcStatus(user.status());
+    if (!user.ok()) return Reply(ctx, user.status());
     auto code = engine_->CreateEnrollmentCode(*user, *r);
-    if (!code.ok()) return api::ToGrpcStatus(code.status());
+    if (!code.ok()) return Reply(ctx, code.status());
     *out = *code;
-    return grpc::Status::OK;
+    return Reply(ctx, grpc::Status::OK);
   }
-  grpc::Status RegisterUser(grpc::ServerContext* ctx,
-                            const v1::RegisterUserRequest* r,
-                            v1::RegisterUserResponse* out) override {
+  grpc::ServerUnaryReactor* RegisterUser(
+      grpc::CallbackServerContext* ctx, const v1::RegisterUserRequest* r,
+      v1::RegisterUserResponse* out) override {
     auto user = Caller(ctx, "RegisterUser", *r);
-    if (!user.ok()) return api::ToGrpcStatus(user.status());
+    if (!user.ok()) return Reply(ctx, user.status());
     User added;
     added.user_id = r->user_id();
     added.role = r->role();
@@ -203,76 +279,279 @@ class Service final : public v1::Coordinator::Service {
     added.municipalities.assign(r->municipalities().begin(),
                                 r->municipalities().end());
     auto fp = engine_->RegisterUser(*user, std::move(added));
-    if (!fp.ok()) return api::ToGrpcStatus(fp.status());
+    if (!fp.ok()) return Reply(ctx, fp.status());
     out->set_fingerprint(*fp);
-    return grpc::Status::OK;
+    return Reply(ctx, grpc::Status::OK);
   }
-  grpc::Status GrantResult(grpc::ServerContext* ctx,
-                           const v1::GrantResultRequest* r,
-                           v1::GrantResultResponse*) override {
+  grpc::ServerUnaryReactor* GrantResult(grpc::CallbackServerContext* ctx,
+                                        const v1::GrantResultRequest* r,
+                                        v1::GrantResultResponse*) override {
     auto user = Caller(ctx, "GrantResult", *r);
-    if (!user.ok()) return api::ToGrpcStatus(user.status());
-    return api::ToGrpcStatus(
-        engine_->Grant(*user, r->query_id(), r->user_id()));
+    if (!user.ok()) return Reply(ctx, user.status());
+    return Reply(ctx, engine_->Grant(*user, r->query_id(), r->user_id()));
   }
-  grpc::Status ListNodes(grpc::ServerContext* ctx,
-                         const v1::ListNodesRequest* r,
-                         v1::ListNodesResponse* out) override {
+  grpc::ServerUnaryReactor* ListNodes(grpc::CallbackServerContext* ctx,
+                                      const v1::ListNodesRequest* r,
+                                      v1::ListNodesResponse* out) override {
     auto user = Caller(ctx, "ListNodes", *r);
-    if (!user.ok()) return api::ToGrpcStatus(user.status());
+    if (!user.ok()) return Reply(ctx, user.status());
     auto nodes = engine_->Nodes(*user);
-    if (!nodes.ok()) return api::ToGrpcStatus(nodes.status());
+    if (!nodes.ok()) return Reply(ctx, nodes.status());
     for (auto& n : *nodes) *out->add_nodes() = std::move(n);
-    return grpc::Status::OK;
+    return Reply(ctx, grpc::Status::OK);
   }
-  grpc::Status Enroll(grpc::ServerContext* ctx, const v1::EnrollRequest* r,
-                      v1::EnrollResponse* out) override {
-    if (!limiter_.Allow(StrCat("enroll:", ctx->peer()))) {
-      return api::ToGrpcStatus(
-          absl::ResourceExhaustedError("too many attempts"));
+  grpc::ServerUnaryReactor* Enroll(grpc::CallbackServerContext* ctx,
+                                   const v1::EnrollRequest* r,
+                                   v1::EnrollResponse* out) override {
+    if (!enroll_limiter_.Allow(StrCat("enroll:", PeerHost(ctx->peer())))) {
+      return Reply(ctx, absl::ResourceExhaustedError(
+                            "too many enrollment attempts from this address; "
+                            "retry in a minute"));
     }
+    if (auto s = api::CheckRequestLimits(*r); !s.ok()) return Reply(ctx, s);
     auto e = engine_->Enroll(*r);
-    if (!e.ok()) return api::ToGrpcStatus(e.status());
+    if (!e.ok()) return Reply(ctx, e.status());
     *out = *e;
-    return grpc::Status::OK;
+    return Reply(ctx, grpc::Status::OK);
   }
 
-  grpc::Status Connect(
-      grpc::ServerContext*,
-      grpc::ServerReaderWriter<v1::CoordinatorToNode, v1::NodeToCoordinator>*
-          stream) override {
-    v1::NodeToCoordinator first;
-    if (!stream->Read(&first) || !first.has_hello()) {
-      return api::ToGrpcStatus(absl::UnauthenticatedError(
-          "a node's first message must be its signed hello"));
-    }
-    auto school = engine_->Hello(first.hello());
-    if (!school.ok()) return api::ToGrpcStatus(school.status());
-    auto link = std::make_shared<StreamLink>();
-    std::thread writer([&] { link->Pump(stream); });
-    engine_->Connected(*school, link);
-    v1::NodeToCoordinator m;
-    while (stream->Read(&m)) {
-      if (!limiter_.Allow(StrCat("node:", *school))) continue;
-      engine_->FromNode(*school, m);
-    }
-    engine_->Disconnected(*school, link.get());
-    link->Close();
-    writer.join();
-    return grpc::Status::OK;
+  grpc::ServerBidiReactor<v1::NodeToCoordinator, v1::CoordinatorToNode>*
+  Connect(grpc::CallbackServerContext* ctx) override {
+    return new NodeStream(*this, ctx);
   }
 
  private:
   Engine* engine_;
+  const ServerOptions options_;
   RateLimiter limiter_;
+  RateLimiter enroll_limiter_;
+  PendingHellos pending_;
+};
+
+void PendingHellos::Add(NodeStream* s,
+                        std::chrono::steady_clock::time_point deadline) {
+  std::lock_guard lock(mu_);
+  pending_[s] = deadline;
+}
+
+bool PendingHellos::Remove(NodeStream* s) {
+  std::lock_guard lock(mu_);
+  return pending_.erase(s) > 0;
+}
+
+void PendingHellos::Sweep(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mu_);
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    // Valid: a stream leaves the map (under mu_) before it is deleted.
+    it->first->Expire();
+    it = pending_.erase(it);
+  }
+}
+
+NodeStream::NodeStream(Service& service, grpc::CallbackServerContext* ctx)
+    : service_(service),
+      host_(PeerHost(ctx->peer())),
+      link_(std::make_shared<Link>(this)) {
+  service_.pending().Add(this, std::chrono::steady_clock::now() +
+                                   service_.options().hello_deadline);
+  StartRead(&in_);
+}
+
+void NodeStream::OnReadDone(bool ok) {
+  if (!ok) {  // the node closed its side, or the stream broke
+    End(grpc::Status::OK);
+    return;
+  }
+  if (school_.empty()) {  // only OnHello, in this chain of reads, sets it
+    OnHello();
+    return;
+  }
+  if (absl::Status s = api::CheckFieldLimits(in_); !s.ok()) {
+    End(api::ToGrpcStatus(s));
+    return;
+  }
+  if (service_.AllowNode(school_)) service_.engine().FromNode(school_, in_);
+  StartRead(&in_);
+}
+
+void NodeStream::OnHello() {
+  absl::Status refused;
+  if (!in_.has_hello()) {
+    refused = absl::UnauthenticatedError(
+        "a node's first message must be its signed hello");
+  } else if (absl::Status s = api::CheckFieldLimits(in_); !s.ok()) {
+    refused = s;
+  }
+  absl::StatusOr<std::string> school =
+      refused.ok() ? service_.engine().Hello(in_.hello()) : refused;
+  if (!school.ok()) {
+    End(api::ToGrpcStatus(service_.Refuse(host_, school.status())));
+    return;
+  }
+  if (!service_.pending().Remove(this)) return;  // too late: ending
+  {
+    std::lock_guard lock(mu_);
+    school_ = *school;
+  }
+  if (absl::Status s = service_.engine().Connected(*school, link_); !s.ok()) {
+    End(api::ToGrpcStatus(s));
+    return;
+  }
+  StartRead(&in_);
+}
+
+bool NodeStream::Enqueue(const v1::CoordinatorToNode& m) {
+  std::lock_guard lock(mu_);
+  if (ending_ || cancelled_) return false;
+  out_.push_back(m);
+  if (!writing_) {
+    writing_ = true;
+    StartWrite(&out_.front());
+  }
+  return true;
+}
+
+void NodeStream::OnWriteDone(bool ok) {
+  std::lock_guard lock(mu_);
+  out_.pop_front();
+  if (!ok) {
+    cancelled_ = true;  // the stream broke; OnDone follows
+    out_.clear();
+  }
+  if (!out_.empty() && !cancelled_) {
+    StartWrite(&out_.front());
+    return;
+  }
+  writing_ = false;
+  if (ending_ && !finished_) {
+    finished_ = true;
+    Finish(end_status_);
+  }
+}
+
+void NodeStream::End(const grpc::Status& status) {
+  LeaveEngine();
+  std::lock_guard lock(mu_);
+  if (ending_) return;
+  ending_ = true;
+  end_status_ = status;
+  if (!writing_) {
+    finished_ = true;
+    Finish(status);
+  }
+}
+
+void NodeStream::OnCancel() {
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+  }
+  End(grpc::Status::CANCELLED);
+}
+
+void NodeStream::LeaveEngine() {
+  std::string school;
+  {
+    std::lock_guard lock(mu_);
+    school = school_;
+  }
+  // A no-op unless this stream's link is the school's current one.
+  if (!school.empty()) service_.engine().Disconnected(school, link_.get());
+}
+
+void NodeStream::Expire() {
+  End(api::ToGrpcStatus(absl::UnauthenticatedError(
+      StrCat("no valid hello within ",
+             std::chrono::duration_cast<std::chrono::seconds>(
+                 service_.options().hello_deadline)
+                 .count(),
+             " s; a node's first message must be its signed hello"))));
+}
+
+void NodeStream::OnDone() {
+  service_.pending().Remove(this);
+  LeaveEngine();
+  link_->Detach();
+  delete this;
+}
+
+bool NodeStream::Link::Send(const v1::CoordinatorToNode& m) {
+  std::lock_guard lock(mu_);
+  return stream_ != nullptr && stream_->Enqueue(m);
+}
+
+bool NodeStream::Link::Healthy() const {
+  std::lock_guard lock(mu_);
+  if (stream_ == nullptr) return false;
+  std::lock_guard stream_lock(stream_->mu_);
+  return !stream_->ending_ && !stream_->cancelled_;
+}
+
+void NodeStream::Link::Detach() {
+  std::lock_guard lock(mu_);
+  stream_ = nullptr;
+}
+
+// Closes node streams whose hello is overdue, once a second.
+class HelloSweeper {
+ public:
+  explicit HelloSweeper(PendingHellos& pending)
+      : thread_([this, &pending] { Run(pending); }) {}
+  ~HelloSweeper() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run(PendingHellos& pending) {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(250),
+                         [&] { return stop_; })) {
+      pending.Sweep(std::chrono::steady_clock::now());
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after the fields it uses
 };
 
 }  // namespace
 
 struct Server::Impl {
   std::unique_ptr<Service> service;
-  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<HelloSweeper> sweeper;
+  std::unique_ptr<grpc::Server> server;  // last: shuts down first
 };
+
+namespace {
+
+void SetTransportOptions(const ServerOptions& o, grpc::ServerBuilder& b) {
+  b.SetMaxReceiveMessageSize(o.max_message_bytes);
+  b.SetMaxSendMessageSize(o.max_message_bytes);
+  b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                       static_cast<int>(o.keepalive_time.count()));
+  b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                       static_cast<int>(o.keepalive_timeout.count()));
+  b.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Nodes ping every api::kKeepaliveTimeMillis; allow that, not more often.
+  b.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                       api::kKeepaliveTimeMillis / 2);
+  b.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 3);
+  grpc::ResourceQuota quota("kring-coordinator");
+  quota.Resize(static_cast<size_t>(o.memory_quota_bytes));
+  b.SetResourceQuota(quota);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(Engine* engine,
                                                       ServerOptions o) {
@@ -307,8 +586,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Engine* engine,
   int port = 0;
   builder.AddListeningPort(o.listen, creds, &port);
   builder.RegisterService(impl->service.get());
-  builder.SetMaxReceiveMessageSize(o.max_message_bytes);
-  builder.SetMaxSendMessageSize(o.max_message_bytes);
+  SetTransportOptions(o, builder);
+  impl->sweeper = std::make_unique<HelloSweeper>(impl->service->pending());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || port == 0) {
     return absl::UnavailableError(

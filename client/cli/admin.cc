@@ -96,6 +96,11 @@ int RunAddUser(const Global& g, const AddUserFlags& f) {
 }
 
 nlohmann::ordered_json NodeJson(const v1::NodeInfo& n) {
+  nlohmann::ordered_json events = nlohmann::ordered_json::array();
+  for (const v1::NodeEvent& e : n.events()) {
+    events.push_back(
+        {{"at", UtcTimestamp(e.unix_millis())}, {"what", e.what()}});
+  }
   return {{"school_id", n.school_id()},
           {"brin", n.brin()},
           {"school_name", n.school_name()},
@@ -106,7 +111,15 @@ nlohmann::ordered_json NodeJson(const v1::NodeInfo& n) {
                ? nlohmann::ordered_json(UtcTimestamp(n.last_seen_unix_millis()))
                : nlohmann::ordered_json(nullptr)},
           {"version", n.version()},
-          {"fingerprint", n.fingerprint()}};
+          {"fingerprint", n.fingerprint()},
+          {"events", events}};
+}
+
+// The newest event about a school's link or runs, e.g. "14:02 disconnected".
+std::string LastEvent(const v1::NodeInfo& n) {
+  if (n.events().empty()) return "";
+  const v1::NodeEvent& e = *n.events().rbegin();
+  return StrCat(LocalMinute(e.unix_millis()), " ", e.what());
 }
 
 int RunNodes(const Global& g, bool json) {
@@ -126,14 +139,14 @@ int RunNodes(const Global& g, bool json) {
   }
   std::vector<std::vector<std::string>> rows = {
       {"SCHOOL", "BRIN", "NAME", "MUNICIPALITY", "CONNECTED", "LAST SEEN",
-       "VERSION", "FINGERPRINT"}};
+       "VERSION", "FINGERPRINT", "LAST EVENT"}};
   int connected = 0;
   for (const auto& n : resp->nodes()) {
     connected += n.connected();
     rows.push_back({n.school_id(), n.brin(), n.school_name(), n.municipality(),
                     n.connected() ? "yes" : "no",
                     LocalMinute(n.last_seen_unix_millis()), n.version(),
-                    n.fingerprint()});
+                    n.fingerprint(), LastEvent(n)});
   }
   PrintTable(rows);
   std::cout << Schools(resp->nodes_size()) << ", " << connected

@@ -84,8 +84,19 @@ int RunSubmit(const Global& g, const std::string& spec_file, bool json) {
 int RunList(const Global& g, bool json) {
   std::optional<Connection> conn;
   if (int rc = SignIn(g, conn); rc != kExitOk) return rc;
+  // Every page, in order (each response stays within the message limit).
   auto resp = conn->Call(&Stub::ListQueries, v1::ListQueriesRequest());
   if (!resp.ok()) return Fail(resp.status());
+  for (std::string token = resp->next_page_token(); !token.empty();) {
+    v1::ListQueriesRequest next;
+    next.set_page_token(token);
+    auto page = conn->Call(&Stub::ListQueries, std::move(next));
+    if (!page.ok()) return Fail(page.status());
+    for (auto& q : *page->mutable_queries()) {
+      *resp->add_queries() = std::move(q);
+    }
+    token = page->next_page_token();
+  }
   if (json) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& q : resp->queries()) list.push_back(QueryJson(q));

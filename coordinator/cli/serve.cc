@@ -1,5 +1,6 @@
 // `kring-coordinator serve`: the coordinator service.
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -34,8 +35,22 @@ struct ServeFlags {
   std::string port_file;
   double decision_seconds = 20;
   double round_seconds = 30;
+  double hello_seconds = 10;
+  double keepalive_seconds = 30;
   uint32_t approvals = 1;
 };
+
+// The server's options as the flags give them.
+ServerOptions ServerOptionsFor(const ServeFlags& f) {
+  ServerOptions server = f.server;
+  server.hello_deadline =
+      std::chrono::milliseconds(static_cast<int64_t>(f.hello_seconds * 1000));
+  server.keepalive_time = std::chrono::milliseconds(
+      static_cast<int64_t>(f.keepalive_seconds * 1000));
+  server.keepalive_timeout =
+      std::min(server.keepalive_time, server.keepalive_timeout);
+  return server;
+}
 
 // The engine's options as the flags give them (reading --policy).
 absl::StatusOr<EngineOptions> EngineOptionsFor(const ServeFlags& f) {
@@ -62,7 +77,7 @@ int RunServe(const Common& c, const ServeFlags& f, const ServeHook& hook) {
   if (!options.ok()) return Fail(options.status());
   auto eng = Engine::Create(*std::move(db), *std::move(options));
   if (!eng.ok()) return Fail(eng.status());
-  ServerOptions server = f.server;
+  ServerOptions server = ServerOptionsFor(f);
   if (hook) hook(**eng, server);
   auto s = Server::Start(eng->get(), server);
   if (!s.ok()) return Fail(s.status());
@@ -104,6 +119,16 @@ void AddServeCommand(CLI::App& app, Common& c, cli::Command& chosen,
   serve->add_option("--policy", f->policy_file,
                     "Disclosure policy (JSON; can only tighten the "
                     "defaults of 10 respondents, 3 schools, base 5)");
+  serve
+      ->add_option("--hello-seconds", f->hello_seconds,
+                   "A node stream without a valid hello by then is closed")
+      ->check(CLI::Range(0.1, 3600.0));
+  serve
+      ->add_option("--keepalive-seconds", f->keepalive_seconds,
+                   "Ping each connection after this much silence; one that "
+                   "does not answer (within 10 s at most) is closed, and its "
+                   "school may connect again")
+      ->check(CLI::Range(1.0, 3600.0));
   serve->add_option("--decision-seconds", f->decision_seconds,
                     "How long schools have to accept or decline a query");
   serve

@@ -76,6 +76,7 @@ class Process {
     pid_ = -1;
     return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+  pid_t pid() const { return pid_; }
   // True once the process has ended (reaps it; does not block).
   bool Exited() {
     if (pid_ <= 0) return true;
@@ -193,6 +194,9 @@ class Cluster {
     port_.clear();
   }
   const std::string& address() const { return address_; }
+  pid_t coordinator_pid() const {
+    return coordinator_ ? coordinator_->pid() : -1;
+  }
   // The private key file of a user added with AddUser.
   std::string KeyFile(const std::string& user_id) const {
     return (dir_ / (user_id + ".key")).string();
@@ -269,6 +273,10 @@ class Cluster {
     const int code = it->second->StopWithin(sig, deadline);
     nodes_.erase(it);
     return code;
+  }
+  pid_t node_pid(const std::string& name) const {
+    auto it = nodes_.find(name);
+    return it == nodes_.end() ? -1 : it->second->pid();
   }
   void StopNode(const std::string& name, int sig = SIGTERM) {
     auto it = nodes_.find(name);

@@ -10,9 +10,11 @@
 #include <sstream>
 #include <string>
 
+#include "api/limits.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "query/spec.h"
 #include "tests/unit/client/test_coordinator.h"
 
 namespace kring::client {
@@ -208,6 +210,63 @@ TEST_F(KringCliTest, AdminEnrollNodesGrant) {
   CliRun denied =
       Kring("researcher", "admin grant --query " + id + " --user approver");
   EXPECT_EQ(denied.exit_code, 1);
+}
+
+// A link that takes every message and drops it.
+class DiscardingLink final : public coordinator::NodeLink {
+ public:
+  bool Send(const v1::CoordinatorToNode&) override { return true; }
+};
+
+TEST_F(KringCliTest, AdminNodesShowsEachSchoolsLastEvent) {
+  coordinator::School s;
+  s.brin = "00AA";
+  s.name = "De Regenboog";
+  s.municipality = "GM0363";
+  auto code = c_.engine().NewEnrollmentCode(s);
+  ASSERT_TRUE(code.ok()) << code.status();
+  v1::EnrollRequest r;
+  r.set_code(code->code());
+  r.set_identity_public_key(
+      std::string(crypto::IdentityKeyPair::Generate().public_key().bytes()));
+  auto school = c_.engine().Enroll(r);
+  ASSERT_TRUE(school.ok()) << school.status();
+  auto link = std::make_shared<DiscardingLink>();
+  ASSERT_TRUE(c_.engine().Connected(school->school_id(), link).ok());
+  EXPECT_FALSE(
+      c_.engine().Connected(school->school_id(), link).ok());  // refused
+  c_.engine().Disconnected(school->school_id(), link.get());
+
+  CliRun table = Kring("admin", "admin nodes");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("LAST EVENT"));
+  EXPECT_THAT(table.out, HasSubstr("disconnected"));
+  CliRun json = Kring("admin", "admin nodes --json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto events = nlohmann::json::parse(json.out)[0]["events"];
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_THAT(events[0]["what"].get<std::string>(),
+              HasSubstr("refused a second connection"));
+  EXPECT_EQ(events[1]["what"], "disconnected");
+}
+
+TEST_F(KringCliTest, ListFollowsEveryPage) {
+  // Enough queries with the longest purpose for several 1 MiB pages.
+  std::ifstream in(SpecFile());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto spec = query::ParseQuerySpecJson(text.str());
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  spec->set_purpose(std::string(api::kMaxPurposeBytes, 'p'));
+  auto user = c_.engine().db().GetUser("researcher");
+  ASSERT_TRUE(user.ok()) << user.status();
+  const int n = 2 * api::kListPageBytes / (2 * api::kMaxPurposeBytes) + 20;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(c_.engine().Submit(*user, *spec).ok());
+  }
+  CliRun list = Kring("researcher", "query list --json");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(nlohmann::json::parse(list.out).size(), static_cast<size_t>(n));
 }
 
 }  // namespace

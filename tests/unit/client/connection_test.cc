@@ -69,6 +69,31 @@ TEST(ConnectionTest, SignedCallsOverLoopback) {
               StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
+TEST(ConnectionTest, OversizedFieldsAreRefusedNamingFieldAndLimit) {
+  testing::TestCoordinator c;
+  ASSERT_TRUE(c.ok());
+  api::ChannelOptions o;
+  o.address = c.address();
+  o.insecure_loopback = true;
+  Connection researcher = Open(c, "researcher", o);
+  v1::SubmitQueryRequest r;
+  r.mutable_spec()->set_statistic("mean");
+  r.mutable_spec()->set_purpose(std::string(5000, 'x'));
+  EXPECT_THAT(researcher.Call(&v1::Coordinator::Stub::SubmitQuery, r),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.purpose is 5000 bytes; the limit is "
+                                 "4096")));
+  Connection admin = Open(c, "admin", o);
+  v1::CreateEnrollmentCodeRequest code;
+  code.set_brin("00AA");
+  code.set_school_name(std::string(300, 'n'));
+  code.set_municipality("GM0363");
+  EXPECT_THAT(
+      admin.Call(&v1::Coordinator::Stub::CreateEnrollmentCode, code),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("school_name")));
+  EXPECT_THAT(*c.engine().db().ListQueries(), ::testing::IsEmpty());
+}
+
 TEST(ConnectionTest, AKeyThatIsNotTheUsersIsUnauthenticated) {
   testing::TestCoordinator c;
   ASSERT_TRUE(c.ok());

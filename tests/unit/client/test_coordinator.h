@@ -54,6 +54,7 @@ class TestCoordinator {
     so.tls_cert_file = tls_cert;
     so.tls_key_file = tls_key;
     so.insecure_loopback = tls_cert.empty();
+    so.hello_deadline = std::chrono::seconds(1);
     auto server = coordinator::Server::Start(engine_.get(), so);
     EXPECT_TRUE(server.ok()) << server.status();
     if (server.ok()) server_ = *std::move(server);

@@ -1,5 +1,6 @@
 #include "coordinator/dispatcher.h"
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@ using ::kring::coordinator::testing::RunningQuery;
 using ::kring::coordinator::testing::ScriptedSchools;
 using ::kring::testing::IsOk;
 using ::kring::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -42,8 +44,12 @@ class QueueLink final : public NodeLink {
     std::lock_guard lock(mu_);
     return std::exchange(queue_, {});
   }
+  bool Healthy() const override { return healthy_; }
+  // As the transport would after a keepalive timeout.
+  void Break() { healthy_ = false; }
 
  private:
+  std::atomic<bool> healthy_ = true;
   std::mutex mu_;
   std::deque<v1::CoordinatorToNode> queue_;
 };
@@ -112,7 +118,7 @@ class DispatcherTest : public testing::CoordinatorFixture {
       ASSERT_TRUE(e.ok()) << e.status();
       schools.Rename(i, e->school_id());
       links_[e->school_id()] = std::make_shared<QueueLink>();
-      d.Connected(e->school_id(), links_[e->school_id()]);
+      ASSERT_THAT(d.Connected(e->school_id(), links_[e->school_id()]), IsOk());
     }
   }
   // A submitted and approved (RUNNING) query.
@@ -252,6 +258,51 @@ TEST_F(DispatcherTest, TheDecisionDeadlineFiresOnATickOfTheClock) {
   const v1::QueryInfo done = Stored(q);
   EXPECT_EQ(done.state(), v1::QUERY_STATE_FAILED);
   EXPECT_THAT(done.reason(), HasSubstr("only 0 of 3 schools took part"));
+  // Each exclusion is an event of its school.
+  for (size_t i = 0; i < 3; ++i) {
+    const auto events = d->Events(schools.id(i));
+    ASSERT_FALSE(events.empty());
+    EXPECT_THAT(events.back().what(), AllOf(HasSubstr(q.ticket().query_id()),
+                                            HasSubstr("did not answer in time"),
+                                            HasSubstr("its link was up")));
+  }
+}
+
+TEST_F(DispatcherTest, ASecondLinkIsRefusedWhileTheFirstIsHealthy) {
+  auto d = NewDispatcher();
+  ScriptedSchools schools = Schools(3);
+  EnrollAndConnect(schools, *d);
+  const std::string id = schools.id(0);
+  auto second = std::make_shared<QueueLink>();
+  EXPECT_THAT(d->Connected(id, second),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("already connected")));
+  // The refused link going away leaves the first one in place.
+  d->Disconnected(id, second.get());
+  EXPECT_TRUE(d->IsConnected(id));
+  ASSERT_FALSE(d->Events(id).empty());
+  EXPECT_THAT(d->Events(id).back().what(), HasSubstr("refused a second"));
+  // The first link still gets the school's tasks.
+  d->Start(Approved());
+  EXPECT_FALSE(links_[id]->Take().empty());
+  EXPECT_TRUE(second->Take().empty());
+}
+
+TEST_F(DispatcherTest, AnUnhealthyLinkIsReplacedAndTheEvictionNoted) {
+  auto d = NewDispatcher();
+  ScriptedSchools schools = Schools(3);
+  EnrollAndConnect(schools, *d);
+  const std::string id = schools.id(0);
+  links_[id]->Break();
+  auto second = std::make_shared<QueueLink>();
+  ASSERT_THAT(d->Connected(id, second), IsOk());
+  EXPECT_THAT(d->Events(id).back().what(), HasSubstr("replaced a link"));
+  // The old stream ending later does not disconnect the new one.
+  d->Disconnected(id, links_[id].get());
+  EXPECT_TRUE(d->IsConnected(id));
+  d->Disconnected(id, second.get());
+  EXPECT_FALSE(d->IsConnected(id));
+  EXPECT_EQ(d->Events(id).back().what(), "disconnected");
 }
 
 TEST_F(DispatcherTest, ASchoolConnectingDuringTheWindowGetsItsTask) {
@@ -264,7 +315,7 @@ TEST_F(DispatcherTest, ASchoolConnectingDuringTheWindowGetsItsTask) {
   EXPECT_FALSE(d->IsConnected(late));
   d->Start(q);
   EXPECT_TRUE(links_[late]->Take().empty());
-  d->Connected(late, links_[late]);
+  ASSERT_THAT(d->Connected(late, links_[late]), IsOk());
   Pump(*d, schools);
   EXPECT_EQ(Stored(q).state(), v1::QUERY_STATE_RELEASED);
   EXPECT_TRUE(received_[late].front().has_task());
@@ -284,7 +335,7 @@ TEST_F(DispatcherTest, ARestartFailsInterruptedRunsOnlyWithTheirAuditEntry) {
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_THAT(Stored(q).reason(), HasSubstr("restarted"));
   auto link = std::make_shared<QueueLink>();
-  (*d)->Connected("any-school", link);
+  ASSERT_THAT((*d)->Connected("any-school", link), IsOk());
   const auto sent = link->Take();
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].run_end().query_id(), q.ticket().query_id());

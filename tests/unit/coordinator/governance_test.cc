@@ -212,5 +212,57 @@ TEST_F(GovernanceTest, NothingChangesWhenItsAuditEntryCannotBeWritten) {
   EXPECT_THAT(AuditKinds(), ElementsAre("submitted"));
 }
 
+TEST_F(GovernanceTest, OversizedTextIsRefusedBeforeAnythingIsStored) {
+  Governance g = Make();
+  v1::QuerySpec spec = Spec();
+  spec.set_purpose(std::string(32 << 20, 'x'));
+  EXPECT_THAT(g.Submit(researcher_, spec, 0),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("spec.purpose is 33554432 bytes; the limit "
+                                 "is 4096")));
+  EXPECT_THAT(*db_->ListQueries(), IsEmpty());
+  EXPECT_THAT(AuditKinds(), IsEmpty());
+  KRING_ASSERT_OK_AND_ASSIGN(const v1::QueryInfo q,
+                             g.Submit(researcher_, Spec(), 0));
+  EXPECT_THAT(
+      g.Reject(approver_, q.ticket().query_id(), std::string(2000, 'r')),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit is 1024")));
+  EXPECT_EQ(db_->GetQuery(q.ticket().query_id())->state(),
+            v1::QUERY_STATE_AWAITING_APPROVAL);
+}
+
+TEST_F(GovernanceTest, ListPagesStayWithinTheirSizeAndChain) {
+  Governance g = Make();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    KRING_ASSERT_OK_AND_ASSIGN(const v1::QueryInfo q,
+                               g.Submit(researcher_, Spec(), 0));
+    ids.push_back(q.ticket().query_id());
+  }
+  // The other user's query is skipped on every page.
+  ASSERT_THAT(g.Submit(other_, Spec(), 0), IsOk());
+  const size_t one = db_->GetQuery(ids[0])->ByteSizeLong();
+  std::vector<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    KRING_ASSERT_OK_AND_ASSIGN(const v1::ListQueriesResponse page,
+                               g.ListPage(researcher_, token, 2 * one + 10));
+    EXPECT_LE(page.queries_size(), 2);
+    for (const auto& q : page.queries()) seen.push_back(q.ticket().query_id());
+    token = page.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(seen, ids);
+  EXPECT_EQ(pages, 3);
+  // A page always holds one query, however small the budget.
+  KRING_ASSERT_OK_AND_ASSIGN(const v1::ListQueriesResponse tiny,
+                             g.ListPage(researcher_, "", 1));
+  EXPECT_EQ(tiny.queries_size(), 1);
+  EXPECT_THAT(
+      g.ListPage(researcher_, "bogus", 1 << 20),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page token")));
+}
+
 }  // namespace
 }  // namespace kring::coordinator

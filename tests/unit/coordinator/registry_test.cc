@@ -51,9 +51,8 @@ TEST_F(RegistryTest, OnlyAdminsRegisterUsersEnrollSchoolsAndListNodes) {
   v1::CreateEnrollmentCodeRequest r;
   EXPECT_THAT(registry_.CreateEnrollmentCode(researcher_, r),
               StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(
-      registry_.Nodes(researcher_, [](const std::string&) { return false; }),
-      StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(registry_.Nodes(researcher_, [](v1::NodeInfo&) {}),
+              StatusIs(absl::StatusCode::kPermissionDenied));
   EXPECT_THAT(AuditKinds(), IsEmpty());
 }
 
