@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "crypto/secagg/parameters.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -118,7 +119,9 @@ const std::map<std::string, std::string> kMunicipality = {
     {"S1", "GM0363"}, {"S2", "GM0363"}, {"S3", "GM0599"},
     {"S4", "GM0599"}, {"S5", "GM0344"}, {"S6", "GM0344"}};
 
-// The release computed directly on the union of the given schools' data.
+// The release computed directly on the union of the given schools' data,
+// with the privacy statement of a run of these schools (the nodes of these
+// tests add zero noise: kring-node-faulty --zero-noise).
 query::ReleasedResult PooledRelease(Cluster& c, const std::string& spec_json,
                                     const std::vector<std::string>& schools) {
   auto spec = query::ParseQuerySpecJson(spec_json);
@@ -135,6 +138,13 @@ query::ReleasedResult PooledRelease(Cluster& c, const std::string& spec_json,
   auto released = query::ApplyDisclosure(layout, *decoded,
                                          query::DisclosurePolicy::Default());
   EXPECT_TRUE(released.ok()) << released.status();
+  const auto n = static_cast<uint32_t>(schools.size());
+  auto params =
+      crypto::secagg::ChooseParameters(n, crypto::secagg::SecurityGoals());
+  EXPECT_TRUE(params.ok()) << params.status();
+  auto plan = query::NoisePlan::Create(layout, q->rho(), params->threshold, n);
+  EXPECT_TRUE(plan.ok()) << plan.status();
+  released->privacy = query::StatementFor(*plan, n);
   return *std::move(released);
 }
 
@@ -227,6 +237,29 @@ TEST_F(FlowTest, FullQueryEqualsPooledComputation) {
   EXPECT_EQ(audit.exit_code, 0) << audit.out;
   EXPECT_THAT(audit.out, HasSubstr("Sent the masked contribution"));
   EXPECT_THAT(audit.out, HasSubstr("Accepted query"));
+}
+
+// The real kring-node always adds noise: the release differs from the
+// pooled computation and states the privacy it gives and how much noise a
+// count carries.
+TEST_F(FlowTest, RealNodesAddNoiseAndTheReleaseSaysHowMuch) {
+  c_.set_zero_noise(false);
+  Schools(5);
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  const nlohmann::json result = nlohmann::json::parse(
+      ResultJson(c_, researcher_, q->ticket().query_id()));
+  const nlohmann::json pooled =
+      PooledRelease(c_, kSpec, {"S1", "S2", "S3", "S4", "S5"}).ToJson();
+  ASSERT_TRUE(result.contains("privacy")) << result.dump(2);
+  EXPECT_EQ(result["privacy"], pooled["privacy"]);
+  EXPECT_LE(result["privacy"]["rho"].get<double>(), query::kDefaultQueryRho);
+  EXPECT_GT(result["privacy"]["count_noise_sd"].get<double>(), 1.0);
+  // Means to full precision: equal only if every school's noise were 0.
+  EXPECT_NE(result["cells"], pooled["cells"]);
 }
 
 // A requester's whole path with the `kring` CLI: submit, approve, wait
