@@ -51,8 +51,8 @@ double RandombytesBytesPerSecond(size_t chunk, size_t total, int reps) {
   return static_cast<double>(total) / Median(t);
 }
 
-nlohmann::json SamplerFigures(const std::string& label, crypto::Rational s2,
-                              const DpBenchOptions& o) {
+// One sample per call (SampleDiscreteGaussian, 8-byte reads).
+nlohmann::json SingleFigures(crypto::Rational s2, const DpBenchOptions& o) {
   CountingRandom rng(crypto::SystemRandom());
   std::vector<double> seconds;
   long double sum_sq = 0;
@@ -65,22 +65,57 @@ nlohmann::json SamplerFigures(const std::string& label, crypto::Rational s2,
     }));
   }
   const double total = static_cast<double>(o.samples) * o.repetitions;
-  const double sigma2 = static_cast<double>(s2.num) / s2.den;
   const double per_second = o.samples / Median(seconds);
   return {
-      {"sigma2", label},
       {"samples_per_second", per_second},
       {"ns_per_sample", 1e9 / per_second},
       {"random_bytes_per_sample", static_cast<double>(rng.bytes()) / total},
       {"random_source_calls_per_sample",
        static_cast<double>(rng.calls()) / total},
       {"random_bytes_per_second", per_second * rng.bytes() / total},
-      // A sanity check of the draws timed: near 1 (standard error about
-      // sqrt(2 / draws)).
-      {"mean_square_over_variance",
-       static_cast<double>(sum_sq / total) /
-           query::privacy::DiscreteGaussianVariance(sigma2)},
+      {"mean_square", static_cast<double>(sum_sq / total)},
   };
+}
+
+// A whole vector per call (SampleDiscreteGaussians, 512-byte reads).
+nlohmann::json VectorFigures(crypto::Rational s2, const DpBenchOptions& o) {
+  CountingRandom rng(crypto::SystemRandom());
+  std::vector<double> seconds;
+  long double sum_sq = 0;
+  for (int r = 0; r < o.repetitions; ++r) {
+    std::vector<int64_t> xs;
+    seconds.push_back(TimeOnce(
+        [&] { xs = *crypto::SampleDiscreteGaussians(s2, o.samples, rng); }));
+    for (int64_t x : xs) sum_sq += static_cast<long double>(x) * x;
+  }
+  const double total = static_cast<double>(o.samples) * o.repetitions;
+  const double per_second = o.samples / Median(seconds);
+  return {
+      {"samples_per_second", per_second},
+      {"ns_per_sample", 1e9 / per_second},
+      {"random_bytes_per_sample", static_cast<double>(rng.bytes()) / total},
+      {"random_source_calls_per_sample",
+       static_cast<double>(rng.calls()) / total},
+      {"random_bytes_per_second", per_second * rng.bytes() / total},
+      {"mean_square", static_cast<double>(sum_sq / total)},
+  };
+}
+
+nlohmann::json SamplerFigures(const std::string& label, crypto::Rational s2,
+                              const DpBenchOptions& o) {
+  const double variance = query::privacy::DiscreteGaussianVariance(
+      static_cast<double>(s2.num) / static_cast<double>(s2.den));
+  nlohmann::json out = {{"sigma2", label},
+                        {"single", SingleFigures(s2, o)},
+                        {"vector", VectorFigures(s2, o)}};
+  // A sanity check of the draws timed: near 1 (standard error about
+  // sqrt(2 / draws)).
+  for (const char* mode : {"single", "vector"}) {
+    nlohmann::json& m = out[mode];
+    m["mean_square_over_variance"] = m["mean_square"].get<double>() / variance;
+    m.erase("mean_square");
+  }
+  return out;
 }
 
 }  // namespace
@@ -96,18 +131,23 @@ nlohmann::json RunDpSamplerBench(const DpBenchOptions& o) {
   gaussians.push_back(SamplerFigures("1e10", {10000000000, 1}, o));
   const int reps = o.repetitions;
   double chunk8 = RandombytesBytesPerSecond(8, size_t{1} << 23, reps);
+  double chunk512 = RandombytesBytesPerSecond(512, size_t{1} << 25, reps);
   double block =
       RandombytesBytesPerSecond(size_t{1} << 16, size_t{1} << 26, reps);
   for (auto& g : gaussians) {
-    // Time the randomness alone would take, as a share of the sampler's.
-    g["randombytes_share_of_time"] =
-        g["random_bytes_per_second"].get<double>() / chunk8;
+    // Time the randomness alone would take (randombytes_buf in the same
+    // chunks), as a share of the sampler's time.
+    g["single"]["randombytes_share_of_time"] =
+        g["single"]["random_bytes_per_second"].get<double>() / chunk8;
+    g["vector"]["randombytes_share_of_time"] =
+        g["vector"]["random_bytes_per_second"].get<double>() / chunk512;
   }
   return {
       {"samples_per_repetition", o.samples},
       {"repetitions", reps},
       {"discrete_gaussian", gaussians},
       {"randombytes_buf_8_byte_calls_bytes_per_second", chunk8},
+      {"randombytes_buf_512_byte_calls_bytes_per_second", chunk512},
       {"randombytes_buf_64_kib_calls_bytes_per_second", block},
   };
 }

@@ -14,10 +14,12 @@ struct DpBenchOptions {
 // own function below.
 nlohmann::json RunDpBench(const DpBenchOptions& options);
 
-// Part "sampler": throughput of crypto::SampleDiscreteGaussian on
-// SystemRandom at sigma2 = 1, 100, 10^6 and 10^10 (samples/s, random bytes
-// and RandomSource calls per sample), against libsodium's randombytes_buf
-// in the same run, in the sampler's 8-byte chunks and in 64 KiB blocks.
+// Part "sampler": throughput of crypto::SampleDiscreteGaussian (one sample
+// per call) and SampleDiscreteGaussians (a vector per call) on SystemRandom
+// at sigma2 = 1, 100, 10^6 and 10^10 (samples/s, random bytes and
+// RandomSource calls per sample), against libsodium's randombytes_buf in
+// the same run, in the samplers' 8- and 512-byte chunks and in 64 KiB
+// blocks.
 nlohmann::json RunDpSamplerBench(const DpBenchOptions& options);
 
 }  // namespace kring::bench
