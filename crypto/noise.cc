@@ -115,8 +115,13 @@ uint64_t UniformBelow(uint64_t m, Bits& bits) {
   if (m <= 1) return 0;
   int width = std::bit_width(m - 1);
   for (;;) {
-    uint64_t x =
-        width == 64 ? (bits.Take(32) << 32) | bits.Take(32) : bits.Take(width);
+    uint64_t x;
+    if (width == 64) {
+      x = bits.Take(32) << 32;
+      x |= bits.Take(32);
+    } else {
+      x = bits.Take(width);
+    }
     if (x < m) return x;
   }
 }

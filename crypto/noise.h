@@ -26,7 +26,9 @@
 // Randomness comes only from the RandomSource given (SystemRandom() in
 // production). Each call reads the bytes it needs in chunks (8 bytes for
 // one sample, 512 for a vector); the number read varies with the sample
-// (expected O(1) chunks per sample). The functions
+// (expected O(1) chunks per sample). The samplers are not constant-time:
+// how long a draw takes depends on the value drawn, so noise is to be drawn
+// before a run starts, not while others can time it. The functions
 // are thread-safe if `rng` is.
 
 #include <cstddef>
