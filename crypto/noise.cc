@@ -3,6 +3,8 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
@@ -59,10 +61,13 @@ U256 Mul(Uint128 a, Uint128 b) {
   return r;
 }
 
-// Random bits drawn from a RandomSource, eight bytes at a time.
+// Random bits drawn from a RandomSource, `chunk` bytes (a multiple of 8, at
+// most kMaxChunk) per call.
 class Bits {
  public:
-  explicit Bits(RandomSource& rng) : rng_(rng) {}
+  static constexpr size_t kMaxChunk = 512;
+
+  Bits(RandomSource& rng, size_t chunk) : rng_(rng), chunk_(chunk) {}
 
   // `n` (1..63) fresh uniform bits, in the low bits of the result.
   uint64_t Take(int n) {
@@ -76,19 +81,33 @@ class Bits {
   bool Bit() { return Take(1) != 0; }
 
  private:
-  // Drops the bits left over (fewer than a request needs) and reads 8 bytes.
+  // Drops the bits left over (fewer than a request needs) and takes the
+  // next 8 bytes, reading a new chunk when the last is used up.
   void Refill() {
-    uint8_t bytes[8];
-    rng_.Fill(bytes);
+    if (position_ == chunk_) {
+      rng_.Fill(std::span<uint8_t>(block_, chunk_));
+      position_ = 0;
+    }
     buffer_ = 0;
-    for (int i = 0; i < 8; ++i) buffer_ |= uint64_t{bytes[i]} << (8 * i);
+    for (int i = 0; i < 8; ++i) {
+      buffer_ |= uint64_t{block_[position_ + i]} << (8 * i);
+    }
+    position_ += 8;
     available_ = 64;
   }
 
   RandomSource& rng_;
+  const size_t chunk_;
+  uint8_t block_[kMaxChunk];
+  size_t position_ = chunk_;
   uint64_t buffer_ = 0;
   int available_ = 0;
 };
+
+// Chunk sizes: single samples read 8 bytes at a time (they need 8 to 12 on
+// average), vectors 512 (fewer calls into the source).
+constexpr size_t kSingleChunk = 8;
+constexpr size_t kVectorChunk = Bits::kMaxChunk;
 
 // Uniform in [0, m), m >= 1: draw bit_width(m - 1) bits, reject values >= m
 // (fewer than 2 draws expected; no modulo bias).
@@ -96,8 +115,13 @@ uint64_t UniformBelow(uint64_t m, Bits& bits) {
   if (m <= 1) return 0;
   int width = std::bit_width(m - 1);
   for (;;) {
-    uint64_t x =
-        width == 64 ? (bits.Take(32) << 32) | bits.Take(32) : bits.Take(width);
+    uint64_t x;
+    if (width == 64) {
+      x = bits.Take(32) << 32;
+      x |= bits.Take(32);
+    } else {
+      x = bits.Take(width);
+    }
     if (x < m) return x;
   }
 }
@@ -201,6 +225,28 @@ int64_t DiscreteGaussian(uint64_t n, uint64_t d, Bits& bits) {
   }
 }
 
+// OK if SampleDiscreteGaussian supports sigma2; else why not, for `caller`.
+absl::Status CheckSigma2(Rational sigma2, const char* caller) {
+  if (sigma2.num == 0 || sigma2.den == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: sigma2 = %d/%d must be positive with a nonzero denominator",
+        caller, sigma2.num, sigma2.den));
+  }
+  if (sigma2.den > kMaxGaussianDenominator) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: sigma2 denominator %d exceeds the limit 2^32; round sigma2 to a "
+        "denominator of at most 2^32",
+        caller, sigma2.den));
+  }
+  if (static_cast<Uint128>(sigma2.num) >
+      static_cast<Uint128>(kMaxGaussianSigma2) * sigma2.den) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: sigma2 = %d/%d exceeds the limit 2^62", caller,
+                        sigma2.num, sigma2.den));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<bool> SampleBernoulliExp(Rational gamma, RandomSource& rng) {
@@ -209,7 +255,7 @@ absl::StatusOr<bool> SampleBernoulliExp(Rational gamma, RandomSource& rng) {
         "SampleBernoulliExp: gamma has denominator 0; pass gamma = num/den "
         "with den >= 1");
   }
-  Bits bits(rng);
+  Bits bits(rng, kSingleChunk);
   return BernoulliExp(FromUint128(gamma.num), FromUint128(gamma.den), bits);
 }
 
@@ -220,32 +266,38 @@ absl::StatusOr<int64_t> SampleDiscreteLaplace(uint64_t t, RandomSource& rng) {
         "1..2^32",
         t));
   }
-  Bits bits(rng);
+  Bits bits(rng, kSingleChunk);
   return DiscreteLaplace(t, bits);
 }
 
 absl::StatusOr<int64_t> SampleDiscreteGaussian(Rational sigma2,
                                                RandomSource& rng) {
-  if (sigma2.num == 0 || sigma2.den == 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "SampleDiscreteGaussian: sigma2 = %d/%d must be positive with a "
-        "nonzero denominator",
-        sigma2.num, sigma2.den));
+  if (absl::Status s = CheckSigma2(sigma2, "SampleDiscreteGaussian"); !s.ok()) {
+    return s;
   }
-  if (sigma2.den > kMaxGaussianDenominator) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "SampleDiscreteGaussian: sigma2 denominator %d exceeds the limit "
-        "2^32; round sigma2 to a denominator of at most 2^32",
-        sigma2.den));
-  }
-  if (static_cast<Uint128>(sigma2.num) >
-      static_cast<Uint128>(kMaxGaussianSigma2) * sigma2.den) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "SampleDiscreteGaussian: sigma2 = %d/%d exceeds the limit 2^62",
-        sigma2.num, sigma2.den));
-  }
-  Bits bits(rng);
+  Bits bits(rng, kSingleChunk);
   return DiscreteGaussian(sigma2.num, sigma2.den, bits);
+}
+
+absl::StatusOr<std::vector<int64_t>> SampleDiscreteGaussians(
+    Rational sigma2, size_t count, RandomSource& rng) {
+  if (absl::Status s = CheckSigma2(sigma2, "SampleDiscreteGaussians");
+      !s.ok()) {
+    return s;
+  }
+  if (count > kMaxGaussianCount) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "SampleDiscreteGaussians: %d samples requested; at most 2^30 per "
+        "call",
+        count));
+  }
+  std::vector<int64_t> out;
+  out.reserve(count);
+  Bits bits(rng, kVectorChunk);
+  for (size_t i = 0; i < count; ++i) {
+    out.push_back(DiscreteGaussian(sigma2.num, sigma2.den, bits));
+  }
+  return out;
 }
 
 }  // namespace kring::crypto

@@ -24,11 +24,16 @@
 // exp(-2^61) (Gaussian), far below any observable effect.
 //
 // Randomness comes only from the RandomSource given (SystemRandom() in
-// production). Each call reads the bytes it needs in small chunks; the
-// number read varies with the sample (expected O(1) chunks). The functions
+// production). Each call reads the bytes it needs in chunks (8 bytes for
+// one sample, 512 for a vector); the number read varies with the sample
+// (expected O(1) chunks per sample). The samplers are not constant-time:
+// how long a draw takes depends on the value drawn, so noise is to be drawn
+// before a run starts, not while others can time it. The functions
 // are thread-safe if `rng` is.
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "crypto/random.h"
@@ -64,6 +69,17 @@ absl::StatusOr<int64_t> SampleDiscreteLaplace(uint64_t t, RandomSource& rng);
 // sigma2 in range.
 absl::StatusOr<int64_t> SampleDiscreteGaussian(Rational sigma2,
                                                RandomSource& rng);
+
+// Largest count accepted by SampleDiscreteGaussians.
+inline constexpr size_t kMaxGaussianCount = size_t{1} << 30;
+
+// `count` independent samples of N_Z(0, sigma2), the same algorithm as
+// SampleDiscreteGaussian (same limits; count <= 2^30), reading randomness 512
+// bytes per call instead of 8: for drawing a whole noise vector at once (with
+// libsodium each call is a getrandom system call).
+absl::StatusOr<std::vector<int64_t>> SampleDiscreteGaussians(Rational sigma2,
+                                                             size_t count,
+                                                             RandomSource& rng);
 
 }  // namespace kring::crypto
 

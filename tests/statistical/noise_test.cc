@@ -199,6 +199,20 @@ TEST(NoiseStatisticalTest, DiscreteGaussianMatchesPmf) {
   }
 }
 
+TEST(NoiseStatisticalTest, DiscreteGaussianVectorMatchesPmf) {
+  const Rational sigma2s[] = {{7, 3}, {1000000, 1}};
+  uint64_t seed = 350;
+  for (Rational s : sigma2s) {
+    DeterministicRandom rng(seed++);
+    std::vector<int64_t> xs = *SampleDiscreteGaussians(s, 200000, rng);
+    ExpectFits(DiscreteGaussianPmf(static_cast<long double>(s.num) /
+                                   static_cast<long double>(s.den)),
+               xs,
+               "discrete Gaussian vector sigma2 = " + std::to_string(s.num) +
+                   "/" + std::to_string(s.den));
+  }
+}
+
 // Central moments of a pmf (mean 0 by symmetry).
 long double Moment(const Pmf& pmf, int k) {
   long double m = 0;

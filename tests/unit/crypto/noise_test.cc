@@ -63,6 +63,8 @@ constexpr int kKatBernoulli[] = {1, 1, 0, 0, 1, 1, 1, 1,
                                  0, 1, 0, 0, 0, 1, 1, 0};
 constexpr int64_t kKatLaplace[] = {1, -3, -9, -8, 0, 7, 3, 0, 8, -11, 5, -8};
 constexpr int64_t kKatGaussianSmall[] = {-1, 2, 0, 0, 2, 1, 1, -4, 0, -1, 1, 0};
+constexpr int64_t kKatGaussianVector[] = {-1, 1, 2,  1,  0, -1,
+                                          -1, 2, -2, -2, 2, 1};
 constexpr int64_t kKatGaussianLarge[] = {119479, -117223, 71726,
                                          4421,   -27733,  144601};
 
@@ -81,6 +83,13 @@ TEST(NoiseKnownAnswerTest, DiscreteGaussian) {
   EXPECT_THAT(Gaussians({7, 3}, 3, 12), ElementsAreArray(kKatGaussianSmall));
   EXPECT_THAT(Gaussians({10000000000, 1}, 4, 6),
               ElementsAreArray(kKatGaussianLarge));
+}
+
+TEST(NoiseKnownAnswerTest, DiscreteGaussianVector) {
+  DeterministicRandom rng(3);
+  KRING_ASSERT_OK_AND_ASSIGN(std::vector<int64_t> xs,
+                             SampleDiscreteGaussians({7, 3}, 12, rng));
+  EXPECT_THAT(xs, ElementsAreArray(kKatGaussianVector));
 }
 
 TEST(NoiseKnownAnswerTest, SameSeedSameStream) {
@@ -122,6 +131,20 @@ TEST(NoiseParameterTest, GaussianRejectsParametersOutOfRange) {
   EXPECT_THAT(SampleDiscreteGaussian({3 * kMaxGaussianSigma2 + 1, 3}, rng),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2^62")));
   EXPECT_TRUE(SampleDiscreteGaussian({3 * kMaxGaussianSigma2, 3}, rng).ok());
+}
+
+TEST(NoiseParameterTest, GaussianVectorChecksLikeTheSingleSampler) {
+  DeterministicRandom rng(1);
+  EXPECT_THAT(
+      SampleDiscreteGaussians({0, 1}, 3, rng),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("positive")));
+  EXPECT_THAT(SampleDiscreteGaussians({kMaxGaussianSigma2 + 1, 1}, 3, rng),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2^62")));
+  EXPECT_THAT(SampleDiscreteGaussians({1, 1}, kMaxGaussianCount + 1, rng),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2^30")));
+  KRING_ASSERT_OK_AND_ASSIGN(std::vector<int64_t> none,
+                             SampleDiscreteGaussians({1, 1}, 0, rng));
+  EXPECT_TRUE(none.empty());
 }
 
 TEST(NoiseExtremesTest, BernoulliExpAtZeroIsAlwaysTrue) {
@@ -219,6 +242,17 @@ TEST(NoiseRandomnessTest, DrawsOnlyFromTheGivenSourceAndLittleOfIt) {
   // (or to a runaway loop) shows here.
   EXPECT_GT(rng.bytes(), 8u * 1000);
   EXPECT_LT(rng.bytes(), 200u * 1000);
+}
+
+TEST(NoiseRandomnessTest, VectorReadsWholeBlocks) {
+  DeterministicRandom inner(19);
+  CountingRandom rng(inner);
+  KRING_ASSERT_OK_AND_ASSIGN(std::vector<int64_t> xs,
+                             SampleDiscreteGaussians({1000000, 1}, 1000, rng));
+  EXPECT_EQ(xs.size(), 1000u);
+  EXPECT_EQ(rng.bytes() % 512, 0u);
+  // About 9 bytes per sample are used; the last block is partly unused.
+  EXPECT_LT(rng.bytes(), 20u * 1000);
 }
 
 }  // namespace
