@@ -1,5 +1,6 @@
 #include "query/noise.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -107,8 +108,10 @@ namespace {
 
 class SystemNoiseSource final : public NoiseSource {
  public:
-  absl::StatusOr<int64_t> Sample(const crypto::Rational& sigma2) override {
-    return crypto::SampleDiscreteGaussian(sigma2, crypto::SystemRandom());
+  absl::StatusOr<std::vector<int64_t>> Sample(const crypto::Rational& sigma2,
+                                              size_t count) override {
+    return crypto::SampleDiscreteGaussians(sigma2, count,
+                                           crypto::SystemRandom());
   }
 };
 
@@ -127,14 +130,26 @@ absl::StatusOr<std::vector<uint64_t>> NoisyInput(
         StrCat("the contribution has ", contribution.size(),
                " elements; the noise plan has ", plan.size()));
   }
+  // All noise is drawn before any of it is added: one vector per cell
+  // element (the same share for that element of every cell).
+  const size_t width = plan.cell_width();
+  const size_t cells = plan.size() / std::max<size_t>(width, 1);
+  std::vector<std::vector<int64_t>> noise_of(width);
+  for (size_t e = 0; e < width; ++e) {
+    auto x = noise.Sample(plan.share_sigma2(e), cells);
+    if (!x.ok()) return x.status();
+    if (x->size() != cells) {
+      return absl::InternalError("the noise source returned too few samples");
+    }
+    noise_of[e] = *std::move(x);
+  }
   std::vector<uint64_t> out(contribution.size());
   for (size_t i = 0; i < out.size(); ++i) {
-    const size_t e = i % plan.cell_width();
-    absl::StatusOr<int64_t> x = noise.Sample(plan.share_sigma2(e));
-    if (!x.ok()) return x.status();
+    const size_t e = i % width;
+    const int64_t x = noise_of[e][i / width];
     const uint64_t b = plan.offset(e);
-    const uint64_t magnitude = *x < 0 ? uint64_t{0} - static_cast<uint64_t>(*x)
-                                      : static_cast<uint64_t>(*x);
+    const uint64_t magnitude = x < 0 ? uint64_t{0} - static_cast<uint64_t>(x)
+                                     : static_cast<uint64_t>(x);
     if (magnitude > b) {
       return absl::FailedPreconditionError(
           "a noise sample exceeded its bound (this happens with probability "
@@ -142,7 +157,7 @@ absl::StatusOr<std::vector<uint64_t>> NoisyInput(
           "run again");
     }
     // contribution <= data bound, so the sum stays within NodeBounds.
-    out[i] = contribution[i] + b + static_cast<uint64_t>(*x);
+    out[i] = contribution[i] + b + static_cast<uint64_t>(x);
   }
   return out;
 }

@@ -100,8 +100,9 @@ class NoisePlan {
 class NoiseSource {
  public:
   virtual ~NoiseSource() = default;
-  // One sample of N_Z(0, sigma2).
-  virtual absl::StatusOr<int64_t> Sample(const crypto::Rational& sigma2) = 0;
+  // `count` independent samples of N_Z(0, sigma2).
+  virtual absl::StatusOr<std::vector<int64_t>> Sample(
+      const crypto::Rational& sigma2, size_t count) = 0;
 };
 
 // Exact discrete Gaussian samples on libsodium's CSPRNG. Thread-safe.

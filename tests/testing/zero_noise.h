@@ -6,6 +6,7 @@
 // no binary kring ships can reach it.
 
 #include <memory>
+#include <vector>
 
 #include "query/noise.h"
 

@@ -102,25 +102,54 @@ TEST(NoiseTest, TheSchoolIndicatorCountsInTheSensitivity) {
   EXPECT_EQ(SensitivityOf(layout).per_element[Layout::kRecords], 1u);
 }
 
-TEST(NoiseTest, ThePlanSpendsAtMostTheRhoAskedAndNearlyAll) {
+double Value(const crypto::Rational& r) {
+  return static_cast<double>(r.num) / static_cast<double>(r.den);
+}
+
+// The plan spends at most the rho asked for; all of it (to rounding) unless
+// the floor on each school's share (privacy::kMinShareSigma2) binds, which
+// only adds noise.
+TEST(NoiseTest, ThePlanSpendsAtMostTheRhoAsked) {
   const Query q = MustCreate(
       R"({"statistic": "mean", "measures": ["belong_perception"],
           "groupBy": ["track", "gender"]})");
   const Layout layout(q);
+  const Sensitivity sens = SensitivityOf(layout);
   for (double rho : {0.01, 0.1, 1.0}) {
     for (uint32_t t : {3u, 10u, 100u}) {
+      SCOPED_TRACE(::testing::Message() << "rho " << rho << " t " << t);
       auto plan = NoisePlan::Create(layout, rho, t, t + 5);
       ASSERT_TRUE(plan.ok()) << plan.status();
       EXPECT_LE(plan->rho(), rho);
-      EXPECT_GE(plan->rho(), 0.9 * rho) << "rho " << rho << " t " << t;
-      // More shares per sum: each school adds less.
+      double floored = 0, total = 0;
+      const double share = rho / static_cast<double>(sens.cells_per_record *
+                                                     layout.cell_width());
+      for (size_t e = 0; e < layout.cell_width(); ++e) {
+        const double s2 = Value(plan->share_sigma2(e));
+        const double r = privacy::CoordinateRho(
+            static_cast<double>(sens.per_element[e]), s2, t, t + 5);
+        EXPECT_LE(r, share * (1 + 1e-12)) << layout.element_names()[e];
+        if (s2 == privacy::kMinShareSigma2) {
+          floored += r;
+        } else {
+          EXPECT_GE(r, 0.9 * share) << layout.element_names()[e];
+        }
+        total += r;
+      }
+      EXPECT_NEAR(plan->rho(),
+                  total * static_cast<double>(sens.cells_per_record),
+                  1e-12 * rho);
+      if (floored == 0) {
+        EXPECT_GE(plan->rho(), 0.9 * rho);
+      }
+      // More shares per sum: each school adds no more, and less where the
+      // floor does not bind (the sums' sensitivity is large).
       auto wider = NoisePlan::Create(layout, rho, 2 * t, 2 * t + 5);
       ASSERT_TRUE(wider.ok());
-      const double one = static_cast<double>(plan->share_sigma2(2).num) /
-                         static_cast<double>(plan->share_sigma2(2).den);
-      const double two = static_cast<double>(wider->share_sigma2(2).num) /
-                         static_cast<double>(wider->share_sigma2(2).den);
-      EXPECT_LT(two, one);
+      for (size_t e = 0; e < layout.cell_width(); ++e) {
+        EXPECT_LE(Value(wider->share_sigma2(e)), Value(plan->share_sigma2(e)));
+      }
+      EXPECT_LT(Value(wider->share_sigma2(3)), Value(plan->share_sigma2(3)));
       // The bounds leave room for the data and both offsets.
       const std::vector<uint64_t> data = layout.NodeBounds();
       const std::vector<uint64_t> bounds = plan->NodeBounds();
@@ -152,8 +181,9 @@ TEST(NoiseTest, PlansRefuseInvalidArguments) {
 class ConstantNoise final : public NoiseSource {
  public:
   explicit ConstantNoise(int64_t v) : v_(v) {}
-  absl::StatusOr<int64_t> Sample(const crypto::Rational&) override {
-    return v_;
+  absl::StatusOr<std::vector<int64_t>> Sample(const crypto::Rational&,
+                                              size_t count) override {
+    return std::vector<int64_t>(count, v_);
   }
 
  private:
@@ -255,8 +285,7 @@ TEST(NoiseTest, NoiseVarianceGrowsWithTheSchoolsThatAddIt) {
   const Layout layout(q);
   auto plan = NoisePlan::Create(layout, 0.1, 3, 10);
   ASSERT_TRUE(plan.ok());
-  const double s2 = static_cast<double>(plan->share_sigma2(0).num) /
-                    static_cast<double>(plan->share_sigma2(0).den);
+  const double s2 = Value(plan->share_sigma2(0));
   EXPECT_NEAR(plan->NoiseVariance(0, 3), 3 * s2, 1e-9 * s2);
   EXPECT_NEAR(plan->NoiseVariance(0, 10), 10 * s2, 1e-9 * s2);
 }
