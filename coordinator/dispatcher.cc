@@ -260,7 +260,8 @@ absl::Status Dispatcher::Release(const RunDriver& run, const RunSum& sum) {
   // benchmark's plaintext sums (never from kring-node) have none.
   absl::StatusOr<query::Result> result;
   if (sum.noise) {
-    result = query::DecodeNoisy(run.layout(), sum.sum);
+    result = query::DecodeNoisy(run.layout(), sum.sum,
+                                static_cast<uint32_t>(sum.contributors.size()));
   } else {
     result = query::Decode(
         run.layout(), std::vector<uint64_t>(sum.sum.begin(), sum.sum.end()));

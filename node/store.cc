@@ -718,7 +718,7 @@ absl::StatusOr<int64_t> Store::LedgerRows() const {
         "the privacy ledger's row count was tampered with or is damaged");
   }
   int64_t rows = 0;
-  if (!absl::SimpleAtoi(plain->view(), &rows)) {
+  if (!absl::SimpleAtoi(std::string(plain->view()), &rows)) {
     return absl::DataLossError("the privacy ledger's row count is damaged");
   }
   return rows;

@@ -78,7 +78,8 @@ absl::StatusOr<Result> Decode(const Layout& layout,
 }
 
 absl::StatusOr<Result> DecodeNoisy(const Layout& layout,
-                                   std::span<const int64_t> noisy) {
+                                   std::span<const int64_t> noisy,
+                                   uint32_t contributors) {
   if (noisy.size() != layout.size()) {
     return absl::InvalidArgumentError(
         StrCat("the summed vector has ", noisy.size(),
@@ -91,9 +92,16 @@ absl::StatusOr<Result> DecodeNoisy(const Layout& layout,
   for (size_t c = 0; c < layout.cell_count(); ++c) {
     uint64_t* block = &sum[c * layout.cell_width()];
     block[Layout::kSchools] =
-        std::min(block[Layout::kSchools], block[Layout::kRecords]);
+        std::min({block[Layout::kSchools], block[Layout::kRecords],
+                  uint64_t{contributors}});
   }
-  return DecodeSums(layout, sum, /*noisy=*/true);
+  absl::StatusOr<Result> result = DecodeSums(layout, sum, /*noisy=*/true);
+  if (!result.ok()) return result;
+  for (CellResult& cell : result->cells) {
+    cell.schools = std::min(cell.schools, cell.respondents);
+    if (cell.respondents > 0 && cell.schools == 0) cell.schools = 1;
+  }
+  return result;
 }
 
 }  // namespace kring::query

@@ -14,7 +14,10 @@ namespace kring::testing {
 
 class ZeroNoise final : public query::NoiseSource {
  public:
-  absl::StatusOr<int64_t> Sample(const crypto::Rational&) override { return 0; }
+  absl::StatusOr<std::vector<int64_t>> Sample(const crypto::Rational&,
+                                               size_t count) override {
+    return std::vector<int64_t>(count, 0);
+  }
 };
 
 inline ZeroNoise& ZeroNoiseSource() {

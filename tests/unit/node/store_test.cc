@@ -367,7 +367,10 @@ TEST(StoreTest, VersionOneStoreIsUpgradedOnOpen) {
                              store.Add(batch, store.FileTag("f"), false));
   EXPECT_EQ(r.skipped_erased, 1u);
   // Upgraded: a kring-node that knows only version 1 now refuses the store
-  // instead of importing erased pupils again.
+  // instead of importing erased pupils again; the privacy ledger starts
+  // empty.
+  EXPECT_THAT(store.PrivacySpent(),
+              ::kring::testing::IsOkAndHolds(::testing::IsEmpty()));
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open(store.database_path().c_str(), &h), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
@@ -376,7 +379,7 @@ TEST(StoreTest, VersionOneStoreIsUpgradedOnOpen) {
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   EXPECT_EQ(
       std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))),
-      "2");
+      "3");
   sqlite3_finalize(st);
   sqlite3_close(h);
 }
@@ -388,10 +391,10 @@ TEST(StoreTest, UnknownSchemaVersionIsRefused) {
                                Store::Init(dir.path(), Pass("pw"), {}));
   }
   RawSql(dir.path() / "node.db",
-         "UPDATE meta SET value = '3' WHERE key = 'schema_version';");
+         "UPDATE meta SET value = '4' WHERE key = 'schema_version';");
   EXPECT_THAT(Store::Open(dir.path(), Pass("pw")),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("schema version 3")));
+                       HasSubstr("schema version 4")));
 }
 
 TEST(StoreTest, RotateKeyRewrapsTheDataKey) {

@@ -262,21 +262,33 @@ TEST(NoiseTest, NoisySumsAreClampedAndImpossibleCellsKeepNoFigures) {
       MustCreate(R"({"statistic": "mean", "measures": ["belong_perception"]})");
   const Layout layout(q);
   ASSERT_EQ(layout.cell_count(), 1u);
-  // records 40, schools 50 (clamped to 40), n 60 > records: impossible.
+  // records 40, schools 50, n 60 > records: impossible, so no figures.
   std::vector<int64_t> noisy = {40, 50, 60, 100, 400};
-  auto r = DecodeNoisy(layout, noisy);
+  auto r = DecodeNoisy(layout, noisy, 45);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->cells[0].schools, 40u);
   EXPECT_EQ(r->cells[0].respondents, 0u);
+  EXPECT_EQ(r->cells[0].schools, 0u);
   EXPECT_TRUE(r->cells[0].figures.empty());
   EXPECT_THAT(r->cells[0].notes,
               ::testing::Contains(HasSubstr("noise that protects pupils")));
+  // Respondents but no school: one school, so too few schools suppress it.
+  noisy = {40, 0, 40, 100, 400};
+  r = DecodeNoisy(layout, noisy, 45);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cells[0].respondents, 40u);
+  EXPECT_EQ(r->cells[0].schools, 1u);
+  EXPECT_FALSE(r->cells[0].figures.empty());
+  // Never more schools than contributed.
+  noisy = {40, 9, 40, 100, 400};
+  r = DecodeNoisy(layout, noisy, 5);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cells[0].schools, 5u);
   // Negative noisy counts are read as 0: no figures, no error.
   noisy = {-3, -1, -2, -50, 7};
-  r = DecodeNoisy(layout, noisy);
+  r = DecodeNoisy(layout, noisy, 30);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->cells[0].records, 0u);
-  EXPECT_THAT(DecodeNoisy(layout, std::vector<int64_t>(3, 0)),
+  EXPECT_THAT(DecodeNoisy(layout, std::vector<int64_t>(3, 0), 3),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
