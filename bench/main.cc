@@ -5,6 +5,7 @@
 //   kring-bench secagg --nodes N --dims D --dropout P
 //                      [--graph auto|complete|sparse] [--json]
 //   kring-bench e2e --nodes N [--rows R] [--repetitions K]
+//   kring-bench dp [--samples N] [--repetitions R]
 
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +14,7 @@
 
 #include "CLI/CLI.hpp"
 #include "bench/crypto_bench.h"
+#include "bench/dp_bench.h"
 #include "bench/e2e_bench.h"
 #include "bench/import_bench.h"
 #include "bench/secagg_bench.h"
@@ -58,6 +60,23 @@ void AddE2eCommands(CLI::App& app, E2eFlags& f) {
   });
 }
 
+// `kring-bench dp`; `opts` must outlive parsing.
+void AddDpCommand(CLI::App& app, kring::bench::DpBenchOptions& opts) {
+  CLI::App* dp = app.add_subcommand(
+      "dp",
+      "Differential privacy: discrete Gaussian sampler throughput (one sample "
+      "per call and whole vectors) at sigma2 "
+      "1, 100, 1e6 and 1e10 (samples/s, random bytes per sample) against "
+      "libsodium's randombytes_buf in the same run.");
+  dp->add_option("--samples", opts.samples, "Draws per sigma2 and repetition")
+      ->check(CLI::Range(1000, 100000000));
+  dp->add_option("--repetitions", opts.repetitions,
+                 "Timed repetitions per figure (median is reported)")
+      ->check(CLI::Range(1, 1000));
+  dp->callback(
+      [&] { std::cout << kring::bench::RunDpBench(opts).dump(2) << "\n"; });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +101,9 @@ int main(int argc, char** argv) {
   crypto->callback([&] {
     std::cout << kring::bench::RunCryptoBench(crypto_opts).dump(2) << "\n";
   });
+
+  kring::bench::DpBenchOptions dp_opts;
+  AddDpCommand(app, dp_opts);
 
   kring::bench::SecAggBenchOptions sa;
   bool sa_json = false;

@@ -312,11 +312,24 @@ v1::QueryInfo Dispatcher::Store(v1::QueryInfo info,
 }
 
 absl::Status Dispatcher::Release(const RunDriver& run, const RunSum& sum) {
-  KRING_ASSIGN_OR_RETURN(const query::Result decoded,
-                         query::Decode(run.layout(), sum.sum));
+  // Secure aggregation's sums carry the schools' noise; only the
+  // benchmark's plaintext sums (never from kring-node) have none.
+  absl::StatusOr<query::Result> result;
+  if (sum.noise) {
+    result = query::DecodeNoisy(run.layout(), sum.sum,
+                                static_cast<uint32_t>(sum.contributors.size()));
+  } else {
+    result = query::Decode(
+        run.layout(), std::vector<uint64_t>(sum.sum.begin(), sum.sum.end()));
+  }
+  KRING_ASSIGN_OR_RETURN(const query::Result decoded, std::move(result));
   KRING_ASSIGN_OR_RETURN(
-      const query::ReleasedResult released,
+      query::ReleasedResult released,
       query::ApplyDisclosure(run.layout(), decoded, options_.policy));
+  if (sum.noise) {
+    released.privacy = query::StatementFor(
+        *sum.noise, static_cast<uint32_t>(sum.contributors.size()));
+  }
   KRING_ASSIGN_OR_RETURN(
       query::Release entry,
       query::LedgerEntry(run.query_id(), run.layout(), decoded, released,

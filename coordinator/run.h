@@ -24,6 +24,7 @@
 #include "crypto/secagg/parameters.h"
 #include "kring/v1/service.pb.h"
 #include "query/layout.h"
+#include "query/noise.h"
 #include "query/spec.h"
 #include "survey/registry.h"
 
@@ -55,10 +56,13 @@ struct RunOptions {
   bool benchmark_plaintext = false;
 };
 
-// The sum of the contributors' vectors.
+// The sum of the contributors' vectors. With secure aggregation the sum
+// carries every contributor's noise (offsets removed, signed) and `noise`
+// says how much; the benchmark's plaintext sum has none.
 struct RunSum {
-  std::vector<uint64_t> sum;
+  std::vector<int64_t> sum;
   std::vector<std::string> contributors;  // school ids
+  std::optional<query::NoisePlan> noise;
 };
 
 namespace internal {

@@ -62,8 +62,12 @@ class StoreRecords final : public SchoolRecords {
   absl::StatusOr<bool> Contributed(std::string_view query_id) override {
     return store_->Contributed(query_id);
   }
-  absl::Status MarkContributed(std::string_view query_id) override {
-    return store_->MarkContributed(query_id);
+  absl::Status SpendPrivacy(const PrivacySpend& spend,
+                            double budget_per_wave) override {
+    return store_->SpendPrivacy(spend, budget_per_wave);
+  }
+  absl::StatusOr<std::vector<PrivacySpend>> PrivacySpent() override {
+    return store_->PrivacySpent();
   }
 
  private:
@@ -99,6 +103,7 @@ SessionOptions SessionOptionsOf(const AgentOptions& o) {
   s.instruments = o.instruments;
   s.run_resume_window = o.run_resume_window;
   s.plaintext_sender = o.plaintext_sender;
+  s.noise = o.noise;
   return s;
 }
 

@@ -63,6 +63,9 @@ struct AgentOptions {
   // kring-bench only (see PlaintextSender); none in kring-node, which
   // refuses plaintext runs.
   PlaintextSender plaintext_sender;
+  // Tests only (exactness tests inject zero noise); kring-node leaves it
+  // empty and adds query::SystemNoise().
+  std::shared_ptr<query::NoiseSource> noise;
 };
 
 class Agent {

@@ -1,6 +1,7 @@
 #include "node/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <utility>
@@ -64,6 +65,29 @@ absl::Status CheckThresholds(const NodeConfig& c, const Lines& at) {
                  StrCat("policy thresholds below kring's minimum (",
                         kMinRespondents, " respondents, ", kMinSchools,
                         " schools) are not allowed; raise ", key));
+}
+
+// Privacy settings: positive and finite; a query may not be allowed more
+// than a whole wave's budget.
+absl::Status CheckPrivacy(const NodeConfig& c, const Lines& at) {
+  const NodePolicy& p = c.policy;
+  for (auto [key, v] :
+       {std::pair{"policy.max_rho_per_query", p.max_rho_per_query},
+        std::pair{"policy.privacy_budget_per_wave",
+                  p.privacy_budget_per_wave}}) {
+    if (!std::isfinite(v) || v <= 0) {
+      return Invalid(at.Where({key, "policy"}),
+                     StrCat(key,
+                            " must be a number above 0 (zCDP rho); "
+                            "see docs/privacy.md for the defaults"));
+    }
+  }
+  if (p.max_rho_per_query > p.privacy_budget_per_wave) {
+    return Invalid(at.Where({"policy.max_rho_per_query", "policy"}),
+                   "policy.max_rho_per_query is larger than "
+                   "policy.privacy_budget_per_wave; lower it");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckTransport(const NodeConfig& c, const Lines& at) {
@@ -144,8 +168,8 @@ absl::Status Check(const NodeConfig& c, const Lines& at) {
     return Invalid(at.Where({"school_id"}),
                    "no school_id; run `kring-node enroll` first");
   }
-  for (auto check :
-       {CheckThresholds, CheckTransport, CheckApprovers, CheckPolicyNames}) {
+  for (auto check : {CheckThresholds, CheckPrivacy, CheckTransport,
+                     CheckApprovers, CheckPolicyNames}) {
     if (absl::Status s = check(c, at); !s.ok()) return s;
   }
   return absl::OkStatus();
@@ -277,11 +301,17 @@ class Reader {
         p.special_categories = pv.as<bool>();
       } else if (k == "manual_accept") {
         p.manual_accept = pv.as<bool>();
+      } else if (k == "max_rho_per_query") {
+        p.max_rho_per_query = pv.as<double>();
+      } else if (k == "privacy_budget_per_wave") {
+        p.privacy_budget_per_wave = pv.as<double>();
       } else {
         return Fail(kv.first, StrCat("policy: unknown setting `", k,
                                      "` (statistics, requester_roles, "
                                      "min_respondents, min_schools, "
-                                     "special_categories, manual_accept)"));
+                                     "special_categories, manual_accept, "
+                                     "max_rho_per_query, "
+                                     "privacy_budget_per_wave)"));
       }
     }
     return absl::OkStatus();
@@ -365,6 +395,10 @@ std::string NodeConfig::ToYaml() const {
   out << YAML::Key << "special_categories" << YAML::Value
       << policy.special_categories;
   out << YAML::Key << "manual_accept" << YAML::Value << policy.manual_accept;
+  out << YAML::Key << "max_rho_per_query" << YAML::Value
+      << policy.max_rho_per_query;
+  out << YAML::Key << "privacy_budget_per_wave" << YAML::Value
+      << policy.privacy_budget_per_wave;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -33,6 +33,12 @@ struct NodePolicy {
   // Tasks that pass the checks wait for school IT (`kring-node pending`,
   // `accept`, `decline`) instead of being accepted at once.
   bool manual_accept = false;
+  // Differential privacy (zCDP rho per pupil): the most one query may
+  // spend, and the budget of each wave (school year) of data, spent by
+  // every query that touches the wave. docs/privacy.md justifies the
+  // defaults.
+  double max_rho_per_query = 0.25;
+  double privacy_budget_per_wave = 1.0;
 };
 
 // node.yaml in the data directory, written by `kring-node enroll`.

@@ -30,6 +30,7 @@ int Main(int argc, char** argv) {
   AddSynthCommand(app, chosen);
   AddPreviewCommand(app, chosen);
   AddAuditCommand(app, chosen);
+  AddBudgetCommand(app, chosen);
   AddEnrollCommand(app, chosen);
   AddRunCommands(app, chosen);
   return cli::ParseAndRun(app, argc, argv, chosen);

@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 
+#include "absl/strings/str_format.h"
 #include "api/auth.h"
 #include "api/roles.h"
 #include "query/spec.h"
@@ -95,6 +96,12 @@ std::optional<std::string> PolicyRefusal(const NodePolicy& policy,
   if (query.special_category() && !policy.special_categories) {
     return "this school does not allow queries on special-category data "
            "(migration background, financial strain)";
+  }
+  if (query.rho() > policy.max_rho_per_query) {
+    return absl::StrFormat(
+        "the query's privacy cost rho = %.4g exceeds this school's limit of "
+        "%.4g per query; ask for less in privacy.rho",
+        query.rho(), policy.max_rho_per_query);
   }
   return std::nullopt;
 }

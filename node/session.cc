@@ -7,6 +7,7 @@
 #include "crypto/secagg/setup.h"
 #include "node/policy.h"
 #include "query/layout.h"
+#include "query/noise.h"
 #include "query/spec.h"
 #include "util/str_cat.h"
 
@@ -82,6 +83,10 @@ class Session::Run {
   const std::shared_ptr<const crypto::secagg::SecAggSetup> setup;
   const std::unique_ptr<query::Query> query;
   crypto::secagg::SecAggNode node;
+  // What the run spends from the privacy budget once the masked input
+  // leaves: the query's rho from each of these waves.
+  std::vector<std::string> waves;
+  std::string requester;
   std::string last_request;
   v1::NodeToCoordinator last_reply;
   std::chrono::steady_clock::time_point last_activity;
@@ -149,6 +154,12 @@ void Session::OnTask(const v1::Task& task, const SessionTime& now,
     return;
   }
   Decision d = Decide(options_.config, options_.instruments, task);
+  if (d.accept) {
+    if (std::optional<std::string> no = BudgetRefusal(task)) {
+      d.accept = false;
+      d.reason = *std::move(no);
+    }
+  }
   Log("task",
       StrCat("Received query ", id, ": ",
              d.summary.empty() ? "(not readable)" : d.summary),
@@ -276,7 +287,7 @@ void Session::OnSecAgg(const v1::CoordinatorToNode& m, const SessionTime& now,
     return;
   }
   absl::Status logged = reply.ok() && reply->has_masked_input()
-                            ? RecordSent(run, *reply)
+                            ? RecordSent(run, *reply, now)
                             : absl::OkStatus();
   if (!reply.ok() || !logged.ok()) {
     Log("aborted",
@@ -303,11 +314,16 @@ void Session::OnSecAgg(const v1::CoordinatorToNode& m, const SessionTime& now,
 // What leaves the school, recorded before it is sent; at most once per
 // query, ever: a second sum of the same query over another set of schools
 // could reveal this school's numbers.
-absl::Status Session::RecordSent(const Run& run,
-                                 const v1::SecAggMessage& reply) {
+absl::Status Session::RecordSent(const Run& run, const v1::SecAggMessage& reply,
+                                 const SessionTime& now) {
   if (absl::Status s = RefuseSecondRun(run.query_id); !s.ok()) return s;
-  // Atomic across processes: only one can mark the query.
-  if (absl::Status s = records_->MarkContributed(run.query_id); !s.ok()) {
+  // Atomic across processes: only one can mark the query, and the
+  // privacy budget is charged with the mark or not at all.
+  const PrivacySpend spend{run.query_id, run.waves, run.query->rho(),
+                           run.requester, now.unix_millis};
+  if (absl::Status s = records_->SpendPrivacy(
+          spend, options_.config.policy.privacy_budget_per_wave);
+      !s.ok()) {
     return s;
   }
   return LogChecked("sent",
@@ -420,6 +436,52 @@ absl::StatusOr<std::vector<uint64_t>> Session::ContributionTo(
                              options_.config.municipality);
 }
 
+absl::StatusOr<std::vector<std::string>> Session::WavesTouched(
+    const query::Query& query) {
+  std::set<std::string> waves;
+  if (absl::Status s = records_->ForEach([&](const v1::PupilRecord& r) {
+        if (query.InPopulation(r, options_.config.municipality)) {
+          waves.insert(r.wave());
+        }
+      });
+      !s.ok()) {
+    return s;
+  }
+  return std::vector<std::string>(waves.begin(), waves.end());
+}
+
+std::optional<std::string> Session::BudgetRefusal(const v1::Task& task) {
+  auto query =
+      query::Query::Create(TicketOf(task).spec(), options_.instruments);
+  if (!query.ok()) return std::string(query.status().message());
+  auto waves = WavesTouched(*query);
+  auto spent = records_->PrivacySpent();
+  if (!waves.ok() || !spent.ok()) {
+    return "this school's privacy ledger cannot be read";
+  }
+  return node::BudgetRefusal(*spent, *waves, query->rho(),
+                             options_.config.policy.privacy_budget_per_wave);
+}
+
+// This school's input to the run: its contribution plus its share of the
+// noise, calibrated to the run's threshold t (the secure-aggregation node
+// refuses to unmask a sum of fewer than t schools, so at least t shares of
+// noise are in every sum it helps reveal).
+absl::StatusOr<std::vector<uint64_t>> Session::NoisyContributionTo(
+    const query::Query& query, const crypto::secagg::SecAggSetup& setup) {
+  const query::Layout layout(query);
+  auto plan = query::NoisePlan::Create(layout, query.rho(), setup.threshold(),
+                                       setup.size());
+  if (!plan.ok()) return plan.status();
+  auto contribution = ContributionTo(query);
+  if (!contribution.ok()) return contribution.status();
+  query::NoiseSource& noise =
+      options_.noise ? *options_.noise : query::SystemNoise();
+  auto input = query::NoisyInput(*plan, *contribution, noise);
+  sodium_memzero(contribution->data(), contribution->size() * sizeof(uint64_t));
+  return input;
+}
+
 absl::StatusOr<v1::NodeToCoordinator> Session::StartRun(
     const v1::RunStart& start, const SessionTime& now) {
   auto accepted = accepted_.find(start.query_id());
@@ -459,13 +521,17 @@ absl::StatusOr<v1::NodeToCoordinator> Session::StartRun(
     return absl::FailedPreconditionError(
         "the run's vector length does not match the query's layout");
   }
-  auto input = ContributionTo(*query);
+  auto input = NoisyContributionTo(*query, **setup);
   if (!input.ok()) return input.status();
   auto node = crypto::secagg::SecAggNode::Create(*setup, self, *identity_,
                                                  *std::move(input));
   if (!node.ok()) return node.status();
+  auto waves = WavesTouched(*query);
+  if (!waves.ok()) return waves.status();
   auto run = std::make_unique<Run>(start.query_id(), *setup, std::move(query),
                                    *std::move(node));
+  run->waves = *std::move(waves);
+  run->requester = ticket.requester_id();
   auto first = run->node.Start();
   if (!first.ok()) return first.status();
   run->last_activity = now.monotonic;

@@ -28,10 +28,16 @@
 #include "crypto/identity.h"
 #include "kring/v1/record.pb.h"
 #include "kring/v1/service.pb.h"
+#include "node/budget.h"
 #include "node/config.h"
 #include "survey/registry.h"
 
+namespace kring::crypto::secagg {
+class SecAggSetup;
+}  // namespace kring::crypto::secagg
+
 namespace kring::query {
+class NoiseSource;
 class Query;
 }  // namespace kring::query
 
@@ -61,8 +67,14 @@ class SchoolRecords {
       const std::function<void(const v1::PupilRecord&)>& f) = 0;
   // Whether this school's contribution to `query_id` was marked as sent.
   virtual absl::StatusOr<bool> Contributed(std::string_view query_id) = 0;
-  // Marks it, atomically across processes; an error if already marked.
-  virtual absl::Status MarkContributed(std::string_view query_id) = 0;
+  // Marks spend.query_id as contributed to and charges the spend to the
+  // privacy budget, atomically across processes: an error (and nothing
+  // marked or charged) if already marked or if a wave's budget would be
+  // exceeded.
+  virtual absl::Status SpendPrivacy(const PrivacySpend& spend,
+                                    double budget_per_wave) = 0;
+  // The privacy ledger, oldest first.
+  virtual absl::StatusOr<std::vector<PrivacySpend>> PrivacySpent() = 0;
 };
 
 // A task that waits for school IT (policy.manual_accept).
@@ -113,6 +125,9 @@ struct SessionOptions {
   // Runs idle for longer are dropped (and their secrets wiped).
   std::chrono::milliseconds run_resume_window{std::chrono::minutes(10)};
   PlaintextSender plaintext_sender;  // none outside benchmarks
+  // Where this school's noise comes from: query::SystemNoise() when empty
+  // (always, in kring-node); tests inject zero noise for exactness tests.
+  std::shared_ptr<query::NoiseSource> noise;
 };
 
 class Session {
@@ -153,7 +168,8 @@ class Session {
   void OnSecAgg(const v1::CoordinatorToNode& m, const SessionTime& now,
                 std::vector<v1::NodeToCoordinator>& out);
   void OnRunEnd(const v1::RunEnd& end);
-  absl::Status RecordSent(const Run& run, const v1::SecAggMessage& reply);
+  absl::Status RecordSent(const Run& run, const v1::SecAggMessage& reply,
+                          const SessionTime& now);
   bool AnswerAgain(Run& run, const v1::CoordinatorToNode& m,
                    const SessionTime& now,
                    std::vector<v1::NodeToCoordinator>& out);
@@ -162,6 +178,15 @@ class Session {
   absl::Status RefuseSecondRun(const std::string& query_id);
   absl::StatusOr<std::vector<uint64_t>> ContributionTo(
       const query::Query& query);
+  absl::StatusOr<std::vector<uint64_t>> NoisyContributionTo(
+      const query::Query& query, const crypto::secagg::SecAggSetup& setup);
+  // The waves of this school's records in `query`'s population (what the
+  // query spends privacy budget from).
+  absl::StatusOr<std::vector<std::string>> WavesTouched(
+      const query::Query& query);
+  // Why this school's privacy budget cannot pay for the query of `task`,
+  // or nullopt.
+  std::optional<std::string> BudgetRefusal(const v1::Task& task);
   absl::StatusOr<v1::NodeToCoordinator> StartRun(const v1::RunStart& start,
                                                  const SessionTime& now);
 

@@ -6,14 +6,18 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <map>
 #include <system_error>
 #include <unordered_set>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "crypto/init.h"
 #include "crypto/internal/encoding.h"
 #include "crypto/internal/files.h"
 #include "crypto/key_agreement.h"
+#include "nlohmann/json.hpp"
 #include "storage/database.h"
 #include "survey/record.h"
 #include "util/parallel.h"
@@ -275,7 +279,10 @@ absl::StatusOr<std::unique_ptr<Store::Db>> Store::OpenDb(
       "CREATE TABLE IF NOT EXISTS erased("
       "  tag BLOB PRIMARY KEY) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS contributed("
-      "  query_id TEXT PRIMARY KEY) WITHOUT ROWID;";
+      "  query_id TEXT PRIMARY KEY) WITHOUT ROWID;"
+      // Stores of schema versions 1 and 2 lack this.
+      "CREATE TABLE IF NOT EXISTS privacy_spent("
+      "  id INTEGER PRIMARY KEY, sealed BLOB NOT NULL);";
   auto sql = storage::Database::Open(path, options);
   if (!sql.ok()) {
     if (!create && !std::filesystem::exists(path)) {
@@ -369,8 +376,10 @@ absl::StatusOr<Store> Store::Init(const std::filesystem::path& dir,
     std::filesystem::remove(path);
     return wrapped.status();
   }
-  return Store(dir, *std::move(db), std::move(data_key),
-               std::move(pseudonym_key), options);
+  Store store(dir, *std::move(db), std::move(data_key),
+              std::move(pseudonym_key), options);
+  if (absl::Status s = store.SetLedgerRows(0); !s.ok()) return s;
+  return store;
 }
 
 absl::StatusOr<Store> Store::Open(const std::filesystem::path& dir,
@@ -418,7 +427,7 @@ absl::StatusOr<Store> Store::Unlock(const std::filesystem::path& dir,
                                     const KeySource& key) {
   auto version = db->GetMeta("schema_version");
   if (!version.ok()) return version.status();
-  const bool upgrade = *version == "1";
+  const bool upgrade = *version == "1" || *version == "2";
   if (*version != std::to_string(kSchemaVersion) && !upgrade) {
     return absl::FailedPreconditionError(
         StrCat("node store has schema version ", *version,
@@ -440,7 +449,7 @@ absl::StatusOr<Store> Store::Unlock(const std::filesystem::path& dir,
         "the store's pseudonym secret is damaged or was tampered with");
   }
   if (upgrade) {
-    // Version 1 lacked only two lists, which OpenDb has created.
+    // Versions 1 and 2 lacked only lists, which OpenDb has created.
     if (auto s = db->SetMeta("schema_version", std::to_string(kSchemaVersion));
         !s.ok()) {
       return s;
@@ -448,8 +457,13 @@ absl::StatusOr<Store> Store::Unlock(const std::filesystem::path& dir,
   }
   StoreOptions options;
   options.special_categories = *special == "1";
-  return Store(dir, std::move(db), *std::move(data_key),
-               *std::move(pseudonym_key), options);
+  Store store(dir, std::move(db), *std::move(data_key),
+              *std::move(pseudonym_key), options);
+  // Versions 1 and 2 had no privacy ledger: it starts empty.
+  if (upgrade) {
+    if (absl::Status s = store.SetLedgerRows(0); !s.ok()) return s;
+  }
+  return store;
 }
 
 std::string Store::Pseudonym(std::string_view pupil_number) const {
@@ -653,6 +667,129 @@ absl::Status Store::MarkContributed(std::string_view query_id) {
         StrCat("this school already contributed to query ", query_id));
   }
   return s;
+}
+
+namespace {
+
+// The associated data binding a sealed ledger row to its id.
+constexpr std::string_view kLedgerRowsAd = "kring-node privacy ledger rows v1";
+
+std::string SpendAd(int64_t id) {
+  return StrCat("kring-node privacy spend v1 ", id);
+}
+
+std::string SpendJson(const PrivacySpend& s) {
+  nlohmann::json j = {{"query_id", s.query_id},
+                      {"waves", s.waves},
+                      {"rho", s.rho},
+                      {"requester", s.requester},
+                      {"unix_millis", s.unix_millis}};
+  return j.dump();
+}
+
+absl::StatusOr<PrivacySpend> ParseSpend(std::string_view json, int64_t id) {
+  const nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  PrivacySpend s;
+  if (j.is_object() && j.contains("query_id") && j["query_id"].is_string() &&
+      j.contains("waves") && j["waves"].is_array() && j.contains("rho") &&
+      j["rho"].is_number() && j.contains("requester") &&
+      j["requester"].is_string() && j.contains("unix_millis") &&
+      j["unix_millis"].is_number_integer()) {
+    s.query_id = j["query_id"];
+    for (const auto& w : j["waves"]) {
+      if (w.is_string()) s.waves.push_back(w);
+    }
+    s.rho = j["rho"];
+    s.requester = j["requester"];
+    s.unix_millis = j["unix_millis"];
+    return s;
+  }
+  return absl::DataLossError(StrCat("privacy ledger row ", id, " is damaged"));
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> Store::LedgerRows() const {
+  auto sealed = db_->GetMeta("privacy_ledger_rows");
+  if (!sealed.ok()) return sealed.status();
+  auto plain = records_.Open(*sealed, kLedgerRowsAd);
+  if (!plain.ok()) {
+    return absl::DataLossError(
+        "the privacy ledger's row count was tampered with or is damaged");
+  }
+  int64_t rows = 0;
+  if (!absl::SimpleAtoi(std::string(plain->view()), &rows)) {
+    return absl::DataLossError("the privacy ledger's row count is damaged");
+  }
+  return rows;
+}
+
+absl::Status Store::SetLedgerRows(int64_t rows) {
+  auto sealed = records_.Seal(std::to_string(rows), kLedgerRowsAd);
+  if (!sealed.ok()) return sealed.status();
+  return db_->SetMeta("privacy_ledger_rows", *sealed);
+}
+
+absl::Status Store::SpendPrivacy(const PrivacySpend& spend,
+                                 double budget_per_wave) {
+  auto tx = storage::Transaction::Begin(*db_->sql,
+                                        storage::Transaction::Mode::kImmediate);
+  if (!tx.ok()) return tx.status();
+  auto spent = PrivacySpent();
+  if (!spent.ok()) return spent.status();
+  if (std::optional<std::string> refusal =
+          BudgetRefusal(*spent, spend.waves, spend.rho, budget_per_wave)) {
+    return absl::ResourceExhaustedError(*refusal);
+  }
+  if (absl::Status s = MarkContributed(spend.query_id); !s.ok()) return s;
+  auto max_id = db_->ReadInt("SELECT IFNULL(MAX(id), 0) FROM privacy_spent");
+  if (!max_id.ok()) return max_id.status();
+  const int64_t id = *max_id + 1;
+  auto sealed = records_.Seal(SpendJson(spend), SpendAd(id));
+  if (!sealed.ok()) return sealed.status();
+  auto ins =
+      db_->sql->Prepare("INSERT INTO privacy_spent(id, sealed) VALUES(?, ?)");
+  if (!ins.ok()) return ins.status();
+  if (absl::Status s = ins->Bind(1, id).Bind(2, *sealed).Run(); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = SetLedgerRows(id); !s.ok()) return s;
+  return tx->Commit();
+}
+
+absl::StatusOr<std::vector<PrivacySpend>> Store::PrivacySpent() const {
+  auto st =
+      db_->sql->Prepare("SELECT id, sealed FROM privacy_spent ORDER BY id");
+  if (!st.ok()) return st.status();
+  // Rows are numbered 1..n and n is sealed in the meta table, so a row
+  // removed (to free budget) is noticed like a row changed.
+  auto rows = LedgerRows();
+  if (!rows.ok()) return rows.status();
+  std::vector<PrivacySpend> out;
+  for (;;) {
+    auto row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    const int64_t id = st->Int(0);
+    if (id != static_cast<int64_t>(out.size()) + 1) {
+      return absl::DataLossError(StrCat("privacy ledger row ", out.size() + 1,
+                                        " is missing (removed?)"));
+    }
+    auto plain = records_.Open(st->Blob(1), SpendAd(id));
+    if (!plain.ok()) {
+      return absl::DataLossError(StrCat("privacy ledger row ", id,
+                                        " was tampered with or is damaged"));
+    }
+    auto spend = ParseSpend(plain->view(), id);
+    if (!spend.ok()) return spend.status();
+    out.push_back(*std::move(spend));
+  }
+  if (static_cast<int64_t>(out.size()) != *rows) {
+    return absl::DataLossError(StrCat("the privacy ledger has ", out.size(),
+                                      " rows but recorded ", *rows,
+                                      " (rows were removed?)"));
+  }
+  return out;
 }
 
 absl::StatusOr<bool> Store::Contributed(std::string_view query_id) const {

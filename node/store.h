@@ -16,6 +16,7 @@
 #include "crypto/key_wrap.h"
 #include "crypto/secret_bytes.h"
 #include "kring/v1/record.pb.h"
+#include "node/budget.h"
 
 namespace kring::node {
 
@@ -60,10 +61,11 @@ struct ImportResult {
 class Store {
  public:
   // The database layout. 2 added the erasure list and the list of queries
-  // contributed to; a store of version 1 is
-  // upgraded when it is unlocked, and older kring-node binaries refuse a
-  // version-2 store rather than import erased pupils again.
-  static constexpr uint32_t kSchemaVersion = 2;
+  // contributed to; 3 the privacy budget ledger. Older stores are upgraded
+  // when they are unlocked, and older kring-node binaries refuse a newer
+  // store rather than import erased pupils again or spend privacy
+  // without counting it.
+  static constexpr uint32_t kSchemaVersion = 3;
   // The sealed-record format, bound into every record's associated data.
   static constexpr uint32_t kRecordFormat = 1;
 
@@ -131,6 +133,15 @@ class Store {
   // is atomic: ALREADY_EXISTS if `query_id` was marked before, by any
   // process.
   absl::Status MarkContributed(std::string_view query_id);
+  // Marks `spend.query_id` as contributed to (as MarkContributed) and
+  // charges spend.rho to each of spend.waves, in one transaction: nothing
+  // is marked or charged if a wave would exceed `budget_per_wave`
+  // (RESOURCE_EXHAUSTED naming the wave, what was spent and the budget) or
+  // the query was marked before (ALREADY_EXISTS). The ledger rows are
+  // sealed under the data key.
+  absl::Status SpendPrivacy(const PrivacySpend& spend, double budget_per_wave);
+  // Every spend, oldest first. DATA_LOSS if a row was tampered with.
+  absl::StatusOr<std::vector<PrivacySpend>> PrivacySpent() const;
   absl::StatusOr<bool> Contributed(std::string_view query_id) const;
 
   // Re-wraps the data key under `next` (records are not re-encrypted).
@@ -164,6 +175,9 @@ class Store {
       const std::function<bool(const v1::PupilRecord&)>& match,
       std::string_view erasure_tag);
   absl::Status Scrub();
+  // The number of privacy ledger rows, sealed in the meta table.
+  absl::StatusOr<int64_t> LedgerRows() const;
+  absl::Status SetLedgerRows(int64_t rows);
 
   std::filesystem::path dir_;
   std::unique_ptr<Db> db_;

@@ -20,8 +20,11 @@ std::map<std::string, double> Result::Flat() const {
   return out;
 }
 
-absl::StatusOr<Result> Decode(const Layout& layout,
-                              std::span<const uint64_t> sum) {
+namespace {
+
+// Decode and DecodeNoisy; `noisy` turns impossible sums into notes.
+absl::StatusOr<Result> DecodeSums(const Layout& layout,
+                                  std::span<const uint64_t> sum, bool noisy) {
   if (sum.size() != layout.size()) {
     return absl::InvalidArgumentError(StrCat("the summed vector has ",
                                              sum.size(),
@@ -54,9 +57,50 @@ absl::StatusOr<Result> Decode(const Layout& layout,
       cell.respondents = 0;
       continue;
     }
-    if (auto s = stat.DecodeCell(layout, block, cell); !s.ok()) return s;
+    if (auto s = stat.DecodeCell(layout, block, cell); !s.ok()) {
+      if (!noisy) return s;
+      cell.figures.clear();
+      cell.respondents = 0;
+      cell.notes.push_back(
+          "the noise that protects pupils is larger than this cell's "
+          "figures can bear");
+    }
   }
   stat.DecodeTable(layout, sum, result);
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<Result> Decode(const Layout& layout,
+                              std::span<const uint64_t> sum) {
+  return DecodeSums(layout, sum, /*noisy=*/false);
+}
+
+absl::StatusOr<Result> DecodeNoisy(const Layout& layout,
+                                   std::span<const int64_t> noisy,
+                                   uint32_t contributors) {
+  if (noisy.size() != layout.size()) {
+    return absl::InvalidArgumentError(
+        StrCat("the summed vector has ", noisy.size(),
+               " elements; the query's layout has ", layout.size()));
+  }
+  std::vector<uint64_t> sum(noisy.size());
+  for (size_t i = 0; i < sum.size(); ++i) {
+    sum[i] = noisy[i] < 0 ? 0 : static_cast<uint64_t>(noisy[i]);
+  }
+  for (size_t c = 0; c < layout.cell_count(); ++c) {
+    uint64_t* block = &sum[c * layout.cell_width()];
+    block[Layout::kSchools] =
+        std::min({block[Layout::kSchools], block[Layout::kRecords],
+                  uint64_t{contributors}});
+  }
+  absl::StatusOr<Result> result = DecodeSums(layout, sum, /*noisy=*/true);
+  if (!result.ok()) return result;
+  for (CellResult& cell : result->cells) {
+    cell.schools = std::min(cell.schools, cell.respondents);
+    if (cell.respondents > 0 && cell.schools == 0) cell.schools = 1;
+  }
   return result;
 }
 

@@ -59,6 +59,18 @@ struct Result {
 absl::StatusOr<Result> Decode(const Layout& layout,
                               std::span<const uint64_t> sum);
 
+// Decodes sums of `contributors` schools that carry the schools' noise
+// (query/noise.h), after post-processing: every element is clamped at 0;
+// a cell's school count at its records and at `contributors`, then at its
+// respondents, and raised to 1 when it has respondents (so it is
+// suppressed for too few schools); a cell whose noisy sums no set of
+// records could give keeps no figures (respondents 0, so disclosure
+// suppresses it) and says why in its notes. INVALID_ARGUMENT only on a
+// length mismatch.
+absl::StatusOr<Result> DecodeNoisy(const Layout& layout,
+                                   std::span<const int64_t> noisy,
+                                   uint32_t contributors);
+
 }  // namespace kring::query
 
 #endif  // KRING_QUERY_DECODE_H_

@@ -55,6 +55,11 @@ class Layout {
 
   // The largest value each element of one node's vector can take.
   std::vector<uint64_t> NodeBounds() const;
+  // Per cell-block element: the most one record adds to it (the school
+  // indicator: 0; it is set per school, not per record).
+  const std::vector<uint64_t>& per_record_max() const {
+    return per_record_max_;
+  }
 
   // Offsets within a cell block.
   static constexpr size_t kRecords = 0;

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <map>
 
+#include "absl/strings/str_format.h"
+#include "query/privacy.h"
 #include "query/statistics/statistic.h"
 #include "util/str_cat.h"
 
@@ -407,9 +409,27 @@ ReleasedResult Unprotected(const Layout& layout, const Result& result) {
   return out;
 }
 
+PrivacyStatement StatementFor(const NoisePlan& plan, uint32_t schools) {
+  PrivacyStatement p;
+  p.rho = plan.rho();
+  p.epsilon = privacy::EpsilonAtDelta(p.rho, p.delta);
+  p.schools = schools;
+  p.min_schools = plan.min_shares();
+  p.count_noise_sd = std::sqrt(plan.NoiseVariance(Layout::kRecords, schools));
+  return p;
+}
+
 nlohmann::json ReleasedResult::ToJson() const {
   nlohmann::json j;
   j["summary"] = summary;
+  if (privacy) {
+    j["privacy"] = {{"rho", privacy->rho},
+                    {"epsilon", privacy->epsilon},
+                    {"delta", privacy->delta},
+                    {"schools", privacy->schools},
+                    {"noise_calibrated_for_schools", privacy->min_schools},
+                    {"count_noise_sd", privacy->count_noise_sd}};
+  }
   j["group_by"] = group_names;
   j["disclosure"] = {{"min_respondents", thresholds.min_respondents},
                      {"min_schools", thresholds.min_schools},
@@ -484,6 +504,14 @@ std::string ReleasedResult::ToCsv() const {
 
 std::string ReleasedResult::ToText() const {
   std::string out = StrCat(summary, "\n");
+  if (privacy) {
+    out += absl::StrFormat(
+        "Differential privacy: rho = %.3g (epsilon = %.3g at delta = %g) per "
+        "pupil; noise added by each of the %u schools; a cell's count carries "
+        "noise with SD %.1f.\n",
+        privacy->rho, privacy->epsilon, privacy->delta, privacy->schools,
+        privacy->count_noise_sd);
+  }
   if (thresholds.min_respondents > 0) {
     out += StrCat("Disclosure control: at least ", thresholds.min_respondents,
                   " respondents and ", thresholds.min_schools,

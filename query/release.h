@@ -17,6 +17,7 @@
 #include "query/decode.h"
 #include "query/disclosure.h"
 #include "query/ledger.h"
+#include "query/noise.h"
 
 namespace kring::query {
 
@@ -33,8 +34,23 @@ struct ReleasedCell {
   std::vector<std::string> notes;
 };
 
+// The differential privacy behind a release (query/noise.h).
+struct PrivacyStatement {
+  double rho = 0;      // zCDP spent per pupil
+  double epsilon = 0;  // the same as (epsilon, delta)-DP
+  double delta = 1e-6;
+  uint32_t schools = 0;       // schools whose noise is in the sums
+  uint32_t min_schools = 0;   // the fewest the noise was calibrated for
+  double count_noise_sd = 0;  // noise SD of a cell's count of pupils
+};
+
+// The statement for a sum of `schools` inputs under `plan`.
+PrivacyStatement StatementFor(const NoisePlan& plan, uint32_t schools);
+
 struct ReleasedResult {
   std::string summary;
+  // Set for every release from the network; absent for local previews.
+  std::optional<PrivacyStatement> privacy;
   std::vector<std::string> group_names;  // "track", ...
   CellThresholds thresholds;
   uint32_t rounding_base = 1;

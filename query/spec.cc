@@ -3,9 +3,11 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <set>
 
+#include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
 #include "query/statistics/helpers.h"
 #include "query/statistics/statistic.h"
@@ -252,6 +254,7 @@ class Query::Builder {
     if (auto s = kind.Check(q_); !s.ok()) return s;
     if (auto s = ParseCutoff(kind); !s.ok()) return s;
     if (auto s = ParsePredictors(kind); !s.ok()) return s;
+    if (auto s = ParsePrivacy(); !s.ok()) return s;
     return std::move(q_);
   }
 
@@ -474,6 +477,24 @@ class Query::Builder {
     return absl::OkStatus();
   }
 
+  // `privacy.rho`: finite, in (0, kMaxQueryRho]; absent or 0 = default.
+  absl::Status ParsePrivacy() {
+    const double rho = spec().privacy().rho();
+    if (rho == 0) {
+      q_.rho_ = kDefaultQueryRho;
+      return absl::OkStatus();
+    }
+    if (!std::isfinite(rho) || rho < 0 || rho > kMaxQueryRho) {
+      return Invalid(
+          StrCat("`privacy.rho` must be a number above 0 and at "
+                 "most ",
+                 kMaxQueryRho, " (kring's default is ", kDefaultQueryRho,
+                 "); got ", rho));
+    }
+    q_.rho_ = rho;
+    return absl::OkStatus();
+  }
+
   // `predictors`: measures (numeric) or group variables (dummy-coded),
   // each once and none the outcome.
   absl::Status ParsePredictors(const statistics::StatisticKind& kind) {
@@ -655,6 +676,10 @@ std::string Query::Summary() const {
         StrCat("schools in ", statistics::JoinAnd(municipalities_)));
   }
   for (const std::string& f : filters) what += StrCat(", ", f);
+  what += absl::StrFormat(
+      "; privacy cost ρ = %.3g per pupil, charged to each school's budget "
+      "for every wave it touches",
+      rho_);
   return what;
 }
 
@@ -696,6 +721,13 @@ absl::StatusOr<v1::QuerySpec> ParseQuerySpecJson(std::string_view json) {
   if (j.contains("population") && j["population"].is_object()) {
     if (auto s =
             check(j["population"], v1::Population::descriptor(), "population.");
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (j.contains("privacy") && j["privacy"].is_object()) {
+    if (auto s =
+            check(j["privacy"], v1::PrivacyRequest::descriptor(), "privacy.");
         !s.ok()) {
       return s;
     }

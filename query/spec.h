@@ -75,6 +75,11 @@ struct Predictor {
   std::optional<Grouping> categorical;
 };
 
+// The privacy cost (zCDP rho) of a query that names none, and the most a
+// query may ask for. docs/privacy.md explains the choice.
+inline constexpr double kDefaultQueryRho = 0.1;
+inline constexpr double kMaxQueryRho = 1.0;
+
 // A validated query. Immutable; thread-safe. References the instrument,
 // which must outlive it.
 class Query {
@@ -103,6 +108,9 @@ class Query {
   const std::vector<Predictor>& predictors() const { return predictors_; }
   std::optional<double> cutoff() const { return cutoff_; }
   bool above() const { return above_; }
+  // The privacy cost the query spends (zCDP rho): `privacy.rho` of the
+  // spec, or kDefaultQueryRho.
+  double rho() const { return rho_; }
   // True iff a special-category attribute is grouped by or a predictor.
   bool special_category() const;
 
@@ -135,6 +143,7 @@ class Query {
   std::vector<Predictor> predictors_;
   std::optional<double> cutoff_;
   bool above_ = false;
+  double rho_ = kDefaultQueryRho;
   // Population filters (empty = all).
   std::vector<std::string> waves_;
   std::vector<v1::Sector> sectors_;

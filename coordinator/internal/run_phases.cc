@@ -27,11 +27,12 @@ std::optional<uint32_t> ClaimedSender(const v1::SecAggMessage& m) {
   }
 }
 
-// The secure-aggregation configuration for `roster`.
-absl::StatusOr<v1::SecAggConfig> Configure(const v1::QueryInfo& info,
-                                           const std::vector<School>& roster,
-                                           const query::Layout& layout,
-                                           const RunOptions& options) {
+// The secure-aggregation configuration for `roster`, with the noise each
+// school adds (its element bounds make room for the noise and offsets).
+absl::StatusOr<v1::SecAggConfig> Configure(
+    const v1::QueryInfo& info, const std::vector<School>& roster,
+    const query::NoisePlan& plan,
+    const crypto::secagg::GraphParameters& params) {
   const auto n = static_cast<uint32_t>(roster.size());
   v1::SecAggConfig config;
   config.set_query_id(info.ticket().query_id());
@@ -41,13 +42,11 @@ absl::StatusOr<v1::SecAggConfig> Configure(const v1::QueryInfo& info,
     p->set_node_id(s.school_id);
     p->set_identity_public_key(s.identity_key);
   }
-  const std::vector<uint64_t> bounds = layout.NodeBounds();
+  const std::vector<uint64_t> bounds = plan.NodeBounds();
   config.set_dims(static_cast<uint32_t>(bounds.size()));
   KRING_ASSIGN_OR_RETURN(const int bits,
                          crypto::secagg::ChooseModulusBits(bounds, n));
   config.set_modulus_bits(static_cast<uint32_t>(bits));
-  KRING_ASSIGN_OR_RETURN(const crypto::secagg::GraphParameters params,
-                         crypto::secagg::ChooseParameters(n, options.goals));
   config.set_complete_graph(params.complete);
   config.set_degree(params.degree);
   config.set_threshold(params.threshold);
@@ -67,15 +66,23 @@ absl::StatusOr<std::unique_ptr<SecAggPhase>> SecAggPhase::Start(
     const v1::QueryInfo& info, const std::vector<School>& roster,
     const query::Layout& layout, const RunOptions& options, int64_t now_millis,
     RunStep& step) {
+  const auto n = static_cast<uint32_t>(roster.size());
+  KRING_ASSIGN_OR_RETURN(const crypto::secagg::GraphParameters params,
+                         crypto::secagg::ChooseParameters(n, options.goals));
+  // Every school calibrates its noise to the fewest schools the run can
+  // finish with: the threshold (each node refuses to unmask with fewer).
+  KRING_ASSIGN_OR_RETURN(query::NoisePlan plan,
+                         query::NoisePlan::Create(layout, layout.query().rho(),
+                                                  params.threshold, n));
   KRING_ASSIGN_OR_RETURN(const v1::SecAggConfig config,
-                         Configure(info, roster, layout, options));
+                         Configure(info, roster, plan, params));
   KRING_ASSIGN_OR_RETURN(auto setup,
                          crypto::secagg::SecAggSetup::Create(config));
   KRING_ASSIGN_OR_RETURN(auto secagg,
                          crypto::secagg::SecAggCoordinator::Create(setup));
   const std::string& qid = info.ticket().query_id();
-  std::unique_ptr<SecAggPhase> phase(
-      new SecAggPhase(qid, Ids(roster), std::move(secagg), options));
+  std::unique_ptr<SecAggPhase> phase(new SecAggPhase(
+      qid, Ids(roster), std::move(secagg), std::move(plan), options));
   step.audit.emplace_back(
       "aggregation",
       StrCat("query ", qid, ": ", roster.size(), " schools, threshold ",
@@ -91,10 +98,11 @@ absl::StatusOr<std::unique_ptr<SecAggPhase>> SecAggPhase::Start(
 
 SecAggPhase::SecAggPhase(std::string query_id, std::vector<std::string> roster,
                          crypto::secagg::SecAggCoordinator secagg,
-                         const RunOptions& options)
+                         query::NoisePlan plan, const RunOptions& options)
     : query_id_(std::move(query_id)),
       roster_(std::move(roster)),
       secagg_(std::move(secagg)),
+      plan_(std::move(plan)),
       round_deadline_millis_(options.round_deadline_millis),
       min_schools_(options.min_schools) {}
 
@@ -174,10 +182,18 @@ void SecAggPhase::CloseRound(int64_t now_millis, RunStep& step) {
   deadline_ = now_millis + round_deadline_millis_;
   if (!secagg_.finished()) return;
   RunSum sum;
-  sum.sum = secagg_.result().sum;
   for (uint32_t i : secagg_.result().contributors) {
     sum.contributors.push_back(roster_[i]);
   }
+  auto noisy =
+      query::RemoveOffsets(plan_, secagg_.result().sum,
+                           static_cast<uint32_t>(sum.contributors.size()));
+  if (!noisy.ok()) {
+    outcome_ = noisy.status();
+    return;
+  }
+  sum.sum = *std::move(noisy);
+  sum.noise = plan_;
   if (sum.contributors.size() < min_schools_) {
     outcome_ = absl::FailedPreconditionError(
         StrCat("only ", sum.contributors.size(),
@@ -232,7 +248,9 @@ void PlaintextPhase::Finish() {
   RunSum sum;
   sum.sum.assign(dims_, 0);
   for (const auto& [school, values] : vectors_) {
-    for (size_t i = 0; i < dims_; ++i) sum.sum[i] += values[i];
+    for (size_t i = 0; i < dims_; ++i) {
+      sum.sum[i] += static_cast<int64_t>(values[i]);
+    }
     sum.contributors.push_back(school);
   }
   if (sum.contributors.size() < min_schools_) {

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "coordinator/run.h"
 #include "crypto/secagg/coordinator.h"
+#include "query/noise.h"
 
 namespace kring::coordinator::internal {
 
@@ -62,7 +63,7 @@ class SecAggPhase final : public AggregationPhase {
 
  private:
   SecAggPhase(std::string query_id, std::vector<std::string> roster,
-              crypto::secagg::SecAggCoordinator secagg,
+              crypto::secagg::SecAggCoordinator secagg, query::NoisePlan plan,
               const RunOptions& options);
   void Send(const std::string& to, v1::CoordinatorToNode m, RunStep& step);
   // Roster member `self` says it aborted: a dropout before its input is in
@@ -76,6 +77,7 @@ class SecAggPhase final : public AggregationPhase {
   std::string query_id_;
   std::vector<std::string> roster_;  // school ids by roster index
   crypto::secagg::SecAggCoordinator secagg_;
+  query::NoisePlan plan_;
   int64_t round_deadline_millis_;
   uint32_t min_schools_;
   int64_t deadline_ = 0;

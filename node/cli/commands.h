@@ -29,6 +29,9 @@ void AddEraseCommands(CLI::App& app, cli::Command& chosen);
 // `kring-node preview`: what a query would take from this school.
 void AddPreviewCommand(CLI::App& app, cli::Command& chosen);
 
+// `kring-node budget`: the privacy budget ledger (budget.cc).
+void AddBudgetCommand(CLI::App& app, cli::Command& chosen);
+
 // `kring-node audit` and `audit verify`: the audit log.
 void AddAuditCommand(CLI::App& app, cli::Command& chosen);
 

@@ -243,9 +243,10 @@ class Cluster {
                  bool disconnect_before_send = false) {
     const auto& s = schools_.at(name);
     std::vector<std::string> argv = {KRING_NODE_BINARY, "run"};
-    if (crash_after_round >= 0 || disconnect_round >= 0) {
+    if (crash_after_round >= 0 || disconnect_round >= 0 || zero_noise_) {
       argv = {KRING_NODE_FAULTY_BINARY};
     }
+    if (zero_noise_) argv.push_back("--zero-noise");
     if (crash_after_round >= 0) {
       argv.push_back("--crash-after-round=" +
                      std::to_string(crash_after_round));
@@ -261,6 +262,10 @@ class Cluster {
     nodes_[name] =
         std::make_unique<Process>(std::move(argv), dir_ / (name + ".log"));
   }
+  // Whether StartNode runs nodes without noise (kring-node-faulty
+  // --zero-noise), so that results equal the pooled computation; on by
+  // default. Off: the real kring-node, which always adds noise.
+  void set_zero_noise(bool on) { zero_noise_ = on; }
   // Waits until the coordinator lists every school in `names` (by BRIN) as
   // connected; `admin` is a user with the admin role.
   void WaitConnected(const TestUser& admin,
@@ -346,6 +351,7 @@ class Cluster {
   std::unique_ptr<v1::Coordinator::Stub> stub_;
   std::map<std::string, SchoolFiles> schools_;
   std::map<std::string, std::unique_ptr<Process>> nodes_;
+  bool zero_noise_ = true;
 };
 
 }  // namespace kring::testing

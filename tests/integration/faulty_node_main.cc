@@ -5,9 +5,13 @@
 // connection once (a network failure), after sending that round's message
 // or instead of sending it.
 //
+// With --zero-noise it adds no noise to the school's contribution, so that
+// the flow tests can compare results with the pooled computation exactly
+// (kring-node itself always adds noise; nothing switches it off).
+//
 //   kring-node-faulty --data-dir DIR --key-file FILE
 //       [--crash-after-round R] [--disconnect-after-round R]
-//       [--disconnect-before-round R]
+//       [--disconnect-before-round R] [--zero-noise]
 
 #include <atomic>
 #include <csignal>
@@ -22,11 +26,13 @@
 #include "node/agent.h"
 #include "node/audit.h"
 #include "node/store.h"
+#include "tests/testing/zero_noise.h"
 
 namespace kring::node {
 namespace {
 
 struct Faults {
+  bool zero_noise = false;
   int crash_after_round = -1;
   int disconnect_after_round = -1;
   int disconnect_before_round = -1;
@@ -86,6 +92,7 @@ int Run(const std::filesystem::path& data_dir, const std::string& key_file,
   options.data_dir = data_dir;
   options.config = *std::move(config);
   options.reply_filter = std::make_shared<FaultyReplies>(faults);
+  if (faults.zero_noise) options.noise = kring::testing::MakeZeroNoise();
   auto agent = Agent::Create(std::move(options), &*store, &*audit);
   if (!agent.ok()) return Fail(agent.status());
   Agent* running = agent->get();
@@ -111,6 +118,8 @@ int main(int argc, char** argv) {
                  "drop the connection once after sending this round's");
   app.add_option("--disconnect-before-round", faults.disconnect_before_round,
                  "drop the connection once instead of sending this round's");
+  app.add_flag("--zero-noise", faults.zero_noise,
+               "add no noise (exactness tests only)");
   CLI11_PARSE(app, argc, argv);
   return kring::node::Run(data_dir, key_file, faults);
 }

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "crypto/secagg/parameters.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -119,9 +120,12 @@ const std::map<std::string, std::string> kMunicipality = {
     {"S1", "GM0363"}, {"S2", "GM0363"}, {"S3", "GM0599"},
     {"S4", "GM0599"}, {"S5", "GM0344"}, {"S6", "GM0344"}};
 
-// The release computed directly on the union of the given schools' data.
+// The release computed directly on the union of the given schools' data,
+// with the privacy statement of a run of these schools (the nodes of these
+// tests add zero noise: kring-node-faulty --zero-noise).
 query::ReleasedResult PooledRelease(Cluster& c, const std::string& spec_json,
-                                    const std::vector<std::string>& schools) {
+                                    const std::vector<std::string>& schools,
+                                    uint32_t roster = 0) {
   auto spec = query::ParseQuerySpecJson(spec_json);
   auto q = query::Query::Create(*spec, survey::Instrument::BelongingV1());
   query::Layout layout(*q);
@@ -136,13 +140,23 @@ query::ReleasedResult PooledRelease(Cluster& c, const std::string& spec_json,
   auto released = query::ApplyDisclosure(layout, *decoded,
                                          query::DisclosurePolicy::Default());
   EXPECT_TRUE(released.ok()) << released.status();
+  const auto n = static_cast<uint32_t>(schools.size());
+  if (roster == 0) roster = n;
+  auto params =
+      crypto::secagg::ChooseParameters(roster, crypto::secagg::SecurityGoals());
+  EXPECT_TRUE(params.ok()) << params.status();
+  auto plan =
+      query::NoisePlan::Create(layout, q->rho(), params->threshold, roster);
+  EXPECT_TRUE(plan.ok()) << plan.status();
+  released->privacy = query::StatementFor(*plan, n);
   return *std::move(released);
 }
 
 // The same as JSON, as the coordinator renders it.
 std::string Pooled(Cluster& c, const std::string& spec_json,
-                   const std::vector<std::string>& schools) {
-  return PooledRelease(c, spec_json, schools).ToJson().dump(2);
+                   const std::vector<std::string>& schools,
+                   uint32_t roster = 0) {
+  return PooledRelease(c, spec_json, schools, roster).ToJson().dump(2);
 }
 
 // `kring-node audit` of a school.
@@ -228,6 +242,29 @@ TEST_F(FlowTest, FullQueryEqualsPooledComputation) {
   EXPECT_EQ(audit.exit_code, 0) << audit.out;
   EXPECT_THAT(audit.out, HasSubstr("Sent the masked contribution"));
   EXPECT_THAT(audit.out, HasSubstr("Accepted query"));
+}
+
+// The real kring-node always adds noise: the release differs from the
+// pooled computation and states the privacy it gives and how much noise a
+// count carries.
+TEST_F(FlowTest, RealNodesAddNoiseAndTheReleaseSaysHowMuch) {
+  c_.set_zero_noise(false);
+  Schools(5);
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  const nlohmann::json result = nlohmann::json::parse(
+      ResultJson(c_, researcher_, q->ticket().query_id()));
+  const nlohmann::json pooled =
+      PooledRelease(c_, kSpec, {"S1", "S2", "S3", "S4", "S5"}).ToJson();
+  ASSERT_TRUE(result.contains("privacy")) << result.dump(2);
+  EXPECT_EQ(result["privacy"], pooled["privacy"]);
+  EXPECT_LE(result["privacy"]["rho"].get<double>(), query::kDefaultQueryRho);
+  EXPECT_GT(result["privacy"]["count_noise_sd"].get<double>(), 1.0);
+  // Means to full precision: equal only if every school's noise were 0.
+  EXPECT_NE(result["cells"], pooled["cells"]);
 }
 
 // A requester's whole path with the `kring` CLI: submit, approve, wait
@@ -376,7 +413,7 @@ TEST_P(FlowDropoutTest, NodeDiesMidRunAndTheSumIsStillExact) {
   if (round >= 3) in.push_back("S6");  // it confirmed the survivor set
   EXPECT_EQ(done.participants(), in.size());
   EXPECT_EQ(ResultJson(c_, researcher_, q->ticket().query_id()),
-            Pooled(c_, kSpec, in));
+            Pooled(c_, kSpec, in, /*roster=*/6));
   // The school really stopped where the test asked.
   std::ifstream log(c_.dir() / "S6.log");
   std::stringstream node_log;
@@ -494,6 +531,59 @@ TEST_F(FlowTest, SchoolITAcceptsByHandWhenItsPolicySaysSo) {
   }
   EXPECT_TRUE(by_hand);
   EXPECT_EQ(Command(node + " accept nope" + dir).exit_code, 1);
+}
+
+// A school's privacy budget is kept across queries (and restarts of its
+// node) and declines the query that would exceed it; `kring-node budget`
+// shows what was spent, by whom.
+TEST_F(FlowTest, ASchoolDeclinesOnceItsPrivacyBudgetIsSpent) {
+  Schools(4, /*start=*/false);
+  const std::string yaml = c_.SchoolDir("S1") + "/node.yaml";
+  ASSERT_EQ(Command("sed -i -e 's/privacy_budget_per_wave: 1$/"
+                    "privacy_budget_per_wave: 0.15/' -e "
+                    "'s/max_rho_per_query: 0.25$/max_rho_per_query: 0.15/' '" +
+                    yaml + "'")
+                .exit_code,
+            0);
+  ASSERT_THAT(Command("cat '" + yaml + "'").out,
+              HasSubstr("privacy_budget_per_wave: 0.15"));
+  Start({"S1", "S2", "S3", "S4"});
+  auto run = [&](const std::string& spec) {
+    auto q = c_.Submit(researcher_, spec);  // rho 0.1 by default
+    EXPECT_TRUE(q.ok()) << q.status();
+    EXPECT_TRUE(c_.Approve(approver_, *q).ok());
+    return c_.WaitDone(researcher_, q->ticket().query_id());
+  };
+  v1::QueryInfo first = run(kSpec);
+  ASSERT_EQ(first.state(), v1::QUERY_STATE_RELEASED) << first.reason();
+  EXPECT_EQ(first.participants(), 4u);
+  // The node restarts; its ledger does not forget.
+  c_.StopNode("S1");
+  Start({"S1"}, {"S2", "S3", "S4"});
+  // Another statistic: the coordinator's release ledger would refuse the
+  // same one over one school fewer (differencing).
+  v1::QueryInfo second = run(R"({"statistic": "count", "groupBy": ["gender"],
+      "population": {"waves": ["2025-26"]}, "purpose": "integration test"})");
+  ASSERT_EQ(second.state(), v1::QUERY_STATE_RELEASED) << second.reason();
+  EXPECT_EQ(second.participants(), 3u);
+  std::string why;
+  for (const auto& d : second.decisions()) {
+    if (d.school_id().starts_with("S1")) why = d.reason();
+  }
+  EXPECT_THAT(why, HasSubstr("privacy budget for wave 2025-26 is spent"));
+  CommandResult budget =
+      Command(std::string(KRING_NODE_BINARY) + " budget --json --data-dir '" +
+              c_.SchoolDir("S1") + "' --key-file '" + c_.SchoolKey("S1") + "'");
+  ASSERT_EQ(budget.exit_code, 0) << budget.out;
+  const nlohmann::json ledger = nlohmann::json::parse(budget.out);
+  ASSERT_EQ(ledger["spent"].size(), 1u) << budget.out;
+  EXPECT_EQ(ledger["spent"][0]["query_id"], first.ticket().query_id());
+  EXPECT_EQ(ledger["spent"][0]["requester"], researcher_.id);
+  EXPECT_DOUBLE_EQ(ledger["spent"][0]["rho"].get<double>(),
+                   query::kDefaultQueryRho);
+  EXPECT_DOUBLE_EQ(ledger["waves"]["2025-26"]["spent"].get<double>(),
+                   query::kDefaultQueryRho);
+  EXPECT_DOUBLE_EQ(ledger["budget_per_wave"].get<double>(), 0.15);
 }
 
 TEST_F(FlowTest, SchoolRefusesARunSmallerThanItsOwnMinimum) {

@@ -14,6 +14,7 @@
 #include "query/layout.h"
 #include "query/spec.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/zero_noise.h"
 #include "tests/unit/coordinator/coordinator_fixture.h"
 #include "tests/unit/coordinator/scripted_schools.h"
 
@@ -73,7 +74,8 @@ class DispatcherTest : public testing::CoordinatorFixture {
     return d.ok() ? *std::move(d) : nullptr;
   }
   // Schools whose inputs are real contributions: `pupils` records each,
-  // both genders, answers 1..4.
+  // both genders, answers 1..4, sent as kring-node sends them (with the
+  // noise offsets; zero noise).
   ScriptedSchools Schools(int n, int pupils = 12) {
     ScriptedSchools schools(n);
     auto q = query::Query::Create(RunningQuery().ticket().spec(), instruments_);
@@ -81,7 +83,8 @@ class DispatcherTest : public testing::CoordinatorFixture {
     // The layout refers to its query: both live as long as the function.
     auto query = std::make_shared<query::Query>(*std::move(q));
     auto layout = std::make_shared<query::Layout>(*query);
-    schools.input_for = [query, layout, pupils](int school) {
+    schools.input_for = [query, layout, pupils](
+                            int school, const v1::SecAggConfig& config) {
       std::vector<v1::PupilRecord> records;
       for (int i = 0; i < pupils; ++i) {
         v1::PupilRecord r;
@@ -97,7 +100,15 @@ class DispatcherTest : public testing::CoordinatorFixture {
       }
       auto c = query::Contribution(*layout, records, "GM0363");
       EXPECT_TRUE(c.ok()) << c.status();
-      return c.ok() ? *c : std::vector<uint64_t>();
+      auto plan =
+          query::NoisePlan::Create(*layout, query->rho(), config.threshold(),
+                                   static_cast<uint32_t>(config.roster_size()));
+      EXPECT_TRUE(plan.ok()) << plan.status();
+      if (!c.ok() || !plan.ok()) return std::vector<uint64_t>();
+      auto input =
+          query::NoisyInput(*plan, *c, kring::testing::ZeroNoiseSource());
+      EXPECT_TRUE(input.ok()) << input.status();
+      return input.ok() ? *input : std::vector<uint64_t>();
     };
     return schools;
   }

@@ -76,7 +76,8 @@ TEST_F(RunDriverTest, AllAcceptAndTheRunFinishesWithTheExactSum) {
   ASSERT_TRUE(run->done());
   KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
   EXPECT_THAT(sum.contributors, ElementsAre("S1", "S2", "S3", "S4"));
-  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors));
+  ASSERT_TRUE(sum.noise.has_value());
+  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors, *sum.noise));
   EXPECT_EQ(sum.sum.size(), run->layout().size());
   ASSERT_EQ(run->info().decisions_size(), 4);
   for (const auto& d : run->info().decisions()) EXPECT_TRUE(d.accepted());
@@ -99,7 +100,8 @@ TEST_F(RunDriverTest, DecisionWindowClosesOnlyOnATickAtItsDeadline) {
   ASSERT_TRUE(run->done());
   KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
   EXPECT_THAT(sum.contributors, ElementsAre("S1", "S2", "S3"));
-  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors));
+  ASSERT_TRUE(sum.noise.has_value());
+  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors, *sum.noise));
   EXPECT_THAT(run->info().decisions(3).reason(), HasSubstr("did not answer"));
   EXPECT_TRUE(schools.received("S4").size() == 1);  // its task only
 }
@@ -126,7 +128,8 @@ TEST_F(RunDriverTest, ADroppedOutSchoolIsLeftOutWhenTheRoundDeadlineFires) {
   ASSERT_TRUE(run->done());
   KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
   EXPECT_THAT(sum.contributors, ElementsAre("S1", "S2", "S3", "S4"));
-  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors));
+  ASSERT_TRUE(sum.noise.has_value());
+  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors, *sum.noise));
 }
 
 TEST_F(RunDriverTest, TooFewAcceptingSchoolsFailTheRunWithTheirReasons) {
@@ -310,13 +313,13 @@ TEST_F(RunDriverTest, BenchmarkPlaintextSumsTheVectors) {
     run->OnMessage(schools.id(i), ScriptedSchools::Decision("q-test", true),
                    Now());
   }
-  std::vector<uint64_t> expected(run->layout().size(), 0);
+  std::vector<int64_t> expected(run->layout().size(), 0);
   for (int i = 0; i < 3; ++i) {
     v1::NodeToCoordinator m;
     m.mutable_benchmark_plaintext()->set_query_id("q-test");
     for (size_t j = 0; j < run->layout().size(); ++j) {
       m.mutable_benchmark_plaintext()->add_values(i + j);
-      expected[j] += i + j;
+      expected[j] += static_cast<int64_t>(i + j);
     }
     run->OnMessage(schools.id(i), m, Now());
   }

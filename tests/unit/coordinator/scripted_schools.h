@@ -61,7 +61,8 @@ class ScriptedSchools {
 
   // School i's input; unset: small numbers within the bounds, not a
   // decodable contribution.
-  std::function<std::vector<uint64_t>(int i)> input_for;
+  std::function<std::vector<uint64_t>(int i, const v1::SecAggConfig& config)>
+      input_for;
 
   const crypto::IdentityKeyPair& key(int i) const { return keys_[i]; }
   // School i is known as `id` from now on (ids the registry assigned).
@@ -106,13 +107,19 @@ class ScriptedSchools {
     }
   }
 
-  // The sum of the inputs of `contributors`.
-  std::vector<uint64_t> SumOf(const std::vector<std::string>& contributors) {
-    std::vector<uint64_t> sum;
+  // The sum of the inputs of `contributors` as the coordinator decodes it:
+  // less each contributor's noise offset under `plan` (the scripted inputs
+  // carry none).
+  std::vector<int64_t> SumOf(const std::vector<std::string>& contributors,
+                             const query::NoisePlan& plan) {
+    std::vector<int64_t> sum;
     for (const std::string& s : contributors) {
       const std::vector<uint64_t>& in = inputs_.at(s);
       sum.resize(in.size(), 0);
-      for (size_t i = 0; i < in.size(); ++i) sum[i] += in[i];
+      for (size_t i = 0; i < in.size(); ++i) {
+        sum[i] += static_cast<int64_t>(in[i]) -
+                  static_cast<int64_t>(plan.offset(i % plan.cell_width()));
+      }
     }
     return sum;
   }
@@ -162,7 +169,7 @@ class ScriptedSchools {
     const int i = Index(school);
     std::vector<uint64_t> input;
     if (input_for) {
-      input = input_for(i);
+      input = input_for(i, config);
     } else {
       for (int j = 0; j < config.element_bounds_size(); ++j) {
         input.push_back(

@@ -27,6 +27,7 @@
 #include "node/store.h"
 #include "node/synth.h"
 #include "query/layout.h"
+#include "query/noise.h"
 #include "query/spec.h"
 #include "survey/instrument.h"
 #include "tests/testing/status_matchers.h"
@@ -144,7 +145,13 @@ class AgentRunTest : public ::testing::Test {
     auto q = query::Query::Create(Spec(), Instrument::BelongingV1());
     ASSERT_TRUE(q.ok());
     query::Layout layout(*q);
-    const std::vector<uint64_t> bounds = layout.NodeBounds();
+    auto params = crypto::secagg::ChooseParameters(3, {});
+    ASSERT_TRUE(params.ok());
+    // The bounds of a real run: room for each school's noise and offsets.
+    auto plan =
+        query::NoisePlan::Create(layout, q->rho(), params->threshold, 3);
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    const std::vector<uint64_t> bounds = plan->NodeBounds();
     config_.set_query_id("q-1");
     config_.set_query_seed(ticket_seed_);
     for (int i = 0; i < 3; ++i) {
@@ -156,8 +163,6 @@ class AgentRunTest : public ::testing::Test {
     config_.set_dims(static_cast<uint32_t>(bounds.size()));
     config_.set_modulus_bits(
         static_cast<uint32_t>(*crypto::secagg::ChooseModulusBits(bounds, 3)));
-    auto params = crypto::secagg::ChooseParameters(3, {});
-    ASSERT_TRUE(params.ok());
     config_.set_complete_graph(params->complete);
     config_.set_degree(params->degree);
     config_.set_threshold(params->threshold);

@@ -132,6 +132,13 @@ TEST(DecideTest, AppliesTheSchoolsPolicy) {
   EXPECT_THAT(decide(special).reason, HasSubstr("special-category"));
   s.config.policy.special_categories = true;
   EXPECT_TRUE(decide(special).accept);
+  // The privacy cost of one query (default 0.1) within the school's limit.
+  s.config.policy.max_rho_per_query = 0.05;
+  EXPECT_THAT(decide(Mean()).reason, HasSubstr("privacy cost rho = 0.1"));
+  v1::QuerySpec cheap = Mean();
+  cheap.mutable_privacy()->set_rho(0.05);
+  EXPECT_TRUE(decide(cheap).accept);
+  s.config.policy.max_rho_per_query = 0.25;
   // Unreadable tickets.
   v1::Task garbage;
   garbage.set_query_id("q-1");

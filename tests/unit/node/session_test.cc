@@ -39,9 +39,14 @@ class NoRecords final : public SchoolRecords {
     return absl::OkStatus();
   }
   absl::StatusOr<bool> Contributed(std::string_view) override { return false; }
-  absl::Status MarkContributed(std::string_view) override {
+  absl::Status SpendPrivacy(const PrivacySpend& spend, double) override {
+    spent.push_back(spend);
     return absl::OkStatus();
   }
+  absl::StatusOr<std::vector<PrivacySpend>> PrivacySpent() override {
+    return spent;
+  }
+  std::vector<PrivacySpend> spent;
 };
 
 class MemoryPending final : public PendingQueue {

@@ -367,7 +367,10 @@ TEST(StoreTest, VersionOneStoreIsUpgradedOnOpen) {
                              store.Add(batch, store.FileTag("f"), false));
   EXPECT_EQ(r.skipped_erased, 1u);
   // Upgraded: a kring-node that knows only version 1 now refuses the store
-  // instead of importing erased pupils again.
+  // instead of importing erased pupils again; the privacy ledger starts
+  // empty.
+  EXPECT_THAT(store.PrivacySpent(),
+              ::kring::testing::IsOkAndHolds(::testing::IsEmpty()));
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open(store.database_path().c_str(), &h), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
@@ -376,7 +379,7 @@ TEST(StoreTest, VersionOneStoreIsUpgradedOnOpen) {
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   EXPECT_EQ(
       std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))),
-      "2");
+      "3");
   sqlite3_finalize(st);
   sqlite3_close(h);
 }
@@ -388,10 +391,10 @@ TEST(StoreTest, UnknownSchemaVersionIsRefused) {
                                Store::Init(dir.path(), Pass("pw"), {}));
   }
   RawSql(dir.path() / "node.db",
-         "UPDATE meta SET value = '3' WHERE key = 'schema_version';");
+         "UPDATE meta SET value = '4' WHERE key = 'schema_version';");
   EXPECT_THAT(Store::Open(dir.path(), Pass("pw")),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("schema version 3")));
+                       HasSubstr("schema version 4")));
 }
 
 TEST(StoreTest, RotateKeyRewrapsTheDataKey) {
@@ -457,6 +460,91 @@ TEST(StoreTest, SpecialCategoryOptionIsPersisted) {
   KRING_ASSERT_OK(Store::Init(dir.path(), Pass("pw"), opts).status());
   KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(dir.path(), Pass("pw")));
   EXPECT_TRUE(store.options().special_categories);
+}
+
+// The privacy ledger: charged with the contribution mark or not at all,
+// kept across openings, refused past a wave's budget, sealed.
+TEST(StoreTest, PrivacySpendsAreChargedOnceAndKeptWithinTheBudget) {
+  TempDir dir;
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Init(dir.path(), Pass("pw"), {}));
+    KRING_ASSERT_OK(store.SpendPrivacy(
+        {"q-1", {"2024-25", "2025-26"}, 0.4, "alice", 1000}, 1.0));
+    KRING_ASSERT_OK(
+        store.SpendPrivacy({"q-2", {"2025-26"}, 0.5, "bob", 2000}, 1.0));
+    // Same query again: refused, nothing charged.
+    EXPECT_THAT(store.SpendPrivacy({"q-2", {"2024-25"}, 0.1, "bob", 3000}, 1.0),
+                StatusIs(absl::StatusCode::kAlreadyExists));
+    // 0.9 spent on 2025-26: 0.2 more would exceed 1.0.
+    EXPECT_THAT(store.SpendPrivacy(
+                    {"q-3", {"2024-25", "2025-26"}, 0.2, "c", 4000}, 1.0),
+                StatusIs(absl::StatusCode::kResourceExhausted,
+                         HasSubstr("wave 2025-26")));
+    EXPECT_THAT(store.Contributed("q-3"),
+                ::kring::testing::IsOkAndHolds(false));
+  }
+  KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(dir.path(), Pass("pw")));
+  KRING_ASSERT_OK_AND_ASSIGN(std::vector<PrivacySpend> spent,
+                             store.PrivacySpent());
+  ASSERT_EQ(spent.size(), 2u);
+  EXPECT_EQ(spent[0].query_id, "q-1");
+  EXPECT_EQ(spent[0].requester, "alice");
+  EXPECT_EQ(spent[0].unix_millis, 1000);
+  EXPECT_EQ(spent[1].waves, std::vector<std::string>{"2025-26"});
+  const auto by_wave = SpentByWave(spent);
+  EXPECT_DOUBLE_EQ(by_wave.at("2024-25"), 0.4);
+  EXPECT_DOUBLE_EQ(by_wave.at("2025-26"), 0.9);
+  EXPECT_THAT(store.Contributed("q-1"), ::kring::testing::IsOkAndHolds(true));
+  // Another wave still has room.
+  KRING_EXPECT_OK(
+      store.SpendPrivacy({"q-4", {"2024-25"}, 0.6, "c", 5000}, 1.0));
+}
+
+TEST(StoreTest, ATamperedPrivacyLedgerIsDetected) {
+  TempDir dir;
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Init(dir.path(), Pass("pw"), {}));
+    KRING_ASSERT_OK(
+        store.SpendPrivacy({"q-1", {"2025-26"}, 0.5, "alice", 1000}, 1.0));
+    KRING_ASSERT_OK(
+        store.SpendPrivacy({"q-2", {"2025-26"}, 0.4, "bob", 1000}, 1.0));
+  }
+  // Moving a row, deleting one or all of them are refused.
+  for (const char* attack :
+       {"UPDATE privacy_spent SET id = 9 WHERE id = 2",
+        "DELETE FROM privacy_spent WHERE id = 2",
+        "DELETE FROM privacy_spent WHERE id = 1", "DELETE FROM privacy_spent",
+        "UPDATE privacy_spent SET sealed = (SELECT sealed FROM privacy_spent "
+        "WHERE id = 1) WHERE id = 2"}) {
+    const std::filesystem::path copy = dir.path() / "copy";
+    std::filesystem::remove_all(copy);
+    std::filesystem::create_directories(copy);
+    for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+      if (f.is_regular_file()) {
+        std::filesystem::copy_file(f.path(), copy / f.path().filename());
+      }
+    }
+    RawSql(copy / "node.db", attack);
+    KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(copy, Pass("pw")));
+    EXPECT_THAT(store.PrivacySpent(),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("privacy")))
+        << attack;
+    EXPECT_THAT(store.SpendPrivacy({"q-3", {"2025-26"}, 0.01, "c", 1}, 1.0),
+                StatusIs(absl::StatusCode::kDataLoss))
+        << attack;
+  }
+}
+
+TEST(BudgetTest, RefusalNamesTheWaveAndTheFigures) {
+  const std::vector<PrivacySpend> spent = {{"q-1", {"2025-26"}, 0.75, "a", 0}};
+  EXPECT_EQ(BudgetRefusal(spent, {"2025-26"}, 0.25, 1.0), std::nullopt);
+  auto no = BudgetRefusal(spent, {"2024-25", "2025-26"}, 0.3, 1.0);
+  ASSERT_TRUE(no.has_value());
+  EXPECT_THAT(*no, HasSubstr("wave 2025-26"));
+  EXPECT_THAT(*no, HasSubstr("0.75 of 1 used"));
+  EXPECT_EQ(BudgetRefusal(spent, {}, 5.0, 1.0), std::nullopt);
 }
 
 }  // namespace

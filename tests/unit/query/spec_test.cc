@@ -98,6 +98,28 @@ TEST(SpecTest, EachStatisticChecksItsShape) {
                 "population.tracks");
 }
 
+TEST(SpecTest, PrivacyCostIsParsedAndBounded) {
+  KRING_ASSERT_OK_AND_ASSIGN(Query d, FromJson(R"({"statistic": "count"})"));
+  EXPECT_DOUBLE_EQ(d.rho(), kDefaultQueryRho);
+  KRING_ASSERT_OK_AND_ASSIGN(
+      Query q, FromJson(R"({"statistic": "count", "privacy": {"rho": 0.05}})"));
+  EXPECT_DOUBLE_EQ(q.rho(), 0.05);
+  EXPECT_THAT(q.Summary(), HasSubstr("privacy cost ρ = 0.05 per pupil"));
+  for (const char* bad :
+       {R"({"statistic": "count", "privacy": {"rho": -1}})",
+        R"({"statistic": "count", "privacy": {"rho": 1.5}})"}) {
+    auto r = FromJson(bad);
+    if (r.ok()) {
+      ADD_FAILURE() << "accepted " << bad;
+    } else {
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    }
+  }
+  EXPECT_THAT(
+      FromJson(R"({"statistic": "count", "privacy": {"rh": 0.1}})"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("privacy.rh")));
+}
+
 TEST(SpecTest, PlainLanguageSummary) {
   KRING_ASSERT_OK_AND_ASSIGN(Query q, FromJson(R"({"statistic": "mean",
           "measures": ["belong_perception"],
@@ -107,7 +129,9 @@ TEST(SpecTest, PlainLanguageSummary) {
   EXPECT_EQ(q.Summary(),
             "Mean (with SD and 95% CI) of Perceptions of belonging at school "
             "(PISA) [belong_perception] per municipality and track, waves "
-            "2024-25 and 2025-26, pupils in vo, schools in GM0363");
+            "2024-25 and 2025-26, pupils in vo, schools in GM0363; privacy "
+            "cost ρ = 0.1 per pupil, charged to each school's budget for "
+            "every wave it touches");
   KRING_ASSERT_OK_AND_ASSIGN(
       Query t, FromJson(R"({"statistic": "trend", "trendOf": "proportion",
           "cutoff": 2.5, "direction": "below",

@@ -1,0 +1,126 @@
+#ifndef KRING_QUERY_NOISE_H_
+#define KRING_QUERY_NOISE_H_
+
+// The noise each school adds to its vector before masking (distributed
+// differential privacy; docs/privacy.md has the argument):
+//
+//  * Sensitivity: adding or removing one pupil changes a school's vector
+//    in the 2^groups cells the pupil is counted in (each group variable at
+//    its level or its margin), each cell-block element e by at most
+//    per_record_max[e] (the "school contributes" indicator by 1).
+//  * Each school adds, per element, an independent discrete Gaussian
+//    N_Z(0, s_e^2) (crypto/noise.h). The per-element share s_e^2 is
+//    calibrated so that any `min_shares` schools together give zCDP rho_e,
+//    with rho split equally over the elements a pupil touches; the spent
+//    rho is the sum of the per-element bounds (query/privacy.h).
+//  * So that the secure-aggregation ring stays non-negative and never
+//    wraps, each school adds a public offset B_e, a bound its noise share
+//    exceeds with probability at most 2^-40 over the whole vector; a share
+//    beyond it is never sent (the run fails, independently of the data).
+//    The coordinator subtracts contributors * B_e from the sum: decoding is
+//    centred.
+//
+// Pure functions of the query, rho and the run's numbers of schools, so
+// every node and the coordinator compute the same plan.
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/noise.h"
+#include "query/layout.h"
+
+namespace kring::query {
+
+// How much one pupil can change a school's vector.
+struct Sensitivity {
+  // Cells a record is counted in: 2^(number of group variables).
+  size_t cells_per_record = 1;
+  // Per cell-block element: the largest change of that element in one cell.
+  std::vector<uint64_t> per_element;
+};
+
+// The sensitivity of `layout`'s vector to adding or removing one record.
+Sensitivity SensitivityOf(const Layout& layout);
+
+// Which noise each school adds to a query's vector.
+class NoisePlan {
+ public:
+  // For `rho` (> 0, finite) spent by the query, a run that can finish with
+  // as few as `min_shares` schools and has at most `max_shares` (its
+  // roster). INVALID_ARGUMENT for invalid arguments or a vector whose
+  // bounds do not fit 64-bit secure aggregation.
+  static absl::StatusOr<NoisePlan> Create(const Layout& layout, double rho,
+                                          uint32_t min_shares,
+                                          uint32_t max_shares);
+
+  // The rho asked for and the rho spent (<= requested: shares are rounded
+  // up). zCDP for one pupil, at any min_shares or more contributors.
+  double requested_rho() const { return requested_rho_; }
+  double rho() const { return rho_; }
+  uint32_t min_shares() const { return min_shares_; }
+  uint32_t max_shares() const { return max_shares_; }
+
+  // Per cell-block element e: each school's noise parameter s_e^2 and its
+  // offset B_e.
+  const crypto::Rational& share_sigma2(size_t e) const {
+    return share_sigma2_[e];
+  }
+  uint64_t offset(size_t e) const { return offset_[e]; }
+  // Elements per cell block, and of the whole vector.
+  size_t cell_width() const { return width_; }
+  size_t size() const { return cells_ * width_; }
+
+  // The secure-aggregation bound of each vector element: the largest input
+  // one school sends (data bound + 2 * B_e).
+  std::vector<uint64_t> NodeBounds() const;
+  // Variance of the summed noise on vector element `i` when `shares`
+  // schools contributed.
+  double NoiseVariance(size_t i, uint32_t shares) const;
+
+ private:
+  NoisePlan() = default;
+
+  double requested_rho_ = 0;
+  double rho_ = 0;
+  uint32_t min_shares_ = 0;
+  uint32_t max_shares_ = 0;
+  size_t cells_ = 0;
+  size_t width_ = 0;
+  std::vector<uint64_t> data_bound_;  // per cell-block element
+  std::vector<crypto::Rational> share_sigma2_;
+  std::vector<double> share_variance_;  // Var N_Z(0, s_e^2)
+  std::vector<uint64_t> offset_;
+};
+
+// Where a school's noise comes from. Production uses SystemNoise(); tests
+// alone inject other sources (zero noise for exactness tests) through the
+// node's options; no binary kring ships can.
+class NoiseSource {
+ public:
+  virtual ~NoiseSource() = default;
+  // `count` independent samples of N_Z(0, sigma2).
+  virtual absl::StatusOr<std::vector<int64_t>> Sample(
+      const crypto::Rational& sigma2, size_t count) = 0;
+};
+
+// Exact discrete Gaussian samples on libsodium's CSPRNG. Thread-safe.
+NoiseSource& SystemNoise();
+
+// A school's input to secure aggregation: its `contribution` plus, per
+// element, a noise sample and the offset. FAILED_PRECONDITION when a sample
+// exceeds its offset (probability <= 2^-40; says nothing about the data).
+absl::StatusOr<std::vector<uint64_t>> NoisyInput(
+    const NoisePlan& plan, std::span<const uint64_t> contribution,
+    NoiseSource& noise);
+
+// The coordinator's side: the noisy sums (signed) from the secure sum of
+// `shares` schools' inputs, offsets removed. INVALID_ARGUMENT on a length
+// mismatch.
+absl::StatusOr<std::vector<int64_t>> RemoveOffsets(
+    const NoisePlan& plan, std::span<const uint64_t> sum, uint32_t shares);
+
+}  // namespace kring::query
+
+#endif  // KRING_QUERY_NOISE_H_

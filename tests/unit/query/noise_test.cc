@@ -1,0 +1,306 @@
+// The schools' noise (query/noise.h): the sensitivity derived from the
+// layout, checked against adding and removing one pupil on real data for
+// every statistic of the reference fixture; the noise plan's calibration;
+// a school's noisy input and the coordinator's centred decoding.
+
+#include "query/noise.h"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "query/decode.h"
+#include "query/layout.h"
+#include "query/privacy.h"
+#include "query/spec.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/zero_noise.h"
+#include "tests/unit/query/fixture.h"
+
+namespace kring::query {
+namespace {
+
+using ::kring::testing::StatusIs;
+using ::testing::HasSubstr;
+using testing::LoadSchools;
+using testing::ReadFixture;
+using testing::School;
+
+struct Spec {
+  std::string name;
+  std::string json;
+};
+
+// Every query of the reference fixture: each statistic kind, with and
+// without group variables.
+std::vector<Spec> FixtureSpecs() {
+  auto j = nlohmann::json::parse(ReadFixture("expected.json"));
+  std::vector<Spec> out;
+  for (const auto& c : j["cases"]) out.push_back({c["name"], c["spec"].dump()});
+  return out;
+}
+
+Query MustCreate(const std::string& json) {
+  auto spec = ParseQuerySpecJson(json);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  auto q = Query::Create(*spec, survey::Instrument::BelongingV1());
+  EXPECT_TRUE(q.ok()) << q.status();
+  return *std::move(q);
+}
+
+// Adding or removing any one pupil of a school changes at most
+// cells_per_record cells of its vector, each element e by at most
+// per_element[e]. Tried for every pupil of three schools (one per
+// municipality size) and every fixture query.
+TEST(NoiseTest, OnePupilNeverChangesTheVectorByMoreThanTheSensitivity) {
+  const std::vector<School> schools = LoadSchools();
+  ASSERT_GE(schools.size(), 3u);
+  size_t checked = 0;
+  for (const Spec& spec : FixtureSpecs()) {
+    SCOPED_TRACE(spec.name);
+    const Query q = MustCreate(spec.json);
+    const Layout layout(q);
+    const Sensitivity s = SensitivityOf(layout);
+    ASSERT_EQ(s.per_element.size(), layout.cell_width());
+    EXPECT_EQ(s.cells_per_record, size_t{1} << q.groups().size());
+    for (size_t k = 0; k < 3; ++k) {
+      const School& school = schools[k * (schools.size() / 3)];
+      auto full = Contribution(layout, school.records, school.municipality);
+      ASSERT_TRUE(full.ok()) << full.status();
+      for (size_t drop = 0; drop < school.records.size(); ++drop) {
+        std::vector<v1::PupilRecord> rest = school.records;
+        rest.erase(rest.begin() + static_cast<ptrdiff_t>(drop));
+        auto less = Contribution(layout, rest, school.municipality);
+        ASSERT_TRUE(less.ok()) << less.status();
+        size_t cells_changed = 0;
+        for (size_t c = 0; c < layout.cell_count(); ++c) {
+          bool changed = false;
+          for (size_t e = 0; e < layout.cell_width(); ++e) {
+            const size_t i = c * layout.cell_width() + e;
+            const uint64_t a = (*full)[i], b = (*less)[i];
+            const uint64_t diff = a > b ? a - b : b - a;
+            ASSERT_LE(diff, s.per_element[e]) << layout.Describe(i);
+            changed = changed || diff != 0;
+          }
+          cells_changed += changed ? 1 : 0;
+        }
+        ASSERT_LE(cells_changed, s.cells_per_record);
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 100u);
+}
+
+// The school indicator of a cell flips when its only pupil there leaves.
+TEST(NoiseTest, TheSchoolIndicatorCountsInTheSensitivity) {
+  const Query q = MustCreate(R"({"statistic": "count", "groupBy": ["track"]})");
+  const Layout layout(q);
+  EXPECT_EQ(SensitivityOf(layout).per_element[Layout::kSchools], 1u);
+  EXPECT_EQ(SensitivityOf(layout).per_element[Layout::kRecords], 1u);
+}
+
+double Value(const crypto::Rational& r) {
+  return static_cast<double>(r.num) / static_cast<double>(r.den);
+}
+
+// The plan spends at most the rho asked for; all of it (to rounding) unless
+// the floor on each school's share (privacy::kMinShareSigma2) binds, which
+// only adds noise.
+TEST(NoiseTest, ThePlanSpendsAtMostTheRhoAsked) {
+  const Query q = MustCreate(
+      R"({"statistic": "mean", "measures": ["belong_perception"],
+          "groupBy": ["track", "gender"]})");
+  const Layout layout(q);
+  const Sensitivity sens = SensitivityOf(layout);
+  for (double rho : {0.01, 0.1, 1.0}) {
+    for (uint32_t t : {3u, 10u, 100u}) {
+      SCOPED_TRACE(::testing::Message() << "rho " << rho << " t " << t);
+      auto plan = NoisePlan::Create(layout, rho, t, t + 5);
+      ASSERT_TRUE(plan.ok()) << plan.status();
+      EXPECT_LE(plan->rho(), rho);
+      double floored = 0, total = 0;
+      const double share = rho / static_cast<double>(sens.cells_per_record *
+                                                     layout.cell_width());
+      for (size_t e = 0; e < layout.cell_width(); ++e) {
+        const double s2 = Value(plan->share_sigma2(e));
+        const double r = privacy::CoordinateRho(
+            static_cast<double>(sens.per_element[e]), s2, t, t + 5);
+        EXPECT_LE(r, share * (1 + 1e-12)) << layout.element_names()[e];
+        if (s2 == privacy::kMinShareSigma2) {
+          floored += r;
+        } else {
+          EXPECT_GE(r, 0.9 * share) << layout.element_names()[e];
+        }
+        total += r;
+      }
+      EXPECT_NEAR(plan->rho(),
+                  total * static_cast<double>(sens.cells_per_record),
+                  1e-12 * rho);
+      if (floored == 0) {
+        EXPECT_GE(plan->rho(), 0.9 * rho);
+      }
+      // More shares per sum: each school adds no more, and less where the
+      // floor does not bind (the sums' sensitivity is large).
+      auto wider = NoisePlan::Create(layout, rho, 2 * t, 2 * t + 5);
+      ASSERT_TRUE(wider.ok());
+      for (size_t e = 0; e < layout.cell_width(); ++e) {
+        EXPECT_LE(Value(wider->share_sigma2(e)), Value(plan->share_sigma2(e)));
+      }
+      EXPECT_LT(Value(wider->share_sigma2(3)), Value(plan->share_sigma2(3)));
+      // The bounds leave room for the data and both offsets.
+      const std::vector<uint64_t> data = layout.NodeBounds();
+      const std::vector<uint64_t> bounds = plan->NodeBounds();
+      ASSERT_EQ(bounds.size(), data.size());
+      for (size_t i = 0; i < bounds.size(); ++i) {
+        EXPECT_EQ(bounds[i],
+                  data[i] + 2 * plan->offset(i % layout.cell_width()));
+      }
+    }
+  }
+}
+
+TEST(NoiseTest, PlansRefuseInvalidArguments) {
+  const Query q = MustCreate(R"({"statistic": "count"})");
+  const Layout layout(q);
+  EXPECT_THAT(NoisePlan::Create(layout, 0, 3, 5),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(NoisePlan::Create(layout, -1, 3, 5),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(NoisePlan::Create(layout, std::nan(""), 3, 5),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(NoisePlan::Create(layout, 0.1, 0, 5),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(NoisePlan::Create(layout, 0.1, 6, 5),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// A source that returns a fixed value: shows where noise goes.
+class ConstantNoise final : public NoiseSource {
+ public:
+  explicit ConstantNoise(int64_t v) : v_(v) {}
+  absl::StatusOr<std::vector<int64_t>> Sample(const crypto::Rational&,
+                                              size_t count) override {
+    return std::vector<int64_t>(count, v_);
+  }
+
+ private:
+  int64_t v_;
+};
+
+TEST(NoiseTest, OffsetsCancelAndTheNoiseOfEverySchoolStaysInTheSum) {
+  const std::vector<School> schools = LoadSchools();
+  const Query q = MustCreate(
+      R"({"statistic": "mean", "measures": ["belong_perception"],
+          "groupBy": ["gender"]})");
+  const Layout layout(q);
+  const auto n = static_cast<uint32_t>(schools.size());
+  auto plan = NoisePlan::Create(layout, 0.1, 3, n);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  for (int64_t noise : {int64_t{0}, int64_t{-2}, int64_t{3}}) {
+    ConstantNoise source(noise);
+    std::vector<uint64_t> sum(layout.size(), 0), exact(layout.size(), 0);
+    for (const School& s : schools) {
+      auto c = Contribution(layout, s.records, s.municipality);
+      ASSERT_TRUE(c.ok());
+      auto input = NoisyInput(*plan, *c, source);
+      ASSERT_TRUE(input.ok()) << input.status();
+      const std::vector<uint64_t> bounds = plan->NodeBounds();
+      for (size_t i = 0; i < sum.size(); ++i) {
+        ASSERT_LE((*input)[i], bounds[i]);
+        sum[i] += (*input)[i];
+        exact[i] += (*c)[i];
+      }
+    }
+    auto noisy = RemoveOffsets(*plan, sum, n);
+    ASSERT_TRUE(noisy.ok());
+    for (size_t i = 0; i < sum.size(); ++i) {
+      ASSERT_EQ((*noisy)[i], static_cast<int64_t>(exact[i]) +
+                                 noise * static_cast<int64_t>(n));
+    }
+  }
+}
+
+TEST(NoiseTest, ASampleBeyondItsOffsetIsNeverSent) {
+  const Query q = MustCreate(R"({"statistic": "count"})");
+  const Layout layout(q);
+  auto plan = NoisePlan::Create(layout, 0.1, 3, 5);
+  ASSERT_TRUE(plan.ok());
+  const std::vector<uint64_t> zeros(layout.size(), 0);
+  for (int64_t sign : {1, -1}) {
+    ConstantNoise huge(sign * static_cast<int64_t>(plan->offset(0) + 1));
+    EXPECT_THAT(
+        NoisyInput(*plan, zeros, huge),
+        StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("2^-40")));
+  }
+  EXPECT_THAT(NoisyInput(*plan, std::vector<uint64_t>(1, 0),
+                         kring::testing::ZeroNoiseSource()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(NoiseTest, TheSystemSourceAddsNoise) {
+  const Query q = MustCreate(R"({"statistic": "count"})");
+  const Layout layout(q);
+  auto plan = NoisePlan::Create(layout, 0.1, 3, 5);
+  ASSERT_TRUE(plan.ok());
+  // With share variances of several units, 20 draws all equal to the
+  // offset (zero noise) happen with probability far below 1e-12.
+  const std::vector<uint64_t> zeros(layout.size(), 0);
+  bool any = false;
+  for (int i = 0; i < 20 && !any; ++i) {
+    auto input = NoisyInput(*plan, zeros, SystemNoise());
+    ASSERT_TRUE(input.ok());
+    any = (*input)[Layout::kRecords] != plan->offset(Layout::kRecords);
+  }
+  EXPECT_TRUE(any);
+}
+
+TEST(NoiseTest, NoisySumsAreClampedAndImpossibleCellsKeepNoFigures) {
+  const Query q =
+      MustCreate(R"({"statistic": "mean", "measures": ["belong_perception"]})");
+  const Layout layout(q);
+  ASSERT_EQ(layout.cell_count(), 1u);
+  // records 40, schools 50, n 60 > records: impossible, so no figures.
+  std::vector<int64_t> noisy = {40, 50, 60, 100, 400};
+  auto r = DecodeNoisy(layout, noisy, 45);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cells[0].respondents, 0u);
+  EXPECT_EQ(r->cells[0].schools, 0u);
+  EXPECT_TRUE(r->cells[0].figures.empty());
+  EXPECT_THAT(r->cells[0].notes,
+              ::testing::Contains(HasSubstr("noise that protects pupils")));
+  // Respondents but no school: one school, so too few schools suppress it.
+  noisy = {40, 0, 40, 100, 400};
+  r = DecodeNoisy(layout, noisy, 45);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cells[0].respondents, 40u);
+  EXPECT_EQ(r->cells[0].schools, 1u);
+  EXPECT_FALSE(r->cells[0].figures.empty());
+  // Never more schools than contributed.
+  noisy = {40, 9, 40, 100, 400};
+  r = DecodeNoisy(layout, noisy, 5);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cells[0].schools, 5u);
+  // Negative noisy counts are read as 0: no figures, no error.
+  noisy = {-3, -1, -2, -50, 7};
+  r = DecodeNoisy(layout, noisy, 30);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->cells[0].records, 0u);
+  EXPECT_THAT(DecodeNoisy(layout, std::vector<int64_t>(3, 0), 3),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(NoiseTest, NoiseVarianceGrowsWithTheSchoolsThatAddIt) {
+  const Query q = MustCreate(R"({"statistic": "count"})");
+  const Layout layout(q);
+  auto plan = NoisePlan::Create(layout, 0.1, 3, 10);
+  ASSERT_TRUE(plan.ok());
+  const double s2 = Value(plan->share_sigma2(0));
+  EXPECT_NEAR(plan->NoiseVariance(0, 3), 3 * s2, 1e-9 * s2);
+  EXPECT_NEAR(plan->NoiseVariance(0, 10), 10 * s2, 1e-9 * s2);
+}
+
+}  // namespace
+}  // namespace kring::query
