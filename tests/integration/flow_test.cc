@@ -341,6 +341,7 @@ TEST_F(FlowTest, KringWaitsForTheReleaseAndShowsTheResults) {
 // watcher thread, which stops the agent from normal code (a handler that
 // took the agent's lock hung about one node in 50; issue 12, item 6).
 TEST_F(FlowTest, NodeStopsOnSigtermAtAnyMoment) {
+  c_.set_zero_noise(false);  // the real kring-node
   Schools(1, /*start=*/false);
   // How many times S1's log says it started connecting (signals are
   // handled from then on).

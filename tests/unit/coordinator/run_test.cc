@@ -287,7 +287,8 @@ TEST_F(RunDriverTest, AnAbortBeforeMaskingDropsTheSchoolWithoutWaiting) {
   ASSERT_TRUE(run->done()) << "no deadline needed";
   KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
   EXPECT_THAT(sum.contributors, ElementsAre("S1", "S2", "S3"));
-  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors));
+  ASSERT_TRUE(sum.noise.has_value());
+  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors, *sum.noise));
   EXPECT_THAT(schools.audit(),
               ::testing::Contains(
                   Pair("dropped", AllOf(HasSubstr("S4 aborted in round 0"),
