@@ -89,8 +89,11 @@ absl::StatusOr<Result> DecodeNoisy(const Layout& layout,
   for (size_t i = 0; i < sum.size(); ++i) {
     sum[i] = noisy[i] < 0 ? 0 : static_cast<uint64_t>(noisy[i]);
   }
+  const statistics::StatisticKind& stat =
+      statistics::StatisticFor(layout.query().statistic());
   for (size_t c = 0; c < layout.cell_count(); ++c) {
     uint64_t* block = &sum[c * layout.cell_width()];
+    stat.RepairNoisy(layout, block);
     block[Layout::kSchools] =
         std::min({block[Layout::kSchools], block[Layout::kRecords],
                   uint64_t{contributors}});

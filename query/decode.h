@@ -60,7 +60,10 @@ absl::StatusOr<Result> Decode(const Layout& layout,
                               std::span<const uint64_t> sum);
 
 // Decodes sums of `contributors` schools that carry the schools' noise
-// (query/noise.h), after post-processing: every element is clamped at 0;
+// (query/noise.h), after post-processing: every element is clamped at 0,
+// then made consistent by the statistic's bounds (StatisticKind::
+// RepairNoisy: records at least every n, a mean's sums within the scale,
+// variances not negative, shares within [0, 1]);
 // a cell's school count at its records and at `contributors`, then at its
 // respondents, and raised to 1 when it has respondents (so it is
 // suppressed for too few schools); a cell whose noisy sums no set of

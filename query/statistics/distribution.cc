@@ -69,6 +69,19 @@ uint64_t Distribution::Respondents(const Layout& layout,
   return n;
 }
 
+void Distribution::RepairNoisy(const Layout& layout, uint64_t* block) const {
+  StatisticKind::RepairNoisy(layout, block);
+  const Query& q = layout.query();
+  for (size_t mi = 0; mi < q.measures().size(); ++mi) {
+    const size_t at = layout.DistributionOffset(mi);
+    uint64_t n = 0;
+    const size_t options =
+        q.instrument().ResponseScaleOf(q.measures()[mi].item).options.size();
+    for (size_t o = 0; o < options; ++o) n += block[at + o];
+    block[Layout::kRecords] = std::max(block[Layout::kRecords], n);
+  }
+}
+
 absl::Status Distribution::DecodeCell(const Layout& layout,
                                       const uint64_t* block,
                                       CellResult& cell) const {

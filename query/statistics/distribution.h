@@ -19,6 +19,7 @@ class Distribution final : public StatisticKind {
                  std::span<uint64_t> delta) const override;
   uint64_t Respondents(const Layout& layout,
                        const uint64_t* block) const override;
+  void RepairNoisy(const Layout& layout, uint64_t* block) const override;
   absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
                           CellResult& cell) const override;
   // "n" and "count", and count_<code>: the pupils per answer.

@@ -53,6 +53,28 @@ uint64_t Mean::Respondents(const Layout& layout, const uint64_t* block) const {
   return n;
 }
 
+void Mean::RepairNoisy(const Layout& layout, uint64_t* block) const {
+  StatisticKind::RepairNoisy(layout, block);
+  size_t at = Layout::kStats;
+  for (const Measure& m : layout.query().measures()) {
+    const uint64_t n = block[at];
+    uint64_t& sx = block[at + 1];
+    uint64_t& sxx = block[at + 2];
+    at += kStride;
+    if (n == 0) {
+      sx = sxx = 0;
+      continue;
+    }
+    // n values between the smallest and largest scaled value; their sum
+    // of squares at least sum^2 / n (variance >= 0) and at most n * max^2.
+    sx = std::clamp(sx, n * m.min_scaled, n * m.max_scaled);
+    const int128 least = (int128{sx} * sx + n - 1) / n;
+    const uint64_t most = n * m.max_scaled * m.max_scaled;
+    sxx = std::clamp<uint64_t>(sxx, static_cast<uint64_t>(least),
+                               std::max(most, static_cast<uint64_t>(least)));
+  }
+}
+
 absl::Status Mean::DecodeCell(const Layout& layout, const uint64_t* block,
                               CellResult& cell) const {
   CellFigures out(cell);

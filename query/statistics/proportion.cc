@@ -72,6 +72,14 @@ uint64_t Proportion::Respondents(const Layout& layout,
   return n;
 }
 
+void Proportion::RepairNoisy(const Layout& layout, uint64_t* block) const {
+  StatisticKind::RepairNoisy(layout, block);
+  for (size_t m = 0; m < layout.query().measures().size(); ++m) {
+    const size_t at = Layout::kStats + kStride * m;
+    block[at + 1] = std::min(block[at + 1], block[at]);  // k <= n
+  }
+}
+
 absl::Status Proportion::DecodeCell(const Layout& layout, const uint64_t* block,
                                     CellResult& cell) const {
   CellFigures out(cell);

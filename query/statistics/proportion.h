@@ -21,6 +21,7 @@ class Proportion final : public StatisticKind {
                  std::span<uint64_t> delta) const override;
   uint64_t Respondents(const Layout& layout,
                        const uint64_t* block) const override;
+  void RepairNoisy(const Layout& layout, uint64_t* block) const override;
   absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
                           CellResult& cell) const override;
   // "n" and "count", and k: the pupils beyond the cut-off.

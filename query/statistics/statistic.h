@@ -84,6 +84,12 @@ class StatisticKind {
                                const uint64_t* block) const;
 
   // --- Decoding (query/decode.cc).
+  // Post-processing of one cell's noisy sums (clamped at 0) so that they
+  // are sums some set of records could give, where that is a matter of
+  // bounds (docs/privacy.md): by default a cell's records are raised to
+  // its largest count element (an n, an option count), so no figure rests
+  // on more respondents than records. Kinds add their own bounds.
+  virtual void RepairNoisy(const Layout& layout, uint64_t* block) const;
   // The figures of one cell with records from its summed `block`;
   // `cell.records` and `cell.respondents` are set. INVALID_ARGUMENT on
   // sums no set of records gives.
