@@ -322,7 +322,12 @@ absl::Status Dispatcher::Release(const RunDriver& run, const RunSum& sum) {
     result = query::Decode(
         run.layout(), std::vector<uint64_t>(sum.sum.begin(), sum.sum.end()));
   }
-  KRING_ASSIGN_OR_RETURN(const query::Result decoded, std::move(result));
+  KRING_ASSIGN_OR_RETURN(query::Result decoded, std::move(result));
+  if (sum.noise) {
+    query::AddNoiseToResult(run.layout(), *sum.noise,
+                            static_cast<uint32_t>(sum.contributors.size()),
+                            decoded);
+  }
   KRING_ASSIGN_OR_RETURN(
       query::ReleasedResult released,
       query::ApplyDisclosure(run.layout(), decoded, options_.policy));

@@ -5,7 +5,9 @@
 #include <limits>
 
 #include "crypto/random.h"
+#include "query/decode.h"
 #include "query/privacy.h"
+#include "query/statistics/statistic.h"
 #include "util/str_cat.h"
 
 namespace kring::query {
@@ -178,6 +180,15 @@ absl::StatusOr<std::vector<int64_t>> RemoveOffsets(
     out[i] = static_cast<int64_t>(sum[i] - offsets);
   }
   return out;
+}
+
+void AddNoiseToResult(const Layout& layout, const NoisePlan& plan,
+                      uint32_t shares, Result& result) {
+  const statistics::StatisticKind& stat =
+      statistics::StatisticFor(layout.query().statistic());
+  for (CellResult& cell : result.cells) {
+    stat.AddNoise(layout, plan, shares, cell);
+  }
 }
 
 }  // namespace kring::query

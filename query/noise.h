@@ -121,6 +121,15 @@ absl::StatusOr<std::vector<uint64_t>> NoisyInput(
 absl::StatusOr<std::vector<int64_t>> RemoveOffsets(
     const NoisePlan& plan, std::span<const uint64_t> sum, uint32_t shares);
 
+struct Result;
+
+// Adds the schools' noise to the uncertainty of `result`, decoded from the
+// noisy sum of `shares` schools under `plan`: means and shares get a
+// "noise_sd" figure and confidence intervals widened by it (the other
+// kinds' intervals are still sampling intervals; docs/privacy.md).
+void AddNoiseToResult(const Layout& layout, const NoisePlan& plan,
+                      uint32_t shares, Result& result);
+
 }  // namespace kring::query
 
 #endif  // KRING_QUERY_NOISE_H_

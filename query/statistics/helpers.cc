@@ -64,4 +64,19 @@ absl::Status CellFigures::CheckRespondents(uint64_t n) const {
   return absl::OkStatus();
 }
 
+void WidenByNoise(double estimate, double noise_sd, double& low, double& high) {
+  constexpr double kZ = 1.959963984540054;
+  const double extra = kZ * noise_sd;
+  low = estimate - std::hypot(estimate - low, extra);
+  high = estimate + std::hypot(high - estimate, extra);
+}
+
+const Figure* FindFigure(const std::vector<Figure>& figures,
+                         std::string_view measure, std::string_view stat) {
+  for (const Figure& f : figures) {
+    if (f.measure == measure && f.stat == stat) return &f;
+  }
+  return nullptr;
+}
+
 }  // namespace kring::query::statistics

@@ -48,6 +48,15 @@ struct Wilson {
 Wilson WilsonInterval(double k, double n);
 
 // Writes the figures of one cell. Refers to `cell`, which must outlive it.
+// Widens [low, high] around `estimate` by noise of SD `noise_sd`: each
+// half-width h becomes sqrt(h^2 + (z * noise_sd)^2), z the 97.5% normal
+// quantile (the noise and the sampling error are independent).
+void WidenByNoise(double estimate, double noise_sd, double& low, double& high);
+
+// The value of figure (measure, stat) in `figures`, or nullptr.
+const Figure* FindFigure(const std::vector<Figure>& figures,
+                         std::string_view measure, std::string_view stat);
+
 class CellFigures {
  public:
   explicit CellFigures(CellResult& cell) : cell_(cell) {}

@@ -75,6 +75,39 @@ void Mean::RepairNoisy(const Layout& layout, uint64_t* block) const {
   }
 }
 
+// mean = S / (N scale): by the delta method its noise variance is
+// (Var S / scale^2 + mean^2 Var N) / N^2.
+void Mean::AddNoise(const Layout& layout, const NoisePlan& plan,
+                    uint32_t shares, CellResult& cell) const {
+  const size_t base = cell.cell * layout.cell_width();
+  size_t at = Layout::kStats;
+  for (const Measure& m : layout.query().measures()) {
+    const size_t n_at = base + at;
+    at += kStride;
+    const Figure* n = FindFigure(cell.figures, m.id, "n");
+    const Figure* mean = FindFigure(cell.figures, m.id, "mean");
+    if (n == nullptr || mean == nullptr || n->value <= 0) continue;
+    const double scale = static_cast<double>(m.scale_factor);
+    const double var =
+        (plan.NoiseVariance(n_at + 1, shares) / (scale * scale) +
+         mean->value * mean->value * plan.NoiseVariance(n_at, shares)) /
+        (n->value * n->value);
+    const double sd = std::sqrt(var);
+    const double estimate = mean->value;
+    for (Figure& f : cell.figures) {
+      if (f.measure != m.id) continue;
+      if (f.stat == "ci_low") {
+        double high = 0;
+        WidenByNoise(estimate, sd, f.value, high);
+      } else if (f.stat == "ci_high") {
+        double low = 0;
+        WidenByNoise(estimate, sd, low, f.value);
+      }
+    }
+    cell.figures.push_back({m.id, "noise_sd", sd});
+  }
+}
+
 absl::Status Mean::DecodeCell(const Layout& layout, const uint64_t* block,
                               CellResult& cell) const {
   CellFigures out(cell);

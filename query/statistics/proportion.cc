@@ -80,6 +80,53 @@ void Proportion::RepairNoisy(const Layout& layout, uint64_t* block) const {
   }
 }
 
+namespace {
+
+// p = k / n: by the delta method its noise variance is
+// (Var k + p^2 Var n) / n^2.
+double ShareNoiseSd(double p, double n, double var_k, double var_n) {
+  return std::sqrt((var_k + p * p * var_n) / (n * n));
+}
+
+// The Wilson interval of k of n, widened by the noise and kept in [0, 1].
+void Interval(double k, double n, double noise_sd, double& p, double& low,
+              double& high) {
+  const Wilson w = WilsonInterval(k, n);
+  p = w.p;
+  low = w.low;
+  high = w.high;
+  if (noise_sd > 0) {
+    WidenByNoise(p, noise_sd, low, high);
+    low = std::max(0.0, low);
+    high = std::min(1.0, high);
+  }
+}
+
+}  // namespace
+
+void Proportion::AddNoise(const Layout& layout, const NoisePlan& plan,
+                          uint32_t shares, CellResult& cell) const {
+  const size_t base = cell.cell * layout.cell_width();
+  for (size_t mi = 0; mi < layout.query().measures().size(); ++mi) {
+    const std::string& id = layout.query().measures()[mi].id;
+    const size_t n_at = base + Layout::kStats + kStride * mi;
+    const Figure* n = FindFigure(cell.figures, id, "n");
+    const Figure* k = FindFigure(cell.figures, id, "k");
+    if (n == nullptr || k == nullptr || n->value <= 0) continue;
+    const double sd = ShareNoiseSd(k->value / n->value, n->value,
+                                   plan.NoiseVariance(n_at + 1, shares),
+                                   plan.NoiseVariance(n_at, shares));
+    double p = 0, low = 0, high = 0;
+    Interval(k->value, n->value, sd, p, low, high);
+    for (Figure& f : cell.figures) {
+      if (f.measure != id) continue;
+      if (f.stat == "ci_low") f.value = low;
+      if (f.stat == "ci_high") f.value = high;
+    }
+    cell.figures.push_back({id, "noise_sd", sd});
+  }
+}
+
 absl::Status Proportion::DecodeCell(const Layout& layout, const uint64_t* block,
                                     CellResult& cell) const {
   CellFigures out(cell);
@@ -114,8 +161,11 @@ void Proportion::ShareFromRounded(std::vector<Figure>& figures) const {
     auto n_it = m.find("n");
     const double n = n_it == m.end() ? 0.0 : n_it->second;
     if (n <= 0) continue;
-    const Wilson w = WilsonInterval(m.at("k"), n);
-    f.value = f.stat == "p" ? w.p : f.stat == "ci_low" ? w.low : w.high;
+    auto sd_it = m.find("noise_sd");
+    double p = 0, low = 0, high = 0;
+    Interval(m.at("k"), n, sd_it == m.end() ? 0.0 : sd_it->second, p, low,
+             high);
+    f.value = f.stat == "p" ? p : f.stat == "ci_low" ? low : high;
   }
 }
 

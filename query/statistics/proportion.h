@@ -22,6 +22,8 @@ class Proportion final : public StatisticKind {
   uint64_t Respondents(const Layout& layout,
                        const uint64_t* block) const override;
   void RepairNoisy(const Layout& layout, uint64_t* block) const override;
+  void AddNoise(const Layout& layout, const NoisePlan& plan, uint32_t shares,
+                CellResult& cell) const override;
   absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
                           CellResult& cell) const override;
   // "n" and "count", and k: the pupils beyond the cut-off.

@@ -20,6 +20,7 @@
 #include "kring/v1/record.pb.h"
 #include "query/decode.h"
 #include "query/layout.h"
+#include "query/noise.h"
 #include "query/release.h"
 #include "query/spec.h"
 
@@ -95,6 +96,12 @@ class StatisticKind {
   // sums no set of records gives.
   virtual absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
                                   CellResult& cell) const = 0;
+  // Adds the schools' noise to the uncertainty of one decoded cell: each
+  // estimate the kind knows how to propagate noise into gets a "noise_sd"
+  // figure and confidence intervals widened by it (`shares` schools added
+  // noise under `plan`). By default nothing.
+  virtual void AddNoise(const Layout& /*layout*/, const NoisePlan& /*plan*/,
+                        uint32_t /*shares*/, CellResult& /*cell*/) const {}
   // Figures that need several cells (all decoded) or the whole table.
   virtual void DecodeTable(const Layout& /*layout*/,
                            std::span<const uint64_t> /*sum*/,

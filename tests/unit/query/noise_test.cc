@@ -17,6 +17,7 @@
 #include "query/layout.h"
 #include "query/privacy.h"
 #include "query/spec.h"
+#include "query/statistics/helpers.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/zero_noise.h"
 #include "tests/unit/query/fixture.h"
@@ -354,6 +355,59 @@ TEST(NoiseTest, NoisySumsOfRealDataAlwaysDecode) {
     }
   }
   EXPECT_GT(cells, 100u);
+}
+
+// Confidence intervals of means and shares include the noise: wider than
+// the sampling interval, by the stated noise SD; shares stay in [0, 1].
+TEST(NoiseTest, IntervalsOfMeansAndSharesIncludeTheNoise) {
+  const std::vector<School> schools = LoadSchools();
+  const auto n = static_cast<uint32_t>(schools.size());
+  for (const char* json :
+       {R"({"statistic": "mean", "measures": ["belong_perception"],
+            "groupBy": ["gender"]})",
+        R"({"statistic": "proportion", "measures": ["belong_perception"],
+            "cutoff": 2.5, "direction": "below", "groupBy": ["gender"]})"}) {
+    SCOPED_TRACE(json);
+    const Query q = MustCreate(json);
+    const Layout layout(q);
+    std::vector<uint64_t> sum(layout.size(), 0);
+    for (const School& s : schools) {
+      auto c = Contribution(layout, s.records, s.municipality);
+      ASSERT_TRUE(c.ok());
+      for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*c)[i];
+    }
+    auto exact = Decode(layout, sum);
+    ASSERT_TRUE(exact.ok());
+    Result noisy = *exact;
+    auto plan = NoisePlan::Create(layout, 0.1, 3, n);
+    ASSERT_TRUE(plan.ok());
+    AddNoiseToResult(layout, *plan, n, noisy);
+    size_t widened = 0;
+    for (size_t c = 0; c < noisy.cells.size(); ++c) {
+      const auto& before = exact->cells[c].figures;
+      const auto& after = noisy.cells[c].figures;
+      const Figure* sd =
+          statistics::FindFigure(after, "belong_perception", "noise_sd");
+      const Figure* low0 =
+          statistics::FindFigure(before, "belong_perception", "ci_low");
+      const Figure* high0 =
+          statistics::FindFigure(before, "belong_perception", "ci_high");
+      if (low0 == nullptr) continue;
+      ASSERT_NE(sd, nullptr) << noisy.cells[c].name;
+      EXPECT_GT(sd->value, 0);
+      const double low =
+          statistics::FindFigure(after, "belong_perception", "ci_low")->value;
+      const double high =
+          statistics::FindFigure(after, "belong_perception", "ci_high")->value;
+      EXPECT_LE(low, low0->value);
+      EXPECT_GE(high, high0->value);
+      EXPECT_GT(high - low, high0->value - low0->value);
+      EXPECT_GE(low, q.statistic() == Statistic::kProportion ? 0.0 : -1e9);
+      EXPECT_LE(high, q.statistic() == Statistic::kProportion ? 1.0 : 1e9);
+      ++widened;
+    }
+    EXPECT_GT(widened, 1u);
+  }
 }
 
 TEST(NoiseTest, NoiseVarianceGrowsWithTheSchoolsThatAddIt) {
