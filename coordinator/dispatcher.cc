@@ -335,11 +335,20 @@ absl::Status Dispatcher::Release(const RunDriver& run, const RunSum& sum) {
     released.privacy = query::StatementFor(
         *sum.noise, static_cast<uint32_t>(sum.contributors.size()));
   }
+  std::set<std::string> participants(sum.contributors.begin(),
+                                     sum.contributors.end());
+  // Noisy counts are compared by nobody: the difference of two noisy
+  // figures is protected by the noise (and each school's budget), and
+  // comparing them would refuse every repeated query. The ledger still
+  // refuses two releases of a statistic whose schools differ by fewer than
+  // the minimum (that difference would be one school's noisy figures).
   KRING_ASSIGN_OR_RETURN(
       query::Release entry,
-      query::LedgerEntry(run.query_id(), run.layout(), decoded, released,
-                         std::set<std::string>(sum.contributors.begin(),
-                                               sum.contributors.end())));
+      sum.noise ? query::Release::Create(
+                      run.query_id(), query::StatisticKey(run.layout().query()),
+                      std::move(participants), {})
+                : query::LedgerEntry(run.query_id(), run.layout(), decoded,
+                                     released, std::move(participants)));
   const query::CellThresholds thresholds = released.thresholds;
   KRING_RETURN_IF_ERROR(ledger_.Check(entry, thresholds));
   KRING_RETURN_IF_ERROR(db_.AppendLedger(LedgerJson(entry).dump(

@@ -104,6 +104,14 @@ void Mean::AddNoise(const Layout& layout, const NoisePlan& plan,
         WidenByNoise(estimate, sd, low, f.value);
       }
     }
+    // A mean lies on its scale; so does every value its interval could hold.
+    const double lo = static_cast<double>(m.min_scaled) / scale;
+    const double hi = static_cast<double>(m.max_scaled) / scale;
+    for (Figure& f : cell.figures) {
+      if (f.measure == m.id && (f.stat == "ci_low" || f.stat == "ci_high")) {
+        f.value = std::clamp(f.value, lo, hi);
+      }
+    }
     cell.figures.push_back({m.id, "noise_sd", sd});
   }
 }

@@ -137,9 +137,6 @@ query::ReleasedResult PooledRelease(Cluster& c, const std::string& spec_json,
     for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*v)[i];
   }
   auto decoded = query::Decode(layout, sum);
-  auto released = query::ApplyDisclosure(layout, *decoded,
-                                         query::DisclosurePolicy::Default());
-  EXPECT_TRUE(released.ok()) << released.status();
   const auto n = static_cast<uint32_t>(schools.size());
   if (roster == 0) roster = n;
   auto params =
@@ -148,6 +145,10 @@ query::ReleasedResult PooledRelease(Cluster& c, const std::string& spec_json,
   auto plan =
       query::NoisePlan::Create(layout, q->rho(), params->threshold, roster);
   EXPECT_TRUE(plan.ok()) << plan.status();
+  query::AddNoiseToResult(layout, *plan, n, *decoded);
+  auto released = query::ApplyDisclosure(layout, *decoded,
+                                         query::DisclosurePolicy::Default());
+  EXPECT_TRUE(released.ok()) << released.status();
   released->privacy = query::StatementFor(*plan, n);
   return *std::move(released);
 }
