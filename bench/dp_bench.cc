@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -11,7 +12,12 @@
 #include "crypto/init.h"
 #include "crypto/noise.h"
 #include "crypto/random.h"
+#include "crypto/secagg/parameters.h"
+#include "query/layout.h"
+#include "query/noise.h"
 #include "query/privacy.h"
+#include "query/spec.h"
+#include "survey/instrument.h"
 
 namespace kring::bench {
 namespace {
@@ -152,11 +158,87 @@ nlohmann::json RunDpSamplerBench(const DpBenchOptions& o) {
   };
 }
 
+namespace {
+
+constexpr double kZ = 1.959963984540054;  // 97.5% normal quantile
+
+// The plan of `spec` (no group variables: one cell) for a run of `schools`
+// schools at the default rho, calibrated to their threshold as the
+// coordinator does.
+absl::StatusOr<query::NoisePlan> PlanFor(const query::Layout& layout,
+                                         uint32_t schools) {
+  auto params = crypto::secagg::ChooseParameters(
+      schools, crypto::secagg::SecurityGoals());
+  if (!params.ok()) return params.status();
+  return query::NoisePlan::Create(layout, layout.query().rho(),
+                                  params->threshold, schools);
+}
+
+absl::StatusOr<query::Query> QueryOf(const char* json) {
+  auto spec = query::ParseQuerySpecJson(json);
+  if (!spec.ok()) return spec.status();
+  return query::Query::Create(*spec, survey::Instrument::BelongingV1());
+}
+
+}  // namespace
+
+nlohmann::json RunDpUtilityBench() {
+  // A mean of 2.7 (SD 0.9) and a share of 0.3, typical of the belonging
+  // scales; widths by the normal approximation.
+  constexpr double kMean = 2.7, kSd = 0.9, kShare = 0.3;
+  auto mean_q = QueryOf(R"({"statistic": "mean",
+      "measures": ["belong_perception"]})");
+  auto share_q = QueryOf(R"({"statistic": "proportion",
+      "measures": ["belong_perception"], "cutoff": 2.5,
+      "direction": "below"})");
+  if (!mean_q.ok() || !share_q.ok()) return {{"error", "bad query"}};
+  const query::Layout mean_layout(*mean_q), share_layout(*share_q);
+  const double scale = static_cast<double>(mean_q->measures()[0].scale_factor);
+  nlohmann::json rows = nlohmann::json::array();
+  for (uint32_t schools : {3u, 10u, 30u}) {
+    auto mp = PlanFor(mean_layout, schools);
+    auto sp = PlanFor(share_layout, schools);
+    if (!mp.ok() || !sp.ok()) return {{"error", "no noise plan"}};
+    // Elements: records, schools, then n, sum (, sum of squares) / n, k.
+    const double var_n = mp->NoiseVariance(2, schools);
+    const double var_s = mp->NoiseVariance(3, schools) / (scale * scale);
+    const double var_sn = sp->NoiseVariance(2, schools);
+    const double var_k = sp->NoiseVariance(3, schools);
+    for (double n : {10.0, 30.0, 100.0, 1000.0}) {
+      const double mean_noise = std::sqrt(var_s + kMean * kMean * var_n) / n;
+      const double share_noise =
+          std::sqrt(var_k + kShare * kShare * var_sn) / n;
+      const double mean_half = kZ * kSd / std::sqrt(n);
+      const double share_half = kZ * std::sqrt(kShare * (1 - kShare) / n);
+      rows.push_back(
+          {{"schools", schools},
+           {"pupils_in_cell", n},
+           {"mean_noise_sd", mean_noise},
+           {"mean_ci_width_exact", 2 * mean_half},
+           {"mean_ci_width_with_noise",
+            2 * std::hypot(mean_half, kZ * mean_noise)},
+           {"share_noise_sd", share_noise},
+           {"share_ci_width_exact", 2 * share_half},
+           {"share_ci_width_with_noise",
+            2 * std::hypot(share_half, kZ * share_noise)},
+           {"count_noise_sd", std::sqrt(mp->NoiseVariance(0, schools))}});
+    }
+  }
+  return {
+      {"rho", mean_q->rho()},
+      {"epsilon_at_1e-6", query::privacy::EpsilonAtDelta(mean_q->rho(), 1e-6)},
+      {"assumed", {{"mean", kMean}, {"sd", kSd}, {"share", kShare}}},
+      {"note",
+       "one measure, no group variables; noise calibrated to the run's "
+       "threshold t as the coordinator does; widths by the normal "
+       "approximation, noise and sampling error independent"},
+      {"cells", rows}};
+}
+
 nlohmann::json RunDpBench(const DpBenchOptions& o) {
   nlohmann::json out;
+  out["utility"] = RunDpUtilityBench();
   out["sampler"] = RunDpSamplerBench(o);
-  // Further parts (the utility figures: noise SD of means and shares, CI
-  // widths) each add one member here from a function of their own.
   return out;
 }
 

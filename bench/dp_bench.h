@@ -22,6 +22,12 @@ nlohmann::json RunDpBench(const DpBenchOptions& options);
 // blocks.
 nlohmann::json RunDpSamplerBench(const DpBenchOptions& options);
 
+// Part "utility": at the default rho, for cells of 10, 30, 100 and 1,000
+// pupils over 3, 10 and 30 schools, the noise SD of a mean and of a share
+// and their 95% interval widths with and without the noise (from the noise
+// plan the coordinator and the schools use; no sampling).
+nlohmann::json RunDpUtilityBench();
+
 }  // namespace kring::bench
 
 #endif  // KRING_BENCH_DP_BENCH_H_
