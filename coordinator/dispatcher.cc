@@ -82,7 +82,9 @@ absl::StatusOr<std::unique_ptr<Dispatcher>> Dispatcher::Create(
   std::unique_ptr<Dispatcher> d(new Dispatcher(db, audit, registry, instruments,
                                                clock, std::move(options)));
   KRING_RETURN_IF_ERROR(d->LoadLedger());
-  KRING_RETURN_IF_ERROR(d->FailInterruptedRuns());
+  if (d->options_.recover_interrupted_runs) {
+    KRING_RETURN_IF_ERROR(d->FailInterruptedRuns());
+  }
   return d;
 }
 

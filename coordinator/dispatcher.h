@@ -48,14 +48,17 @@ struct DispatchOptions {
   int64_t round_deadline_millis = 30000;
   query::DisclosurePolicy policy = query::DisclosurePolicy::Default();
   crypto::secagg::SecurityGoals goals;
+  // See EngineOptions::recover_interrupted_runs.
+  bool recover_interrupted_runs = true;
 };
 
 // Thread-safe. The references must outlive the dispatcher.
 class Dispatcher {
  public:
-  // Loads the release ledger and fails the queries a previous process left
-  // running ("restarted during the run"); an error (e.g. their audit entry
-  // cannot be written) keeps the coordinator from starting.
+  // Loads the release ledger and, with options.recover_interrupted_runs,
+  // fails the queries a previous process left running ("restarted during
+  // the run"); an error (e.g. their audit entry cannot be written) keeps the
+  // coordinator from starting.
   static absl::StatusOr<std::unique_ptr<Dispatcher>> Create(
       CoordinatorDb& db, AuditLog& audit, Registry& registry,
       const survey::InstrumentRegistry& instruments, const Clock& clock,

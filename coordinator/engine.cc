@@ -20,6 +20,7 @@ DispatchOptions DispatchOf(const EngineOptions& o) {
   d.round_deadline_millis = o.round_deadline.count();
   d.policy = o.policy;
   d.goals = o.goals;
+  d.recover_interrupted_runs = o.recover_interrupted_runs;
   return d;
 }
 

@@ -48,6 +48,12 @@ struct EngineOptions {
   const Clock* clock = &SystemClock();
   // How often the scheduler ticks the runs (deadline resolution).
   std::chrono::milliseconds tick{50};
+  // Whether queries a previous process left running are failed at start
+  // ("restarted during the run"). Only `serve`, which holds the data
+  // directory's serve lock, recovers; offline commands (add-user,
+  // enroll-code, audit...) run beside a serving coordinator and must never
+  // touch its running queries.
+  bool recover_interrupted_runs = true;
 };
 
 // Thread-safe.

@@ -1,9 +1,15 @@
 // `kring-coordinator serve`: the coordinator service.
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -15,6 +21,7 @@
 #include "coordinator/server.h"
 #include "query/release.h"
 #include "util/file.h"
+#include "util/str_cat.h"
 
 namespace kring::coordinator {
 namespace {
@@ -70,9 +77,30 @@ absl::StatusOr<EngineOptions> EngineOptionsFor(const ServeFlags& f) {
   return engine;
 }
 
+// Takes the data directory's serve lock for the life of the process: one
+// `serve` per directory, and only the holder recovers interrupted runs.
+// The descriptor is left open on purpose (the lock ends with the process).
+absl::Status TakeServeLock(const std::string& data_dir) {
+  const std::string path = data_dir + "/serve.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(
+        StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return absl::FailedPreconditionError(
+        StrCat("another kring-coordinator serve is running on ", data_dir,
+               "; stop it first (offline commands such as add-user and "
+               "enroll-code may run beside it)"));
+  }
+  return absl::OkStatus();
+}
+
 int RunServe(const Common& c, const ServeFlags& f, const ServeHook& hook) {
   auto db = CoordinatorDb::Open(c.data_dir, /*create=*/false);
   if (!db.ok()) return Fail(db.status());
+  if (absl::Status s = TakeServeLock(c.data_dir); !s.ok()) return Fail(s);
   auto options = EngineOptionsFor(f);
   if (!options.ok()) return Fail(options.status());
   auto eng = Engine::Create(*std::move(db), *std::move(options));

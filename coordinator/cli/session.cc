@@ -19,6 +19,9 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(const Common& c,
                                                    EngineOptions options) {
   auto db = CoordinatorDb::Open(c.data_dir, /*create=*/false);
   if (!db.ok()) return db.status();
+  // An offline command may run while `serve` runs queries on the same
+  // data: it must not fail them as "interrupted".
+  options.recover_interrupted_runs = false;
   return Engine::Create(*std::move(db), std::move(options));
 }
 

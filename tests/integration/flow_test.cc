@@ -499,6 +499,55 @@ TEST_F(FlowTest, TooFewSchoolsLeftFailsCleanlyWithoutResult) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+// Offline kring-coordinator commands run beside `serve` without touching
+// its running queries (issue 12, item 4): a query waits for school IT while
+// an operator makes an enrollment code and reads the audit log; it is then
+// released, and no "failed" entry appears. A second serve on the same data
+// is refused.
+TEST_F(FlowTest, OfflineCommandsLeaveRunningQueriesAlone) {
+  Schools(3, /*start=*/false);
+  const std::string yaml = c_.SchoolDir("S3") + "/node.yaml";
+  ASSERT_EQ(Command("sed -i 's/manual_accept: false/manual_accept: true/' '" +
+                    yaml + "'")
+                .exit_code,
+            0);
+  Start({"S1", "S2", "S3"});
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok());
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  const std::string node = std::string(KRING_NODE_BINARY);
+  const std::string dir = " --data-dir '" + c_.SchoolDir("S3") + "'";
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Command(node + " pending" + dir)
+                   .out.find(q->ticket().query_id()) != std::string::npos;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(200)));
+  const std::string coord_dir = " --data-dir '" + c_.coordinator_dir() + "'";
+  CommandResult code = Command(
+      std::string(KRING_COORDINATOR_BINARY) + " enroll-code" + coord_dir +
+      " --brin S9 --name 'S9 school' --municipality GM0363");
+  ASSERT_EQ(code.exit_code, 0) << code.out;
+  CommandResult audit =
+      Command(std::string(KRING_COORDINATOR_BINARY) + " audit" + coord_dir);
+  ASSERT_EQ(audit.exit_code, 0) << audit.out;
+  // (timeout: a second serve that were not refused would keep running)
+  CommandResult second =
+      Command("timeout 20 " + std::string(KRING_COORDINATOR_BINARY) +
+              " serve --insecure-loopback --listen "
+              "127.0.0.1:0" +
+              coord_dir + " </dev/null");
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_THAT(second.out, HasSubstr("another kring-coordinator serve"));
+  ASSERT_EQ(Command(node + " accept " + q->ticket().query_id() + dir).exit_code,
+            0);
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  audit = Command(std::string(KRING_COORDINATOR_BINARY) + " audit" + coord_dir);
+  EXPECT_THAT(audit.out, HasSubstr("released"));
+  EXPECT_THAT(audit.out, ::testing::Not(HasSubstr("restarted")));
+}
+
 TEST_F(FlowTest, SchoolITAcceptsByHandWhenItsPolicySaysSo) {
   Schools(3, /*start=*/false);
   // S3 wants to accept each query by hand.
