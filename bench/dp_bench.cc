@@ -57,19 +57,11 @@ double RandombytesBytesPerSecond(size_t chunk, size_t total, int reps) {
   return static_cast<double>(total) / Median(t);
 }
 
-// One sample per call (SampleDiscreteGaussian, 8-byte reads).
-nlohmann::json SingleFigures(crypto::Rational s2, const DpBenchOptions& o) {
-  CountingRandom rng(crypto::SystemRandom());
-  std::vector<double> seconds;
-  long double sum_sq = 0;
-  for (int r = 0; r < o.repetitions; ++r) {
-    seconds.push_back(TimeOnce([&] {
-      for (int i = 0; i < o.samples; ++i) {
-        int64_t x = *crypto::SampleDiscreteGaussian(s2, rng);
-        sum_sq += static_cast<long double>(x) * x;
-      }
-    }));
-  }
+// The figures of `o.repetitions` timed runs of `o.samples` draws each from
+// `rng`, whose squares summed to `sum_sq`.
+nlohmann::json Figures(const CountingRandom& rng,
+                       const std::vector<double>& seconds, long double sum_sq,
+                       const DpBenchOptions& o) {
   const double total = static_cast<double>(o.samples) * o.repetitions;
   const double per_second = o.samples / Median(seconds);
   return {
@@ -83,6 +75,22 @@ nlohmann::json SingleFigures(crypto::Rational s2, const DpBenchOptions& o) {
   };
 }
 
+// One sample per call (SampleDiscreteGaussian, 8-byte reads).
+nlohmann::json SingleFigures(crypto::Rational s2, const DpBenchOptions& o) {
+  CountingRandom rng(crypto::SystemRandom());
+  std::vector<double> seconds;
+  long double sum_sq = 0;
+  for (int r = 0; r < o.repetitions; ++r) {
+    seconds.push_back(TimeOnce([&] {
+      for (int i = 0; i < o.samples; ++i) {
+        int64_t x = *crypto::SampleDiscreteGaussian(s2, rng);
+        sum_sq += static_cast<long double>(x) * x;
+      }
+    }));
+  }
+  return Figures(rng, seconds, sum_sq, o);
+}
+
 // A whole vector per call (SampleDiscreteGaussians, 512-byte reads).
 nlohmann::json VectorFigures(crypto::Rational s2, const DpBenchOptions& o) {
   CountingRandom rng(crypto::SystemRandom());
@@ -94,17 +102,7 @@ nlohmann::json VectorFigures(crypto::Rational s2, const DpBenchOptions& o) {
         [&] { xs = *crypto::SampleDiscreteGaussians(s2, o.samples, rng); }));
     for (int64_t x : xs) sum_sq += static_cast<long double>(x) * x;
   }
-  const double total = static_cast<double>(o.samples) * o.repetitions;
-  const double per_second = o.samples / Median(seconds);
-  return {
-      {"samples_per_second", per_second},
-      {"ns_per_sample", 1e9 / per_second},
-      {"random_bytes_per_sample", static_cast<double>(rng.bytes()) / total},
-      {"random_source_calls_per_sample",
-       static_cast<double>(rng.calls()) / total},
-      {"random_bytes_per_second", per_second * rng.bytes() / total},
-      {"mean_square", static_cast<double>(sum_sq / total)},
-  };
+  return Figures(rng, seconds, sum_sq, o);
 }
 
 nlohmann::json SamplerFigures(const std::string& label, crypto::Rational s2,

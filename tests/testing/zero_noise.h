@@ -15,7 +15,7 @@ namespace kring::testing {
 class ZeroNoise final : public query::NoiseSource {
  public:
   absl::StatusOr<std::vector<int64_t>> Sample(const crypto::Rational&,
-                                               size_t count) override {
+                                              size_t count) override {
     return std::vector<int64_t>(count, 0);
   }
 };
