@@ -39,6 +39,22 @@ absl::StatusOr<query::Release> LedgerFromJson(const std::string& text) {
   }
 }
 
+// The noisy answer a ledger entry keeps for repeats (query/ledger.h,
+// RepeatAnswers), if any.
+absl::Status LoadRepeatAnswer(const std::string& text, const std::string& id,
+                              query::RepeatAnswers& repeats) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (!j.contains("repeat_key")) return absl::OkStatus();
+    repeats.Record(j["repeat_key"].get<std::string>(),
+                   {id, j["noisy"].get<std::vector<int64_t>>()});
+    return absl::OkStatus();
+  } catch (const nlohmann::json::exception&) {
+    return absl::DataLossError(
+        "a release-ledger entry's earlier answer cannot be read");
+  }
+}
+
 v1::CoordinatorToNode RunEnd(const v1::QueryInfo& q) {
   v1::CoordinatorToNode end;
   end.mutable_run_end()->set_query_id(q.ticket().query_id());
@@ -93,6 +109,7 @@ absl::Status Dispatcher::LoadLedger() {
                          db_.LoadLedger());
   for (const std::string& e : entries) {
     KRING_ASSIGN_OR_RETURN(query::Release r, LedgerFromJson(e));
+    KRING_RETURN_IF_ERROR(LoadRepeatAnswer(e, r.id(), repeats_));
     // Admitted before: record without re-checking.
     ledger_.Admit(std::move(r), {0, 0}).IgnoreError();
   }
@@ -317,8 +334,19 @@ absl::Status Dispatcher::Release(const RunDriver& run, const RunSum& sum) {
   // Secure aggregation's sums carry the schools' noise; only the
   // benchmark's plaintext sums (never from kring-node) have none.
   absl::StatusOr<query::Result> result;
+  std::set<std::string> participants(sum.contributors.begin(),
+                                     sum.contributors.end());
+  std::string repeat_key;
+  const query::RepeatAnswers::Answer* earlier = nullptr;
   if (sum.noise) {
-    result = query::DecodeNoisy(run.layout(), sum.sum,
+    // The same query over the same schools is answered as before.
+    repeat_key =
+        query::RepeatAnswers::Key(run.layout().query(), sum.noise->min_shares(),
+                                  sum.noise->max_shares(), participants);
+    earlier = repeats_.Find(repeat_key);
+    if (earlier && earlier->noisy.size() != sum.sum.size()) earlier = nullptr;
+    result = query::DecodeNoisy(run.layout(), *sum.noise,
+                                earlier ? earlier->noisy : sum.sum,
                                 static_cast<uint32_t>(sum.contributors.size()));
   } else {
     result = query::Decode(
@@ -335,10 +363,10 @@ absl::Status Dispatcher::Release(const RunDriver& run, const RunSum& sum) {
       query::ApplyDisclosure(run.layout(), decoded, options_.policy));
   if (sum.noise) {
     released.privacy = query::StatementFor(
-        *sum.noise, static_cast<uint32_t>(sum.contributors.size()));
+        *sum.noise, static_cast<uint32_t>(sum.contributors.size()),
+        released.thresholds.min_schools);
+    if (earlier) released.privacy->repeat_of = earlier->release_id;
   }
-  std::set<std::string> participants(sum.contributors.begin(),
-                                     sum.contributors.end());
   // Noisy counts are compared by nobody: the difference of two noisy
   // figures is protected by the noise (and each school's budget), and
   // comparing them would refuse every repeated query. The ledger still
@@ -353,8 +381,15 @@ absl::Status Dispatcher::Release(const RunDriver& run, const RunSum& sum) {
                                      released, std::move(participants)));
   const query::CellThresholds thresholds = released.thresholds;
   KRING_RETURN_IF_ERROR(ledger_.Check(entry, thresholds));
-  KRING_RETURN_IF_ERROR(db_.AppendLedger(LedgerJson(entry).dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  nlohmann::json stored = LedgerJson(entry);
+  const bool new_answer = sum.noise && !earlier;
+  if (new_answer) {
+    stored["repeat_key"] = repeat_key;
+    stored["noisy"] = sum.sum;
+  }
+  KRING_RETURN_IF_ERROR(db_.AppendLedger(
+      stored.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+  if (new_answer) repeats_.Record(repeat_key, {run.query_id(), sum.sum});
   ledger_.Admit(std::move(entry), thresholds).IgnoreError();  // checked above
   return db_.PutResult(
       run.query_id(), released.ToText(),

@@ -144,6 +144,7 @@ class Dispatcher {
   std::map<std::string, std::deque<v1::NodeEvent>> events_;
   static constexpr size_t kEventsPerSchool = 8;
   query::ReleaseLedger ledger_;
+  query::RepeatAnswers repeats_;
   bool benchmark_plaintext_ = false;
 };
 

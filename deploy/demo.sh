@@ -131,4 +131,8 @@ step "7. What De Regenboog's audit log says left the school"
 "$bin/kring-node" audit verify --data-dir "$demo/school-01AB" \
   --key-file "$demo/school-01AB.key"
 
+step "8. What De Regenboog's pupils' privacy budget has left"
+"$bin/kring-node" budget --data-dir "$demo/school-01AB" \
+  --key-file "$demo/school-01AB.key"
+
 step "Done in $(($(date +%s) - started)) seconds; stopping every process"

@@ -425,7 +425,7 @@ absl::Status Session::RefuseSecondRun(const std::string& query_id) {
 
 // This school's contribution vector to `query` (its layout).
 absl::StatusOr<std::vector<uint64_t>> Session::ContributionTo(
-    const query::Query& query) {
+    const query::Query& query, uint64_t school_cap) {
   std::vector<v1::PupilRecord> records;
   if (absl::Status s = records_->ForEach(
           [&](const v1::PupilRecord& r) { records.push_back(r); });
@@ -433,7 +433,7 @@ absl::StatusOr<std::vector<uint64_t>> Session::ContributionTo(
     return s;
   }
   return query::Contribution(query::Layout(query), records,
-                             options_.config.municipality);
+                             options_.config.municipality, school_cap);
 }
 
 absl::StatusOr<std::vector<std::string>> Session::WavesTouched(
@@ -473,7 +473,7 @@ absl::StatusOr<std::vector<uint64_t>> Session::NoisyContributionTo(
   auto plan = query::NoisePlan::Create(layout, query.rho(), setup.threshold(),
                                        setup.size());
   if (!plan.ok()) return plan.status();
-  auto contribution = ContributionTo(query);
+  auto contribution = ContributionTo(query, plan->school_cap());
   if (!contribution.ok()) return contribution.status();
   query::NoiseSource& noise =
       options_.noise ? *options_.noise : query::SystemNoise();

@@ -177,7 +177,7 @@ class Session {
   void EndRun(std::string query_id);
   absl::Status RefuseSecondRun(const std::string& query_id);
   absl::StatusOr<std::vector<uint64_t>> ContributionTo(
-      const query::Query& query);
+      const query::Query& query, uint64_t school_cap = 1);
   absl::StatusOr<std::vector<uint64_t>> NoisyContributionTo(
       const query::Query& query, const crypto::secagg::SecAggSetup& setup);
   // The waves of this school's records in `query`'s population (what the

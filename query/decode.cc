@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "query/noise.h"
 #include "query/statistics/statistic.h"
 #include "util/str_cat.h"
 
@@ -77,7 +78,7 @@ absl::StatusOr<Result> Decode(const Layout& layout,
   return DecodeSums(layout, sum, /*noisy=*/false);
 }
 
-absl::StatusOr<Result> DecodeNoisy(const Layout& layout,
+absl::StatusOr<Result> DecodeNoisy(const Layout& layout, const NoisePlan& plan,
                                    std::span<const int64_t> noisy,
                                    uint32_t contributors) {
   if (noisy.size() != layout.size()) {
@@ -94,9 +95,9 @@ absl::StatusOr<Result> DecodeNoisy(const Layout& layout,
   for (size_t c = 0; c < layout.cell_count(); ++c) {
     uint64_t* block = &sum[c * layout.cell_width()];
     stat.RepairNoisy(layout, block);
-    block[Layout::kSchools] =
-        std::min({block[Layout::kSchools], block[Layout::kRecords],
-                  uint64_t{contributors}});
+    const int64_t indicator = noisy[c * layout.cell_width() + Layout::kSchools];
+    block[Layout::kSchools] = std::min(
+        plan.SchoolsAtLeast(indicator, contributors), block[Layout::kRecords]);
   }
   absl::StatusOr<Result> result = DecodeSums(layout, sum, /*noisy=*/true);
   if (!result.ok()) return result;

@@ -18,6 +18,8 @@
 
 namespace kring::query {
 
+class NoisePlan;
+
 // One figure of a cell: e.g. {"belong_perception", "mean", 2.91}. `measure`
 // is "-" for counts, "a~b" for a correlation pair, "outcome~coefficient"
 // for a regression coefficient.
@@ -60,17 +62,16 @@ absl::StatusOr<Result> Decode(const Layout& layout,
                               std::span<const uint64_t> sum);
 
 // Decodes sums of `contributors` schools that carry the schools' noise
-// (query/noise.h), after post-processing: every element is clamped at 0,
-// then made consistent by the statistic's bounds (StatisticKind::
-// RepairNoisy: records at least every n, a mean's sums within the scale,
-// variances not negative, shares within [0, 1]);
-// a cell's school count at its records and at `contributors`, then at its
-// respondents, and raised to 1 when it has respondents (so it is
-// suppressed for too few schools); a cell whose noisy sums no set of
-// records could give keeps no figures (respondents 0, so disclosure
-// suppresses it) and says why in its notes. INVALID_ARGUMENT only on a
-// length mismatch.
-absl::StatusOr<Result> DecodeNoisy(const Layout& layout,
+// under `plan` (query/noise.h), after post-processing: every element is
+// clamped at 0, then made consistent by the statistic's bounds
+// (StatisticKind::RepairNoisy: records at least every n, a mean's sums
+// within the scale, variances not negative, shares within [0, 1]); a
+// cell's school count is the schools rule's estimate
+// (NoisePlan::SchoolsAtLeast), capped at its records and respondents; a
+// cell whose noisy sums no set of records could give keeps no figures
+// (respondents 0, so disclosure suppresses it) and says why in its notes.
+// INVALID_ARGUMENT only on a length mismatch.
+absl::StatusOr<Result> DecodeNoisy(const Layout& layout, const NoisePlan& plan,
                                    std::span<const int64_t> noisy,
                                    uint32_t contributors);
 

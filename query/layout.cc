@@ -82,7 +82,7 @@ std::vector<uint64_t> Layout::NodeBounds() const {
 
 absl::StatusOr<std::vector<uint64_t>> Contribution(
     const Layout& layout, std::span<const v1::PupilRecord> records,
-    std::string_view municipality) {
+    std::string_view municipality, uint64_t school_cap) {
   const Query& q = layout.query();
   const statistics::StatisticKind& stat =
       statistics::StatisticFor(q.statistic());
@@ -121,12 +121,14 @@ absl::StatusOr<std::vector<uint64_t>> Contribution(
       for (size_t e = 0; e < width; ++e) block[e] += delta[e];
     }
   }
-  // The school counts for a cell only if it stands behind every figure of
-  // it (a mean resting on one school's pupils must not pass as three
-  // schools because two others have pupils who skipped that measure).
+  // The school counts for a cell only as far as it stands behind every
+  // figure of it (a mean resting on one school's pupils must not pass as
+  // three schools because two others have pupils who skipped that
+  // measure), and fully only with school_cap respondents.
   for (size_t c = 0; c < layout.cell_count(); ++c) {
     uint64_t* block = &out[c * width];
-    block[Layout::kSchools] = CellRespondents(layout, block) > 0 ? 1 : 0;
+    block[Layout::kSchools] =
+        std::min(CellRespondents(layout, block), school_cap);
   }
   return out;
 }

@@ -98,11 +98,13 @@ uint64_t CellRespondents(const Layout& layout, const uint64_t* block);
 
 // A school's contribution to a query: its records, filtered to the
 // population, summed into the layout. `municipality` is the school's own
-// (from its enrollment). FAILED_PRECONDITION if more than
+// (from its enrollment). A cell's "schools" element is
+// min(CellRespondents, school_cap): 0/1 by default; noisy runs pass the
+// noise plan's cap (query/noise.h). FAILED_PRECONDITION if more than
 // kMaxRecordsPerNode records are in the population.
 absl::StatusOr<std::vector<uint64_t>> Contribution(
     const Layout& layout, std::span<const v1::PupilRecord> records,
-    std::string_view municipality);
+    std::string_view municipality, uint64_t school_cap = 1);
 
 }  // namespace kring::query
 

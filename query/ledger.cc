@@ -11,6 +11,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "util/str_cat.h"
 
 namespace kring::query {
@@ -137,6 +140,35 @@ absl::Status ReleaseLedger::Admit(Release release,
   if (absl::Status s = Check(release, thresholds); !s.ok()) return s;
   releases_.push_back(std::move(release));
   return absl::OkStatus();
+}
+
+std::string RepeatAnswers::Key(const Query& query, uint32_t min_shares,
+                               uint32_t max_shares,
+                               const std::set<std::string>& participants) {
+  v1::QuerySpec spec = query.spec();
+  spec.clear_purpose();
+  spec.clear_disclosure();
+  spec.mutable_privacy()->set_rho(query.rho());
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    spec.SerializeToCodedStream(&out);
+  }
+  std::string key = StrCat("kring-repeat-v1|", absl::BytesToHexString(bytes),
+                           "|t=", min_shares, "|n=", max_shares, "|schools:");
+  for (const std::string& p : participants) key += StrCat(p, ";");
+  return key;
+}
+
+const RepeatAnswers::Answer* RepeatAnswers::Find(const std::string& key) const {
+  auto it = answers_.find(key);
+  return it == answers_.end() ? nullptr : &it->second;
+}
+
+void RepeatAnswers::Record(const std::string& key, Answer answer) {
+  answers_.emplace(key, std::move(answer));
 }
 
 }  // namespace kring::query

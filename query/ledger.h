@@ -38,6 +38,7 @@
 // drop it on purpose.
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -47,6 +48,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "query/disclosure.h"
+#include "query/spec.h"
 
 namespace kring::query {
 
@@ -111,6 +113,35 @@ class ReleaseLedger {
 
  private:
   std::vector<Release> releases_;
+};
+
+// Noisy answers released before, so that the same quantity asked again is
+// answered with the same noise instead of fresh noise (repetition would
+// otherwise average the noise away; each repeat still costs every school
+// its rho, so the budget bounds it too). "The same quantity" is the same
+// query (its spec without purpose and disclosure requests, with the rho in
+// force) over the same schools under the same noise calibration: the whole
+// noisy vector is reused. Not thread-safe: callers serialise access.
+class RepeatAnswers {
+ public:
+  // The key of `query`'s noisy sums from `participants` under a plan for
+  // `min_shares`..`max_shares` schools. Deterministic; printable.
+  static std::string Key(const Query& query, uint32_t min_shares,
+                         uint32_t max_shares,
+                         const std::set<std::string>& participants);
+
+  struct Answer {
+    std::string release_id;      // the release that first gave it
+    std::vector<int64_t> noisy;  // its noisy sums, offsets removed
+  };
+  // The answer released under `key`, or nullptr.
+  const Answer* Find(const std::string& key) const;
+  // Records the answer released under `key` (the first one stays).
+  void Record(const std::string& key, Answer answer);
+  size_t size() const { return answers_.size(); }
+
+ private:
+  std::map<std::string, Answer> answers_;
 };
 
 }  // namespace kring::query

@@ -16,6 +16,12 @@ namespace {
 // Each school's noise exceeds its offset somewhere in the vector with
 // probability at most 2^-kTailBits.
 constexpr int kTailBits = 40;
+// A sub-Gaussian tail beyond kRuleZ SDs has probability at most
+// exp(-kRuleZ^2 / 2) <= 2^-40.
+const double kRuleZ = std::sqrt(2.0 * kTailBits * std::log(2.0));
+// The school cap in summed-indicator noise SDs: 1.5 caps >= kRuleZ SDs, so
+// a single school passes a threshold of 3 schools only beyond kRuleZ SDs.
+constexpr double kCapSds = 5.0;
 
 double ToDouble(const crypto::Rational& r) {
   return static_cast<double>(r.num) / static_cast<double>(r.den);
@@ -66,14 +72,18 @@ absl::StatusOr<NoisePlan> NoisePlan::Create(const Layout& layout, double rho,
   plan.width_ = layout.cell_width();
   const std::vector<uint64_t> bounds = layout.NodeBounds();
   plan.data_bound_.assign(bounds.begin(), bounds.begin() + plan.width_);
-  // rho split equally over the elements of the cells one pupil touches.
-  const double per_element =
-      rho / static_cast<double>(sens.cells_per_record * plan.width_);
+  // kSchoolsShare of rho for the indicators of the cells one pupil
+  // touches, the rest split equally over their other elements.
+  const double cells = static_cast<double>(sens.cells_per_record);
+  const double others = static_cast<double>(plan.width_ - 1);
   double spent = 0;
   for (size_t e = 0; e < plan.width_; ++e) {
     const double delta = static_cast<double>(sens.per_element[e]);
-    auto sigma2 = privacy::CalibrateShareSigma2(delta, per_element, min_shares,
-                                                max_shares);
+    const double rho_e = e == Layout::kSchools
+                             ? rho * kSchoolsShare / cells
+                             : rho * (1 - kSchoolsShare) / (cells * others);
+    auto sigma2 =
+        privacy::CalibrateShareSigma2(delta, rho_e, min_shares, max_shares);
     if (!sigma2.ok()) return sigma2.status();
     const double s2 = ToDouble(*sigma2);
     plan.share_sigma2_.push_back(*sigma2);
@@ -89,8 +99,45 @@ absl::StatusOr<NoisePlan> NoisePlan::Create(const Layout& layout, double rho,
                  "ask for a larger privacy cost or a simpler query"));
     }
   }
-  plan.rho_ = spent * static_cast<double>(sens.cells_per_record);
+  plan.rho_ = spent * cells;
+  plan.school_cap_ = std::max<uint64_t>(
+      1, static_cast<uint64_t>(std::ceil(
+             kCapSds *
+             std::sqrt(plan.NoiseVariance(Layout::kSchools, max_shares)))));
+  // The indicator's data bound is the cap, not 1 (Layout::NodeBounds).
+  plan.data_bound_[Layout::kSchools] = plan.school_cap_;
+  if (plan.data_bound_[Layout::kSchools] > (uint64_t{1} << 40)) {
+    return absl::InvalidArgumentError(
+        "noise plan: the schools rule needs an unreasonably large cap; ask "
+        "for a larger privacy cost");
+  }
   return plan;
+}
+
+double NoisePlan::RuleMargin(uint64_t k, double sd) const {
+  const double cap = static_cast<double>(school_cap_);
+  return std::max(cap / 2, kRuleZ * sd - cap * (static_cast<double>(k) - 2));
+}
+
+uint64_t NoisePlan::SchoolsAtLeast(int64_t noisy, uint32_t shares) const {
+  const double sd = std::sqrt(NoiseVariance(Layout::kSchools, shares));
+  const double cap = static_cast<double>(school_cap_);
+  const double s = static_cast<double>(noisy);
+  uint64_t k = 1;
+  // The margins grow by less than cap per step, so the test is monotone.
+  while (k < shares &&
+         s >= cap * static_cast<double>(k) + RuleMargin(k + 1, sd)) {
+    ++k;
+  }
+  return k;
+}
+
+double NoisePlan::SchoolsRuleError(uint64_t k, uint32_t shares) const {
+  if (k <= 1) return 0;
+  const double sd = std::sqrt(NoiseVariance(Layout::kSchools, shares));
+  if (sd == 0) return 0;
+  const double c = RuleMargin(k, sd);
+  return std::exp(-c * c / (2 * sd * sd));
 }
 
 std::vector<uint64_t> NoisePlan::NodeBounds() const {

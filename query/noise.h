@@ -10,9 +10,16 @@
 //    per_record_max[e] (the "school contributes" indicator by 1).
 //  * Each school adds, per element, an independent discrete Gaussian
 //    N_Z(0, s_e^2) (crypto/noise.h). The per-element share s_e^2 is
-//    calibrated so that any `min_shares` schools together give zCDP rho_e,
-//    with rho split equally over the elements a pupil touches; the spent
-//    rho is the sum of the per-element bounds (query/privacy.h).
+//    calibrated so that any `min_shares` schools together give zCDP rho_e:
+//    the "school contributes" indicators of the cells a pupil touches get
+//    kSchoolsShare of rho, the other elements the rest in equal parts; the
+//    spent rho is the sum of the per-element bounds (query/privacy.h).
+//  * The schools rule (docs/privacy.md, "The schools rule"): a school's
+//    indicator in a cell is min(respondents, school_cap) rather than 0/1,
+//    so one pupil moves it by at most 1 while a school counts as a whole
+//    school only with school_cap respondents. The cap is five noise SDs of
+//    the summed indicator, so that a cell of a single school passes a
+//    schools threshold of 3 only with probability below 2^-40.
 //  * So that the secure-aggregation ring stays non-negative and never
 //    wraps, each school adds a public offset B_e, a bound its noise share
 //    exceeds with probability at most 2^-40 over the whole vector; a share
@@ -43,6 +50,9 @@ struct Sensitivity {
 
 // The sensitivity of `layout`'s vector to adding or removing one record.
 Sensitivity SensitivityOf(const Layout& layout);
+
+// The share of a query's rho spent on the "school contributes" indicators.
+inline constexpr double kSchoolsShare = 1.0 / 3.0;
 
 // Which noise each school adds to a query's vector.
 class NoisePlan {
@@ -79,8 +89,26 @@ class NoisePlan {
   // schools contributed.
   double NoiseVariance(size_t i, uint32_t shares) const;
 
+  // What one school puts in a cell's indicator: min(respondents, cap).
+  // At least 1; five noise SDs of the indicator summed over max_shares.
+  uint64_t school_cap() const { return school_cap_; }
+  // The schools rule on a cell's noisy indicator sum `noisy` from `shares`
+  // schools: the largest k in 1..shares with noisy >= threshold_k, where
+  // threshold_k = max(cap*(k - 1/2), cap + z*sd) for k >= 2, sd is the
+  // summed indicator's noise SD and z*sd a sub-Gaussian tail of at most
+  // 2^-40. Behind a cell of fewer than k schools the sum is at most
+  // cap*(k-1), so the noise must exceed c_k = threshold_k - cap*(k-1)
+  // (probability at most SchoolsRuleError); behind a single school it must
+  // exceed z*sd, for every k >= 2.
+  uint64_t SchoolsAtLeast(int64_t noisy, uint32_t shares) const;
+  // Upper bound on the probability that a cell with fewer than `k` schools
+  // is estimated at k or more by SchoolsAtLeast (exp(-c_k^2 / (2 sd^2))).
+  double SchoolsRuleError(uint64_t k, uint32_t shares) const;
+
  private:
   NoisePlan() = default;
+  // c_k above, for summed-indicator noise SD `sd`.
+  double RuleMargin(uint64_t k, double sd) const;
 
   double requested_rho_ = 0;
   double rho_ = 0;
@@ -92,6 +120,7 @@ class NoisePlan {
   std::vector<crypto::Rational> share_sigma2_;
   std::vector<double> share_variance_;  // Var N_Z(0, s_e^2)
   std::vector<uint64_t> offset_;
+  uint64_t school_cap_ = 1;
 };
 
 // Where a school's noise comes from. Production uses SystemNoise(); tests

@@ -81,6 +81,13 @@ class GroupByTable {
     }
     margins.total = Bounded(cells, MarginCell(kMargin, kMargin).schools,
                             [](size_t, size_t) { return true; });
+    // And within what the row and column totals allow (with noisy school
+    // estimates, the margins need not be consistent among themselves).
+    uint64_t lo = 0, row_sum = 0, col_sum = 0;
+    for (uint64_t v : margins.rows) lo = std::max(lo, v), row_sum += v;
+    for (uint64_t v : margins.cols) lo = std::max(lo, v), col_sum += v;
+    margins.total =
+        std::clamp(margins.total, lo, std::max(lo, std::min(row_sum, col_sum)));
     return Table::Create(rows_, cols_, std::move(cells), margins);
   }
 
@@ -409,8 +416,11 @@ ReleasedResult Unprotected(const Layout& layout, const Result& result) {
   return out;
 }
 
-PrivacyStatement StatementFor(const NoisePlan& plan, uint32_t schools) {
+PrivacyStatement StatementFor(const NoisePlan& plan, uint32_t schools,
+                              uint64_t min_schools) {
   PrivacyStatement p;
+  p.school_cap = plan.school_cap();
+  p.schools_rule_error = plan.SchoolsRuleError(min_schools, schools);
   p.rho = plan.rho();
   p.epsilon = privacy::EpsilonAtDelta(p.rho, p.delta);
   p.schools = schools;
@@ -428,7 +438,12 @@ nlohmann::json ReleasedResult::ToJson() const {
                     {"delta", privacy->delta},
                     {"schools", privacy->schools},
                     {"noise_calibrated_for_schools", privacy->min_schools},
-                    {"count_noise_sd", privacy->count_noise_sd}};
+                    {"count_noise_sd", privacy->count_noise_sd},
+                    {"school_cap", privacy->school_cap},
+                    {"schools_rule_error", privacy->schools_rule_error}};
+    if (!privacy->repeat_of.empty()) {
+      j["privacy"]["repeat_of"] = privacy->repeat_of;
+    }
   }
   j["group_by"] = group_names;
   j["disclosure"] = {{"min_respondents", thresholds.min_respondents},
@@ -511,6 +526,19 @@ std::string ReleasedResult::ToText() const {
         "noise with SD %.1f.\n",
         privacy->rho, privacy->epsilon, privacy->delta, privacy->schools,
         privacy->count_noise_sd);
+    out += absl::StrFormat(
+        "Schools rule on noisy counts: a school counts fully in a cell with "
+        "%u or more respondents; a cell with too few schools is shown with "
+        "probability at most %.2g, a cell of a single school never (below "
+        "2^-40).\n",
+        privacy->school_cap, privacy->schools_rule_error);
+    if (!privacy->repeat_of.empty()) {
+      out += StrCat(
+          "The same query over the same schools was released before (",
+          privacy->repeat_of,
+          "): these are its figures with the same noise, so that repeating "
+          "a query cannot average the noise away.\n");
+    }
   }
   if (thresholds.min_respondents > 0) {
     out += StrCat("Disclosure control: at least ", thresholds.min_respondents,

@@ -42,10 +42,21 @@ struct PrivacyStatement {
   uint32_t schools = 0;       // schools whose noise is in the sums
   uint32_t min_schools = 0;   // the fewest the noise was calibrated for
   double count_noise_sd = 0;  // noise SD of a cell's count of pupils
+  // The schools rule (query/noise.h): a school counts fully in a cell with
+  // school_cap respondents; a cell with fewer than the threshold's schools
+  // is shown with probability at most schools_rule_error, a cell of one
+  // school with probability below 2^-40.
+  uint64_t school_cap = 1;
+  double schools_rule_error = 0;
+  // Set when the figures are an earlier release's answer to the same query
+  // over the same schools (query/ledger.h, RepeatAnswers): its id.
+  std::string repeat_of;
 };
 
-// The statement for a sum of `schools` inputs under `plan`.
-PrivacyStatement StatementFor(const NoisePlan& plan, uint32_t schools);
+// The statement for a sum of `schools` inputs under `plan`, whose cells
+// need `min_schools` schools (the disclosure threshold in force).
+PrivacyStatement StatementFor(const NoisePlan& plan, uint32_t schools,
+                              uint64_t min_schools);
 
 struct ReleasedResult {
   std::string summary;

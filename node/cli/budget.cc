@@ -15,35 +15,52 @@
 #include "node/cli/commands.h"
 #include "node/cli/session.h"
 #include "node/config.h"
+#include "query/privacy.h"
 
 namespace kring::node {
 namespace {
 
-// The school's policy from node.yaml, or the defaults before enrollment.
-absl::StatusOr<NodePolicy> PolicyOf(const Common& c) {
-  auto config =
-      NodeConfig::Load(std::filesystem::path(c.data_dir) / "node.yaml");
-  if (absl::IsNotFound(config.status())) return NodePolicy();
-  if (!config.ok()) return config.status();
-  return config->policy;
+// Spent rho as epsilon at this delta (query/privacy.h), as releases state.
+constexpr double kDelta = 1e-6;
+
+double Epsilon(double rho) {
+  return rho > 0 ? query::privacy::EpsilonAtDelta(rho, kDelta) : 0;
 }
 
-void PrintText(const NodePolicy& policy,
-               const std::vector<PrivacySpend>& spent) {
+struct Policy {
+  NodePolicy policy;
+  bool enrolled = true;  // false: no node.yaml yet, kring's defaults
+};
+
+// The school's policy from node.yaml, or the defaults before enrollment.
+absl::StatusOr<Policy> PolicyOf(const Common& c) {
+  auto config =
+      NodeConfig::Load(std::filesystem::path(c.data_dir) / "node.yaml");
+  if (absl::IsNotFound(config.status())) return Policy{NodePolicy(), false};
+  if (!config.ok()) return config.status();
+  return Policy{config->policy, true};
+}
+
+void PrintText(const Policy& p, const std::vector<PrivacySpend>& spent) {
+  const NodePolicy& policy = p.policy;
   const std::map<std::string, double> used = SpentByWave(spent);
   std::cout << absl::StrFormat(
-      "Privacy budget per wave (school year): rho = %.4g; at most %.4g per "
-      "query (node.yaml policy).\n",
-      policy.privacy_budget_per_wave, policy.max_rho_per_query);
+      "Privacy budget per wave (school year): rho = %.4g (epsilon = %.3g at "
+      "delta = %g); at most %.4g per query (%s).\n",
+      policy.privacy_budget_per_wave, Epsilon(policy.privacy_budget_per_wave),
+      kDelta, policy.max_rho_per_query,
+      p.enrolled ? "node.yaml policy"
+                 : "kring's defaults: this school is not enrolled yet");
   if (spent.empty()) {
     std::cout << "Nothing spent yet: no query has taken this school's "
                  "contribution.\n";
     return;
   }
-  std::cout << "\nwave       spent      left\n";
+  std::cout << "\nwave       spent      left       epsilon spent\n";
   for (const auto& [wave, rho] : used) {
-    std::cout << absl::StrFormat("%-10s %-10.4g %.4g\n", wave, rho,
-                                 policy.privacy_budget_per_wave - rho);
+    std::cout << absl::StrFormat("%-10s %-10.4g %-10.4g %.3g\n", wave, rho,
+                                 policy.privacy_budget_per_wave - rho,
+                                 Epsilon(rho));
   }
   std::cout << "\nwhen              query                     rho        "
                "waves     requester\n";
@@ -57,12 +74,13 @@ void PrintText(const NodePolicy& policy,
   }
 }
 
-nlohmann::json Json(const NodePolicy& policy,
-                    const std::vector<PrivacySpend>& spent) {
+nlohmann::json Json(const Policy& p, const std::vector<PrivacySpend>& spent) {
+  const NodePolicy& policy = p.policy;
   nlohmann::json waves = nlohmann::json::object();
   for (const auto& [wave, rho] : SpentByWave(spent)) {
     waves[wave] = {{"spent", rho},
-                   {"left", policy.privacy_budget_per_wave - rho}};
+                   {"left", policy.privacy_budget_per_wave - rho},
+                   {"epsilon_spent", Epsilon(rho)}};
   }
   nlohmann::json entries = nlohmann::json::array();
   for (const PrivacySpend& s : spent) {
@@ -74,6 +92,8 @@ nlohmann::json Json(const NodePolicy& policy,
   }
   return {{"budget_per_wave", policy.privacy_budget_per_wave},
           {"max_rho_per_query", policy.max_rho_per_query},
+          {"delta", kDelta},
+          {"enrolled", p.enrolled},
           {"waves", waves},
           {"spent", entries}};
 }

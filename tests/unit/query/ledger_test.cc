@@ -8,6 +8,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "query/disclosure.h"
+#include "query/spec.h"
+#include "survey/instrument.h"
 #include "tests/testing/status_matchers.h"
 
 namespace kring::query {
@@ -262,6 +264,54 @@ TEST(ReleaseLedgerTest, UsesTheGivenThresholds) {
       ledger.Check(r, DisclosurePolicy::Default().ThresholdsFor(true)),
       StatusIs(absl::StatusCode::kPermissionDenied,
                HasSubstr("differ by 4 schools, fewer than the minimum of 5")));
+}
+
+Query Spec(const std::string& json) {
+  auto spec = ParseQuerySpecJson(json);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  auto q = Query::Create(*spec, survey::Instrument::BelongingV1());
+  EXPECT_TRUE(q.ok()) << q.status();
+  return *std::move(q);
+}
+
+// The same query over the same schools under the same calibration has one
+// key, whatever its purpose or disclosure request; anything that changes
+// the noisy sums or their noise gives another.
+TEST(RepeatAnswersTest, TheKeyNamesTheQueryTheSchoolsAndTheCalibration) {
+  const std::set<std::string> schools = {"a", "b", "c"};
+  const std::string base = R"({"statistic": "mean",
+      "measures": ["belong_perception"], "groupBy": ["gender"],
+      "purpose": "one")";
+  const std::string key = RepeatAnswers::Key(Spec(base + "}"), 3, 5, schools);
+  EXPECT_EQ(RepeatAnswers::Key(Spec(R"({"statistic": "mean", "measures":
+                     ["belong_perception"], "groupBy": ["gender"],
+                     "purpose": "another", "disclosure":
+                     {"min_respondents": 15}, "privacy": {"rho": 0.1}})"),
+                               3, 5, schools),
+            key);
+  EXPECT_NE(RepeatAnswers::Key(Spec(base + R"(, "privacy": {"rho": 0.09}})"), 3,
+                               5, schools),
+            key);
+  EXPECT_NE(RepeatAnswers::Key(
+                Spec(base + R"(, "population": {"waves": ["2025-26"]}})"), 3, 5,
+                schools),
+            key);
+  EXPECT_NE(RepeatAnswers::Key(Spec(base + "}"), 3, 6, schools), key);
+  EXPECT_NE(RepeatAnswers::Key(Spec(base + "}"), 3, 5, {"a", "b"}), key);
+  EXPECT_NE(RepeatAnswers::Key(Spec(base + "}"), 3, 5, {"a", "b", "d"}), key);
+}
+
+TEST(RepeatAnswersTest, TheFirstAnswerStays) {
+  RepeatAnswers answers;
+  EXPECT_EQ(answers.Find("k"), nullptr);
+  answers.Record("k", {"q-1", {1, -2, 3}});
+  answers.Record("k", {"q-2", {7, 7, 7}});
+  const RepeatAnswers::Answer* a = answers.Find("k");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->release_id, "q-1");
+  EXPECT_EQ(a->noisy, (std::vector<int64_t>{1, -2, 3}));
+  EXPECT_EQ(answers.Find("other"), nullptr);
+  EXPECT_EQ(answers.size(), 1u);
 }
 
 }  // namespace

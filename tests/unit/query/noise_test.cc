@@ -70,12 +70,16 @@ TEST(NoiseTest, OnePupilNeverChangesTheVectorByMoreThanTheSensitivity) {
     EXPECT_EQ(s.cells_per_record, size_t{1} << q.groups().size());
     for (size_t k = 0; k < 3; ++k) {
       const School& school = schools[k * (schools.size() / 3)];
-      auto full = Contribution(layout, school.records, school.municipality);
+      // A small school cap, so that cells cross it (noisy runs use the
+      // plan's cap; one pupil moves min(respondents, cap) by at most 1).
+      constexpr uint64_t kCap = 3;
+      auto full =
+          Contribution(layout, school.records, school.municipality, kCap);
       ASSERT_TRUE(full.ok()) << full.status();
       for (size_t drop = 0; drop < school.records.size(); ++drop) {
         std::vector<v1::PupilRecord> rest = school.records;
         rest.erase(rest.begin() + static_cast<ptrdiff_t>(drop));
-        auto less = Contribution(layout, rest, school.municipality);
+        auto less = Contribution(layout, rest, school.municipality, kCap);
         ASSERT_TRUE(less.ok()) << less.status();
         size_t cells_changed = 0;
         for (size_t c = 0; c < layout.cell_count(); ++c) {
@@ -125,9 +129,13 @@ TEST(NoiseTest, ThePlanSpendsAtMostTheRhoAsked) {
       ASSERT_TRUE(plan.ok()) << plan.status();
       EXPECT_LE(plan->rho(), rho);
       double floored = 0, total = 0;
-      const double share = rho / static_cast<double>(sens.cells_per_record *
-                                                     layout.cell_width());
+      const auto cells = static_cast<double>(sens.cells_per_record);
+      const auto others = static_cast<double>(layout.cell_width() - 1);
       for (size_t e = 0; e < layout.cell_width(); ++e) {
+        // A third of rho for the school indicators, the rest in equal parts.
+        const double share = e == Layout::kSchools
+                                 ? rho * kSchoolsShare / cells
+                                 : rho * (1 - kSchoolsShare) / (cells * others);
         const double s2 = Value(plan->share_sigma2(e));
         const double r = privacy::CoordinateRho(
             static_cast<double>(sens.per_element[e]), s2, t, t + 5);
@@ -153,8 +161,13 @@ TEST(NoiseTest, ThePlanSpendsAtMostTheRhoAsked) {
         EXPECT_LE(Value(wider->share_sigma2(e)), Value(plan->share_sigma2(e)));
       }
       EXPECT_LT(Value(wider->share_sigma2(3)), Value(plan->share_sigma2(3)));
-      // The bounds leave room for the data and both offsets.
-      const std::vector<uint64_t> data = layout.NodeBounds();
+      // The bounds leave room for the data and both offsets; the school
+      // indicator's data bound is the school cap.
+      std::vector<uint64_t> data = layout.NodeBounds();
+      for (size_t i = Layout::kSchools; i < data.size();
+           i += layout.cell_width()) {
+        data[i] = plan->school_cap();
+      }
       const std::vector<uint64_t> bounds = plan->NodeBounds();
       ASSERT_EQ(bounds.size(), data.size());
       for (size_t i = 0; i < bounds.size(); ++i) {
@@ -268,12 +281,15 @@ TEST(NoiseTest, NoisySumsAreClampedAndImpossibleCellsKeepNoFigures) {
   // records 40, n 60: the records are raised to 60; the sum is raised to
   // 60 times the smallest value, the sum of squares to make the variance
   // 0: a mean on the scale, an SD of 0.
+  auto plan = NoisePlan::Create(layout, 0.1, 3, 45);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_GT(plan->school_cap(), 50u);
   std::vector<int64_t> noisy = {40, 50, 60, 5, 1};
-  auto r = DecodeNoisy(layout, noisy, 45);
+  auto r = DecodeNoisy(layout, *plan, noisy, 45);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->cells[0].records, 60u);
   EXPECT_EQ(r->cells[0].respondents, 60u);
-  EXPECT_EQ(r->cells[0].schools, 45u);
+  EXPECT_EQ(r->cells[0].schools, 1u);  // an indicator sum of 50: one school
   const Measure& m = q.measures()[0];
   std::map<std::string, double> figures;
   for (const Figure& f : r->cells[0].figures) figures[f.stat] = f.value;
@@ -282,29 +298,29 @@ TEST(NoiseTest, NoisySumsAreClampedAndImpossibleCellsKeepNoFigures) {
   EXPECT_DOUBLE_EQ(figures["sd"], 0.0);
   // A sum above the scale: the mean is its largest value.
   noisy = {40, 3, 40, 1'000'000, 1};
-  r = DecodeNoisy(layout, noisy, 45);
+  r = DecodeNoisy(layout, *plan, noisy, 45);
   ASSERT_TRUE(r.ok()) << r.status();
   for (const Figure& f : r->cells[0].figures) figures[f.stat] = f.value;
   EXPECT_DOUBLE_EQ(figures["mean"], static_cast<double>(m.max_scaled) /
                                         static_cast<double>(m.scale_factor));
   // Respondents but no school: one school, so too few schools suppress it.
   noisy = {40, 0, 40, 100, 400};
-  r = DecodeNoisy(layout, noisy, 45);
+  r = DecodeNoisy(layout, *plan, noisy, 45);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->cells[0].respondents, 40u);
   EXPECT_EQ(r->cells[0].schools, 1u);
   EXPECT_FALSE(r->cells[0].figures.empty());
   // Never more schools than contributed.
-  noisy = {40, 9, 40, 100, 400};
-  r = DecodeNoisy(layout, noisy, 5);
+  noisy = {40, 1'000'000, 40, 100, 400};
+  r = DecodeNoisy(layout, *plan, noisy, 5);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->cells[0].schools, 5u);
   // Negative noisy counts are read as 0: no figures, no error.
   noisy = {-3, -1, -2, -50, 7};
-  r = DecodeNoisy(layout, noisy, 30);
+  r = DecodeNoisy(layout, *plan, noisy, 30);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->cells[0].records, 0u);
-  EXPECT_THAT(DecodeNoisy(layout, std::vector<int64_t>(3, 0), 3),
+  EXPECT_THAT(DecodeNoisy(layout, *plan, std::vector<int64_t>(3, 0), 3),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
@@ -331,7 +347,8 @@ TEST(NoiseTest, NoisySumsOfRealDataAlwaysDecode) {
     for (int trial = 0; trial < 20; ++trial) {
       std::vector<int64_t> noisy(layout.size(), 0);
       for (const School& s : schools) {
-        auto c = Contribution(layout, s.records, s.municipality);
+        auto c =
+            Contribution(layout, s.records, s.municipality, plan->school_cap());
         ASSERT_TRUE(c.ok());
         for (size_t i = 0; i < noisy.size(); ++i) {
           noisy[i] += static_cast<int64_t>((*c)[i]);
@@ -344,7 +361,7 @@ TEST(NoiseTest, NoisySumsOfRealDataAlwaysDecode) {
         ASSERT_TRUE(x.ok()) << x.status();
         noisy[i] += *x;
       }
-      auto r = DecodeNoisy(layout, noisy, n);
+      auto r = DecodeNoisy(layout, *plan, noisy, n);
       ASSERT_TRUE(r.ok()) << r.status();
       for (const CellResult& cell : r->cells) {
         EXPECT_THAT(cell.notes, ::testing::Not(::testing::Contains(
