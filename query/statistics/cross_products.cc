@@ -1,6 +1,8 @@
 #include "query/statistics/cross_products.h"
 
+#include <Eigen/Dense>
 #include <algorithm>
+#include <cmath>
 
 #include "util/str_cat.h"
 
@@ -40,6 +42,95 @@ void CrossProducts::AddRecord(const Layout& layout, const v1::PupilRecord& r,
 uint64_t CrossProducts::Respondents(const Layout&,
                                     const uint64_t* block) const {
   return std::min(block[Layout::kRecords], block[Layout::kStats]);
+}
+
+namespace {
+
+// Whether the centred matrix `c` is positive semidefinite, up to rounding:
+// its smallest eigenvalue in correlation scale is at least -1e-9 (a zero
+// variance is scaled by 1).
+bool PositiveSemidefinite(const Eigen::MatrixXd& c, Eigen::VectorXd& scale) {
+  const Eigen::Index k = c.rows();
+  scale.resize(k);
+  for (Eigen::Index i = 0; i < k; ++i) {
+    scale(i) = c(i, i) > 0 ? 1.0 / std::sqrt(c(i, i)) : 1.0;
+  }
+  const Eigen::MatrixXd r = scale.asDiagonal() * c * scale.asDiagonal();
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(r);
+  return es.info() == Eigen::Success && es.eigenvalues().minCoeff() >= -1e-9;
+}
+
+}  // namespace
+
+void CrossProducts::RepairNoisy(const Layout& layout, uint64_t* block) const {
+  StatisticKind::RepairNoisy(layout, block);  // records >= n
+  const size_t k = layout.columns();
+  const uint64_t n = block[Layout::kStats];
+  const std::vector<uint64_t>& max = layout.per_record_max();
+  for (size_t i = 0; i < k; ++i) {
+    const size_t si = layout.SumOffset(i);
+    block[si] = std::min(block[si], n * max[si]);
+    for (size_t j = i; j < k; ++j) {
+      const size_t p = layout.ProductOffset(i, j);
+      block[p] = std::min(block[p], n * max[p]);
+    }
+  }
+  if (n == 0) return;
+  const auto ki = static_cast<Eigen::Index>(k);
+  Eigen::MatrixXd c(ki, ki);
+  for (size_t i = 0; i < k; ++i) {
+    for (size_t j = i; j < k; ++j) {
+      c(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) =
+          c(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(i)) =
+              D(Centered(n, block[layout.ProductOffset(i, j)],
+                         block[layout.SumOffset(i)],
+                         block[layout.SumOffset(j)]));
+    }
+  }
+  Eigen::VectorXd scale;
+  if (PositiveSemidefinite(c, scale)) return;
+  // The nearest positive semidefinite matrix (Frobenius norm) in
+  // correlation scale, scaled back, plus a ridge larger than what rounding
+  // the products can take away (each centred entry moves by at most n/2).
+  const Eigen::MatrixXd r = scale.asDiagonal() * c * scale.asDiagonal();
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(r);
+  const Eigen::VectorXd clipped = es.eigenvalues().cwiseMax(0.0);
+  const Eigen::VectorXd unscale = scale.cwiseInverse();
+  const Eigen::MatrixXd repaired =
+      unscale.asDiagonal() *
+      (es.eigenvectors() * clipped.asDiagonal() *
+       es.eigenvectors().transpose()) *
+      unscale.asDiagonal();
+  const long double nn = static_cast<long double>(n);
+  const long double ridge = static_cast<long double>(k + 1) / 2.0L;
+  for (size_t i = 0; i < k; ++i) {
+    for (size_t j = i; j < k; ++j) {
+      const long double sx = static_cast<long double>(block[layout.SumOffset(i)]);
+      const long double sy = static_cast<long double>(block[layout.SumOffset(j)]);
+      long double product =
+          (static_cast<long double>(repaired(static_cast<Eigen::Index>(i),
+                                             static_cast<Eigen::Index>(j))) +
+           sx * sy) /
+              nn +
+          (i == j ? ridge : 0.0L);
+      product = std::max(0.0L, std::round(product));
+      block[layout.ProductOffset(i, j)] = static_cast<uint64_t>(product);
+    }
+  }
+}
+
+std::vector<std::vector<long double>> CrossProducts::CentredReal(
+    const Layout& layout, std::span<const long double> x) {
+  const size_t k = layout.columns();
+  const long double n = x[Layout::kStats];
+  std::vector<std::vector<long double>> c(k, std::vector<long double>(k));
+  for (size_t i = 0; i < k; ++i) {
+    for (size_t j = i; j < k; ++j) {
+      c[i][j] = c[j][i] = n * x[layout.ProductOffset(i, j)] -
+                          x[layout.SumOffset(i)] * x[layout.SumOffset(j)];
+    }
+  }
+  return c;
 }
 
 absl::Status CrossProducts::Centred(const Layout& layout, const uint64_t* block,

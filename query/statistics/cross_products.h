@@ -19,6 +19,17 @@ class CrossProducts : public StatisticKind {
                  std::string_view municipality,
                  std::span<uint64_t> delta) const final;
   uint64_t Respondents(const Layout& layout, const uint64_t* block) const final;
+  // Beyond the default: sums and products within what n records can give
+  // (0 for n = 0), and a centred matrix that is not positive semidefinite
+  // (noise) replaced by its nearest one in correlation scale (eigenvalues
+  // clipped at 0), with each product raised by (columns + 1) / 2 so that
+  // rounding back to integer sums keeps it positive definite
+  // (docs/privacy.md). Sums of records are left as they are.
+  void RepairNoisy(const Layout& layout, uint64_t* block) const final;
+  // The centred matrix n * sum(xy) - sum(x) sum(y) of a block read as real
+  // numbers (for DeltaMethodSd).
+  static std::vector<std::vector<long double>> CentredReal(
+      const Layout& layout, std::span<const long double> x);
 
  protected:
   struct Column {
