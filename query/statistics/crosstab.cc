@@ -1,5 +1,6 @@
 #include "query/statistics/crosstab.h"
 
+#include <algorithm>
 #include <boost/math/distributions/chi_squared.hpp>
 #include <cmath>
 
@@ -105,9 +106,10 @@ void Crosstab::DecodeTable(const Layout& layout, std::span<const uint64_t> sum,
     const int row_margin[] = {cell.levels[0], kMargin};
     const uint64_t row = result.cells[layout.CellIndex(row_margin)].records;
     if (row == 0) continue;
-    cell.figures.push_back(
-        {"-", "row_share",
-         static_cast<double>(cell.records) / static_cast<double>(row)});
+    // At most 1: noise can leave a cell above its row's margin.
+    cell.figures.push_back({"-", "row_share",
+                            std::min(1.0, static_cast<double>(cell.records) /
+                                              static_cast<double>(row))});
   }
   ChiSquare(layout, sum, result);
 }
@@ -174,19 +176,19 @@ void Crosstab::ReleaseAcrossCells(const Layout& layout, const Result& result,
       // From the rounded counts, like every shown share.
       const double c = static_cast<double>(*rc.shown_respondents);
       const double m = static_cast<double>(*margin.shown_respondents);
-      rc.figures.push_back({"-", "row_share", c / m});
+      rc.figures.push_back({"-", "row_share", std::min(1.0, c / m)});
       // Its noise SD from the counts' noise SDs, like AddNoise.
       const Figure* sd_c = FindFigure(result.cells[i].figures, "-", "noise_sd");
-      const Figure* sd_m = FindFigure(
-          result.cells[layout.CellIndex(
-                           std::vector<int>{result.cells[i].levels[0], kMargin})]
-              .figures,
-          "-", "noise_sd");
+      const Figure* sd_m =
+          FindFigure(result
+                         .cells[layout.CellIndex(std::vector<int>{
+                             result.cells[i].levels[0], kMargin})]
+                         .figures,
+                     "-", "noise_sd");
       if (sd_c != nullptr && sd_m != nullptr) {
-        const double p = c / m;
-        rc.figures.push_back(
-            {"-", "noise_sd_row_share",
-             std::hypot(sd_c->value, p * sd_m->value) / m});
+        const double p = std::min(1.0, c / m);
+        rc.figures.push_back({"-", "noise_sd_row_share",
+                              std::hypot(sd_c->value, p * sd_m->value) / m});
       }
     }
   }

@@ -48,6 +48,10 @@ Design DesignOf(const Layout& layout, const uint64_t* block, CellFigures& out) {
   return d;
 }
 
+constexpr const char* kTooNoisy =
+    "regression: the noise that protects pupils is larger than this cell's "
+    "figures can bear";
+
 // Least squares from the centred matrix `c` of a cell with n complete
 // cases; adds r2, adj_r2 and every coefficient's b, se, t and p.
 void Fit(const Layout& layout, const uint64_t* block, uint64_t n,
@@ -74,6 +78,12 @@ void Fit(const Layout& layout, const uint64_t* block, uint64_t n,
     out.Note("regression: the predictors are linearly dependent in this cell");
     return;
   }
+  if (kp > 0 && sxx.llt().info() != Eigen::Success) {
+    // Only noisy sums can get here (exact ones give a positive
+    // semidefinite matrix, and a singular one stops above).
+    out.Note(kTooNoisy);
+    return;
+  }
   const Eigen::VectorXd beta = kp > 0 ? qr.solve(sxy) : Eigen::VectorXd();
   const Eigen::MatrixXd inv = kp > 0 ? qr.inverse() : Eigen::MatrixXd(0, 0);
   const double nn = D(n);
@@ -82,10 +92,8 @@ void Fit(const Layout& layout, const uint64_t* block, uint64_t n,
   for (Eigen::Index i = 0; i < kp; ++i) rss -= beta(i) * sxy(i);
   rss /= nn;
   if (rss < 0) rss = 0;
-  if (!std::isfinite(rss) || !beta.allFinite()) {
-    out.Note(
-        "regression: the noise that protects pupils is larger than this "
-        "cell's figures can bear");
+  if (!std::isfinite(rss) || !beta.allFinite() || !inv.allFinite()) {
+    out.Note(kTooNoisy);
     return;
   }
   const double df = D(n - (keep.size() + 1));
@@ -158,9 +166,10 @@ void FitReal(const Layout& layout, const Design& d,
   out.clear();
   out.push_back(b0 / n / fy);
   for (Eigen::Index i = 0; i < kp; ++i) {
-    out.push_back(beta(i) * static_cast<long double>(
-                                d.factor[d.keep[static_cast<size_t>(i)]]) /
-                  fy);
+    out.push_back(
+        beta(i) *
+        static_cast<long double>(d.factor[d.keep[static_cast<size_t>(i)]]) /
+        fy);
   }
   const long double r2 = explained / c[y][y];
   const long double df = n - static_cast<long double>(kp + 1);
@@ -277,8 +286,7 @@ void Regression::AddNoise(const Layout& layout, const NoisePlan& plan,
   const std::vector<double> sd = DeltaMethodSd(
       f, block, BlockNoiseVariance(layout, plan, shares, cell.cell));
   const double df = n->value - static_cast<double>(d.keep.size() + 1);
-  const double tq =
-      boost::math::quantile(boost::math::students_t(df), 0.975);
+  const double tq = boost::math::quantile(boost::math::students_t(df), 0.975);
   std::vector<std::string> names = {"intercept"};
   for (size_t col : d.keep) names.push_back(layout.design_names()[col]);
   for (size_t i = 0; i < names.size(); ++i) {
@@ -293,7 +301,8 @@ void Regression::AddNoise(const Layout& layout, const NoisePlan& plan,
     cell.figures.push_back({key, "ci_high", est + half});
     const double total = std::hypot(s, noise);
     if (noise > 0 && total > 0) {
-      if (Figure* t = FindFigure(cell.figures, key, "t")) t->value = est / total;
+      if (Figure* t = FindFigure(cell.figures, key, "t"))
+        t->value = est / total;
       if (Figure* p = FindFigure(cell.figures, key, "p")) {
         p->value = TwoSidedP(est / total, df);
       }

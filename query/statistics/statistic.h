@@ -103,8 +103,7 @@ class StatisticKind {
   // `plan`; `sums` are the sums the whole result was decoded from,
   // layout.size() elements). By default nothing.
   virtual void AddNoise(const Layout& /*layout*/, const NoisePlan& /*plan*/,
-                        uint32_t /*shares*/,
-                        std::span<const uint64_t> /*sums*/,
+                        uint32_t /*shares*/, std::span<const uint64_t> /*sums*/,
                         CellResult& /*cell*/) const {}
   // The same for the whole table's figures (after every cell's AddNoise).
   virtual void AddNoiseToTable(const Layout& /*layout*/,
