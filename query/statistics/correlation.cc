@@ -44,6 +44,9 @@ absl::Status Correlation::DecodeCell(const Layout& layout,
   uint64_t n;
   std::vector<std::vector<int128>> c;
   if (auto s = Centred(layout, block, out, n, c); !s.ok()) return s;
+  std::vector<size_t> columns(c.size());
+  for (size_t i = 0; i < columns.size(); ++i) columns[i] = i;
+  MakePositiveSemidefinite(c, columns);
   const auto& ms = layout.query().measures();
   for (size_t i = 0; i < ms.size(); ++i) {
     for (size_t j = i + 1; j < ms.size(); ++j) {

@@ -60,53 +60,6 @@ bool PositiveSemidefinite(const Eigen::MatrixXd& c, Eigen::VectorXd& scale) {
   return es.info() == Eigen::Success && es.eigenvalues().minCoeff() >= -1e-9;
 }
 
-// The centred matrix n * S - s s' of `block` (n > 0).
-Eigen::MatrixXd CentredMatrix(const Layout& layout, const uint64_t* block) {
-  const uint64_t n = block[Layout::kStats];
-  const auto k = static_cast<Eigen::Index>(layout.columns());
-  Eigen::MatrixXd c(k, k);
-  for (Eigen::Index i = 0; i < k; ++i) {
-    for (Eigen::Index j = i; j < k; ++j) {
-      const auto ui = static_cast<size_t>(i), uj = static_cast<size_t>(j);
-      c(i, j) = c(j, i) =
-          D(Centered(n, block[layout.ProductOffset(ui, uj)],
-                     block[layout.SumOffset(ui)], block[layout.SumOffset(uj)]));
-    }
-  }
-  return c;
-}
-
-// Replaces the products of `block` by those of the nearest positive
-// semidefinite matrix to `c` (Frobenius norm, in the correlation scale
-// `scale`), plus a ridge larger than what rounding the products to
-// integers can take away (each centred entry moves by at most n/2).
-void ProjectProducts(const Layout& layout, const Eigen::MatrixXd& c,
-                     const Eigen::VectorXd& scale, uint64_t* block) {
-  const Eigen::MatrixXd r = scale.asDiagonal() * c * scale.asDiagonal();
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(r);
-  const Eigen::VectorXd clipped = es.eigenvalues().cwiseMax(0.0);
-  const Eigen::VectorXd unscale = scale.cwiseInverse();
-  const Eigen::MatrixXd repaired = unscale.asDiagonal() *
-                                   (es.eigenvectors() * clipped.asDiagonal() *
-                                    es.eigenvectors().transpose()) *
-                                   unscale.asDiagonal();
-  const size_t k = layout.columns();
-  const auto n = static_cast<long double>(block[Layout::kStats]);
-  const long double ridge = static_cast<long double>(k + 1) / 2.0L;
-  for (size_t i = 0; i < k; ++i) {
-    for (size_t j = i; j < k; ++j) {
-      const auto si = static_cast<long double>(block[layout.SumOffset(i)]);
-      const auto sj = static_cast<long double>(block[layout.SumOffset(j)]);
-      const auto cij = static_cast<long double>(
-          repaired(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)));
-      const long double product = (cij + si * sj) / n + (i == j ? ridge : 0.0L);
-      // Products are sums of non-negative values.
-      block[layout.ProductOffset(i, j)] =
-          static_cast<uint64_t>(std::max(0.0L, std::round(product)));
-    }
-  }
-}
-
 }  // namespace
 
 void CrossProducts::RepairNoisy(const Layout& layout, uint64_t* block) const {
@@ -122,15 +75,46 @@ void CrossProducts::RepairNoisy(const Layout& layout, uint64_t* block) const {
       block[p] = std::min(block[p], n * max[p]);
     }
   }
-  if (n == 0) return;
-  // Keeping products non-negative can undo a projection; alternate a few
-  // times (what remains is caught by the decoders: a note, no figures).
-  for (int round = 0; round < 10; ++round) {
-    const Eigen::MatrixXd c = CentredMatrix(layout, block);
-    Eigen::VectorXd scale;
-    if (PositiveSemidefinite(c, scale)) return;
-    ProjectProducts(layout, c, scale, block);
+  for (size_t i = 0; i < k && n > 0; ++i) {
+    // Variances not negative: sum x^2 >= (sum x)^2 / n.
+    const uint64_t sx = block[layout.SumOffset(i)];
+    uint64_t& sxx = block[layout.ProductOffset(i, i)];
+    const int128 least = (int128{sx} * sx + n - 1) / n;
+    if (int128{sxx} < least) sxx = static_cast<uint64_t>(least);
   }
+}
+
+bool CrossProducts::MakePositiveSemidefinite(
+    std::vector<std::vector<int128>>& c, std::span<const size_t> columns) {
+  const auto k = static_cast<Eigen::Index>(columns.size());
+  Eigen::MatrixXd m(k, k);
+  for (Eigen::Index i = 0; i < k; ++i) {
+    for (Eigen::Index j = 0; j < k; ++j) {
+      m(i, j) = D(
+          c[columns[static_cast<size_t>(i)]][columns[static_cast<size_t>(j)]]);
+    }
+  }
+  Eigen::VectorXd scale;
+  if (PositiveSemidefinite(m, scale)) return false;
+  // The nearest positive semidefinite matrix (Frobenius norm) in
+  // correlation scale, scaled back; rounding it to integers moves each
+  // entry by at most 1/2, which a ridge of k on the diagonal covers.
+  const Eigen::MatrixXd r = scale.asDiagonal() * m * scale.asDiagonal();
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(r);
+  const Eigen::VectorXd unscale = scale.cwiseInverse();
+  const Eigen::MatrixXd repaired =
+      unscale.asDiagonal() *
+      (es.eigenvectors() * es.eigenvalues().cwiseMax(0.0).asDiagonal() *
+       es.eigenvectors().transpose()) *
+      unscale.asDiagonal();
+  for (Eigen::Index i = 0; i < k; ++i) {
+    for (Eigen::Index j = 0; j < k; ++j) {
+      c[columns[static_cast<size_t>(i)]][columns[static_cast<size_t>(j)]] =
+          static_cast<int128>(std::round(repaired(i, j))) +
+          (i == j ? static_cast<int128>(k) : 0);
+    }
+  }
+  return true;
 }
 
 std::vector<std::vector<long double>> CrossProducts::CentredReal(

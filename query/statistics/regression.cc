@@ -259,6 +259,10 @@ absl::Status Regression::DecodeCell(const Layout& layout, const uint64_t* block,
         "regression: too few complete cases for the number of coefficients");
     return absl::OkStatus();
   }
+  // The fit uses the kept columns and the outcome.
+  std::vector<size_t> used = d.keep;
+  used.push_back(layout.columns() - 1);
+  MakePositiveSemidefinite(c, used);
   Fit(layout, block, n, c, d, out);
   return absl::OkStatus();
 }

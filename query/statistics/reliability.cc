@@ -84,6 +84,9 @@ absl::Status Reliability::DecodeCell(const Layout& layout,
   uint64_t n;
   std::vector<std::vector<int128>> c;
   if (auto s = Centred(layout, block, out, n, c); !s.ok()) return s;
+  std::vector<size_t> columns(c.size());
+  for (size_t i = 0; i < columns.size(); ++i) columns[i] = i;
+  MakePositiveSemidefinite(c, columns);
   const Measure& scale = layout.query().measures()[0];
   const size_t k = c.size();
   out.Add(scale.id, "n", D(n));

@@ -14,7 +14,9 @@
 //    least 94% of draws (the interval also holds the sampling error).
 // rho is chosen per query so that the noise is small against the figures
 // (the regime the delta method describes; at rho 0.1 on this fixture's
-// cells the noise swamps most figures: docs/privacy.md).
+// cells the noise swamps most figures: docs/privacy.md). Figures within 4
+// noise SDs of a bound of their range (a count near 0, a share near 0 or
+// 1) are not checked: clamping there makes the noise smaller than stated.
 // Label "statistical"; seeded, so runs are reproducible.
 
 #include <cmath>
@@ -65,6 +67,27 @@ std::string Described(const CellResult& c, const Figure& sd) {
   return "";
 }
 
+// Whether `value` of figure `stat` lies within 4 noise SDs of a bound of
+// its range (0 for counts; 0 and 1 for shares and r2; -1 and 1 for
+// correlations; 1 for alpha). There the post-processing cuts the noise
+// off, so the SD is smaller than the delta method states (conservative),
+// and the tallies below do not apply.
+bool NearItsBound(const std::string& stat, double value, double sd) {
+  const double margin = 4 * sd;
+  if (stat == "count" || stat == "n" || stat.starts_with("count_")) {
+    return value < margin;
+  }
+  if (stat == "p" || stat == "row_share" || stat == "r2" || stat == "adj_r2" ||
+      stat.starts_with("share_")) {
+    return value < margin || value > 1 - margin;
+  }
+  if (stat == "r" || stat == "item_rest_r") {
+    return std::fabs(value) > 1 - margin;
+  }
+  if (stat == "alpha") return value > 1 - margin;
+  return false;
+}
+
 struct Tally {
   double exact = 0;
   double stated_sd = 0;  // at the exact sums
@@ -111,6 +134,7 @@ TEST_P(NoiseFiguresMonteCarlo, StatedNoiseSdsAndIntervalsHold) {
       const std::string stat = Described(c, sd);
       const Figure* f = statistics::FindFigure(c.figures, sd.measure, stat);
       ASSERT_NE(f, nullptr) << c.name << " " << sd.measure << " " << sd.stat;
+      if (NearItsBound(stat, f->value, sd.value)) continue;
       Tally t;
       t.exact = f->value;
       t.stated_sd = sd.value;
@@ -187,15 +211,15 @@ TEST_P(NoiseFiguresMonteCarlo, StatedNoiseSdsAndIntervalsHold) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fixture, NoiseFiguresMonteCarlo,
-    ::testing::Values(Case{"count_by_track_gender", 1.0},
-                      Case{"mean_scales_by_track", 100.0},
-                      Case{"proportion_perception_below_2_5_by_track", 10.0},
-                      Case{"distribution_ST034Q02_by_wave", 1.0},
-                      Case{"crosstab_track_gender", 1.0},
-                      Case{"correlation_scales_overall", 100.0},
-                      Case{"reliability_perception_overall", 100.0},
-                      Case{"regression_perception_on_opp_comp_gender_track",
-                           1000.0}),
+    ::testing::Values(
+        Case{"count_by_track_gender", 1.0}, Case{"mean_scales_by_track", 100.0},
+        Case{"proportion_perception_below_2_5_by_track", 10.0},
+        Case{"distribution_ST034Q02_by_wave", 1.0},
+        Case{"crosstab_track_gender", 1.0},
+        Case{"correlation_scales_overall", 100.0},
+        Case{"reliability_perception_overall", 100.0},
+        Case{"regression_perception_on_motivation_municipality_grades_1_3",
+             1000.0}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 }  // namespace
