@@ -68,6 +68,7 @@ absl::StatusOr<Result> DecodeSums(const Layout& layout,
     }
   }
   stat.DecodeTable(layout, sum, result);
+  result.sums.assign(sum.begin(), sum.end());
   return result;
 }
 

@@ -49,6 +49,10 @@ struct Result {
   std::vector<CellResult> cells;  // every cell, margins included
   // Figures of the whole table, e.g. a crosstab's chi-square test.
   std::vector<Figure> table;
+  // The sums the figures were decoded from (layout.size() elements; for
+  // noisy sums, after post-processing): what AddNoiseToResult propagates
+  // the noise through.
+  std::vector<uint64_t> sums;
 
   // "<cell>|<measure>|<stat>" -> value for every figure (the table's
   // figures under cell "all").

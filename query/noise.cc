@@ -233,9 +233,11 @@ void AddNoiseToResult(const Layout& layout, const NoisePlan& plan,
                       uint32_t shares, Result& result) {
   const statistics::StatisticKind& stat =
       statistics::StatisticFor(layout.query().statistic());
+  if (result.sums.size() != layout.size()) return;  // not decoded here
   for (CellResult& cell : result.cells) {
-    stat.AddNoise(layout, plan, shares, cell);
+    stat.AddNoise(layout, plan, shares, result.sums, cell);
   }
+  stat.AddNoiseToTable(layout, plan, shares, result);
 }
 
 }  // namespace kring::query

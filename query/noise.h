@@ -152,10 +152,13 @@ absl::StatusOr<std::vector<int64_t>> RemoveOffsets(
 
 struct Result;
 
-// Adds the schools' noise to the uncertainty of `result`, decoded from the
-// noisy sum of `shares` schools under `plan`: means and shares get a
-// "noise_sd" figure and confidence intervals widened by it (the other
-// kinds' intervals are still sampling intervals; docs/privacy.md).
+// Adds the schools' noise to the uncertainty of `result` (from Decode or
+// DecodeNoisy of `layout`), decoded from the noisy sum of `shares` schools
+// under `plan`: every figure that carries noise gets a noise SD figure and
+// its confidence interval includes the noise variance (the formulas per
+// statistic are in docs/privacy.md). With shares == 0 (no noise) the
+// figures stay as decoded, noise SDs are 0 and intervals are sampling
+// intervals. A result without its sums is left alone.
 void AddNoiseToResult(const Layout& layout, const NoisePlan& plan,
                       uint32_t shares, Result& result);
 

@@ -14,6 +14,12 @@ class Correlation final : public CrossProducts {
   std::string Describe(const Query& query) const override;
   absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
                           CellResult& cell) const override;
+  // Per pair: the noise SD of r (delta method through n, the sums and the
+  // products), a 95% interval for r (Fisher's z, widened by the noise) and
+  // a p-value against the sampling and noise variance together.
+  void AddNoise(const Layout& layout, const NoisePlan& plan, uint32_t shares,
+                std::span<const uint64_t> sums,
+                CellResult& cell) const override;
 
  private:
   std::vector<Column> Columns(const Query& query,

@@ -1,5 +1,7 @@
 #include "query/statistics/count.h"
 
+#include <cmath>
+
 #include "query/statistics/helpers.h"
 #include "util/str_cat.h"
 
@@ -19,6 +21,15 @@ absl::Status Count::DecodeCell(const Layout&, const uint64_t*,
   CellFigures(cell).Add("-", "count", static_cast<double>(cell.records));
   cell.respondents = cell.records;
   return absl::OkStatus();
+}
+
+void Count::AddNoise(const Layout& layout, const NoisePlan& plan,
+                     uint32_t shares, std::span<const uint64_t>,
+                     CellResult& cell) const {
+  if (FindFigure(cell.figures, "-", "count") == nullptr) return;
+  const double var = plan.NoiseVariance(
+      cell.cell * layout.cell_width() + Layout::kRecords, shares);
+  cell.figures.push_back({"-", "noise_sd", std::sqrt(var)});
 }
 
 }  // namespace kring::query::statistics

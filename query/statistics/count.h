@@ -15,6 +15,10 @@ class Count final : public StatisticKind {
   std::string Describe(const Query& query) const override;
   absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
                           CellResult& cell) const override;
+  // The noise SD of the count.
+  void AddNoise(const Layout& layout, const NoisePlan& plan, uint32_t shares,
+                std::span<const uint64_t> sums,
+                CellResult& cell) const override;
 };
 
 }  // namespace kring::query::statistics

@@ -19,6 +19,23 @@ class CrossProducts : public StatisticKind {
                  std::string_view municipality,
                  std::span<uint64_t> delta) const final;
   uint64_t Respondents(const Layout& layout, const uint64_t* block) const final;
+  // Beyond the default: sums and products within what n records can give
+  // (all 0 for n = 0) and no negative variance. (A centred matrix that is
+  // still not positive semidefinite is repaired where it is used:
+  // MakePositiveSemidefinite.)
+  void RepairNoisy(const Layout& layout, uint64_t* block) const final;
+  // If the principal submatrix of the centred matrix `c` on `columns` is
+  // not positive semidefinite (noise; never for sums of records, up to
+  // rounding), replaces it by the nearest one in correlation scale
+  // (eigenvalues clipped at 0, plus a ridge of columns.size() on the
+  // diagonal, negligible against n^2 variances, that keeps it so after
+  // rounding) and returns true.
+  static bool MakePositiveSemidefinite(std::vector<std::vector<int128>>& c,
+                                       std::span<const size_t> columns);
+  // The centred matrix n * sum(xy) - sum(x) sum(y) of a block read as real
+  // numbers (for DeltaMethodSd).
+  static std::vector<std::vector<long double>> CentredReal(
+      const Layout& layout, std::span<const long double> x);
 
  protected:
   struct Column {

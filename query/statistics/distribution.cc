@@ -1,6 +1,7 @@
 #include "query/statistics/distribution.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "query/statistics/helpers.h"
@@ -107,18 +108,53 @@ absl::Status Distribution::DecodeCell(const Layout& layout,
   return absl::OkStatus();
 }
 
+// share_o = c_o / n, n = sum of the counts: by the delta method its noise
+// variance is ((1 - p_o)^2 Var c_o + p_o^2 sum_{o' != o} Var c_o') / n^2.
+void Distribution::AddNoise(const Layout& layout, const NoisePlan& plan,
+                            uint32_t shares, std::span<const uint64_t> sums,
+                            CellResult& cell) const {
+  const Query& q = layout.query();
+  const size_t base = cell.cell * layout.cell_width();
+  for (size_t mi = 0; mi < q.measures().size(); ++mi) {
+    const Measure& m = q.measures()[mi];
+    if (FindFigure(cell.figures, m.id, "n") == nullptr) continue;
+    const auto& options = q.instrument().ResponseScaleOf(m.item).options;
+    const size_t at = base + layout.DistributionOffset(mi);
+    double n = 0, var_n = 0;
+    for (size_t o = 0; o < options.size(); ++o) {
+      n += D(sums[at + o]);
+      var_n += plan.NoiseVariance(at + o, shares);
+    }
+    cell.figures.push_back({m.id, "noise_sd_n", std::sqrt(var_n)});
+    for (size_t o = 0; o < options.size(); ++o) {
+      const std::string code = StrCat(options[o].code);
+      const double var = plan.NoiseVariance(at + o, shares);
+      cell.figures.push_back(
+          {m.id, StrCat("noise_sd_count_", code), std::sqrt(var)});
+      if (n <= 0) continue;
+      const double p = D(sums[at + o]) / n;
+      cell.figures.push_back(
+          {m.id, StrCat("noise_sd_share_", code),
+           std::sqrt((1 - p) * (1 - p) * var + p * p * (var_n - var)) / n});
+    }
+  }
+}
+
 bool Distribution::CountsPeople(const Figure& f) const {
   return StatisticKind::CountsPeople(f) || f.stat.starts_with("count_");
 }
 
 void Distribution::ShareFromRounded(std::vector<Figure>& figures) const {
   std::map<std::string, std::map<std::string, double>> by_measure;
-  for (const Figure& f : figures) by_measure[f.measure][f.stat] = f.value;
+  std::map<std::string, double> total;  // per measure: its rounded counts
+  for (const Figure& f : figures) {
+    by_measure[f.measure][f.stat] = f.value;
+    if (f.stat.starts_with("count_")) total[f.measure] += f.value;
+  }
   for (Figure& f : figures) {
     if (!f.stat.starts_with("share_")) continue;
     const auto& m = by_measure[f.measure];
-    auto n_it = m.find("n");
-    const double n = n_it == m.end() ? 0.0 : n_it->second;
+    const double n = total[f.measure];
     const double count = m.at(StrCat("count_", f.stat.substr(6)));
     f.value = n > 0 ? count / n : 0.0;
   }

@@ -65,8 +65,7 @@ absl::Status CellFigures::CheckRespondents(uint64_t n) const {
 }
 
 void WidenByNoise(double estimate, double noise_sd, double& low, double& high) {
-  constexpr double kZ = 1.959963984540054;
-  const double extra = kZ * noise_sd;
+  const double extra = kZ975 * noise_sd;
   low = estimate - std::hypot(estimate - low, extra);
   high = estimate + std::hypot(high - estimate, extra);
 }
@@ -77,6 +76,55 @@ const Figure* FindFigure(const std::vector<Figure>& figures,
     if (f.measure == measure && f.stat == stat) return &f;
   }
   return nullptr;
+}
+
+Figure* FindFigure(std::vector<Figure>& figures, std::string_view measure,
+                   std::string_view stat) {
+  for (Figure& f : figures) {
+    if (f.measure == measure && f.stat == stat) return &f;
+  }
+  return nullptr;
+}
+
+std::vector<double> BlockNoiseVariance(const Layout& layout,
+                                       const NoisePlan& plan, uint32_t shares,
+                                       size_t cell) {
+  const size_t width = layout.cell_width();
+  std::vector<double> out(width);
+  for (size_t e = 0; e < width; ++e) {
+    out[e] = plan.NoiseVariance(cell * width + e, shares);
+  }
+  return out;
+}
+
+std::vector<double> DeltaMethodSd(const BlockFunction& f,
+                                  std::span<const uint64_t> block,
+                                  std::span<const double> variance) {
+  std::vector<long double> x(block.begin(), block.end());
+  std::vector<long double> at, up, down;
+  f(x, at);
+  std::vector<long double> var(at.size(), 0);
+  for (size_t e = 0; e < x.size(); ++e) {
+    if (!(variance[e] > 0)) continue;
+    const long double sd = std::sqrt(static_cast<long double>(variance[e]));
+    const long double h = 1e-3L * sd;
+    const long double keep = x[e];
+    x[e] = keep + h;
+    f(x, up);
+    x[e] = keep - h;
+    f(x, down);
+    x[e] = keep;
+    for (size_t j = 0; j < at.size(); ++j) {
+      const long double slope = (up[j] - down[j]) / (2 * h);
+      var[j] += slope * slope * static_cast<long double>(variance[e]);
+    }
+  }
+  std::vector<double> out(at.size());
+  for (size_t j = 0; j < at.size(); ++j) {
+    out[j] = std::isfinite(at[j]) ? static_cast<double>(std::sqrt(var[j]))
+                                  : std::nan("");
+  }
+  return out;
 }
 
 }  // namespace kring::query::statistics

@@ -6,12 +6,16 @@
 // figures. Internal to kring::query.
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "query/decode.h"
+#include "query/layout.h"
+#include "query/noise.h"
 #include "query/spec.h"
 
 namespace kring::query::statistics {
@@ -53,9 +57,35 @@ Wilson WilsonInterval(double k, double n);
 // quantile (the noise and the sampling error are independent).
 void WidenByNoise(double estimate, double noise_sd, double& low, double& high);
 
+// The 97.5% quantile of the standard normal distribution.
+inline constexpr double kZ975 = 1.959963984540054;
+
 // The value of figure (measure, stat) in `figures`, or nullptr.
 const Figure* FindFigure(const std::vector<Figure>& figures,
                          std::string_view measure, std::string_view stat);
+Figure* FindFigure(std::vector<Figure>& figures, std::string_view measure,
+                   std::string_view stat);
+
+// The variance of the summed noise on each element of cell `cell`'s block
+// (layout.cell_width() values; 0 everywhere when `shares` is 0).
+std::vector<double> BlockNoiseVariance(const Layout& layout,
+                                       const NoisePlan& plan, uint32_t shares,
+                                       size_t cell);
+
+// Figures computed from a cell block read as real numbers: writes them to
+// `out` (the same number each call; NaN where one is undefined).
+using BlockFunction = std::function<void(std::span<const long double> x,
+                                         std::vector<long double>& out)>;
+
+// Delta-method noise SDs of the figures `f` computes from `block`, whose
+// elements carry independent noise of variances `variance`:
+// SD_j = sqrt(sum_e (d f_j / d x_e)^2 variance[e]), the derivatives by
+// central differences (step 1e-3 noise SDs, in long double). NaN for a
+// figure undefined at or next to `block`. Elements without noise are not
+// differentiated, so with no noise every SD is 0.
+std::vector<double> DeltaMethodSd(const BlockFunction& f,
+                                  std::span<const uint64_t> block,
+                                  std::span<const double> variance);
 
 class CellFigures {
  public:

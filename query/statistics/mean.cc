@@ -78,7 +78,8 @@ void Mean::RepairNoisy(const Layout& layout, uint64_t* block) const {
 // mean = S / (N scale): by the delta method its noise variance is
 // (Var S / scale^2 + mean^2 Var N) / N^2.
 void Mean::AddNoise(const Layout& layout, const NoisePlan& plan,
-                    uint32_t shares, CellResult& cell) const {
+                    uint32_t shares, std::span<const uint64_t> /*sums*/,
+                    CellResult& cell) const {
   const size_t base = cell.cell * layout.cell_width();
   size_t at = Layout::kStats;
   for (const Measure& m : layout.query().measures()) {
@@ -93,6 +94,8 @@ void Mean::AddNoise(const Layout& layout, const NoisePlan& plan,
          mean->value * mean->value * plan.NoiseVariance(n_at, shares)) /
         (n->value * n->value);
     const double sd = std::sqrt(var);
+    cell.figures.push_back({m.id, "noise_sd", sd});
+    if (!(sd > 0)) continue;  // no noise: the sampling interval as decoded
     const double estimate = mean->value;
     for (Figure& f : cell.figures) {
       if (f.measure != m.id) continue;
@@ -112,7 +115,6 @@ void Mean::AddNoise(const Layout& layout, const NoisePlan& plan,
         f.value = std::clamp(f.value, lo, hi);
       }
     }
-    cell.figures.push_back({m.id, "noise_sd", sd});
   }
 }
 

@@ -21,6 +21,7 @@ class Mean final : public StatisticKind {
                        const uint64_t* block) const override;
   void RepairNoisy(const Layout& layout, uint64_t* block) const override;
   void AddNoise(const Layout& layout, const NoisePlan& plan, uint32_t shares,
+                std::span<const uint64_t> sums,
                 CellResult& cell) const override;
   absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
                           CellResult& cell) const override;

@@ -105,7 +105,8 @@ void Interval(double k, double n, double noise_sd, double& p, double& low,
 }  // namespace
 
 void Proportion::AddNoise(const Layout& layout, const NoisePlan& plan,
-                          uint32_t shares, CellResult& cell) const {
+                          uint32_t shares, std::span<const uint64_t> /*sums*/,
+                          CellResult& cell) const {
   const size_t base = cell.cell * layout.cell_width();
   for (size_t mi = 0; mi < layout.query().measures().size(); ++mi) {
     const std::string& id = layout.query().measures()[mi].id;

@@ -1,6 +1,7 @@
 #include "query/statistics/regression.h"
 
 #include <Eigen/Dense>
+#include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <set>
 
@@ -47,6 +48,10 @@ Design DesignOf(const Layout& layout, const uint64_t* block, CellFigures& out) {
   return d;
 }
 
+constexpr const char* kTooNoisy =
+    "regression: the noise that protects pupils is larger than this cell's "
+    "figures can bear";
+
 // Least squares from the centred matrix `c` of a cell with n complete
 // cases; adds r2, adj_r2 and every coefficient's b, se, t and p.
 void Fit(const Layout& layout, const uint64_t* block, uint64_t n,
@@ -73,6 +78,12 @@ void Fit(const Layout& layout, const uint64_t* block, uint64_t n,
     out.Note("regression: the predictors are linearly dependent in this cell");
     return;
   }
+  if (kp > 0 && sxx.llt().info() != Eigen::Success) {
+    // Only noisy sums can get here (exact ones give a positive
+    // semidefinite matrix, and a singular one stops above).
+    out.Note(kTooNoisy);
+    return;
+  }
   const Eigen::VectorXd beta = kp > 0 ? qr.solve(sxy) : Eigen::VectorXd();
   const Eigen::MatrixXd inv = kp > 0 ? qr.inverse() : Eigen::MatrixXd(0, 0);
   const double nn = D(n);
@@ -81,6 +92,10 @@ void Fit(const Layout& layout, const uint64_t* block, uint64_t n,
   for (Eigen::Index i = 0; i < kp; ++i) rss -= beta(i) * sxy(i);
   rss /= nn;
   if (rss < 0) rss = 0;
+  if (!std::isfinite(rss) || !beta.allFinite() || !inv.allFinite()) {
+    out.Note(kTooNoisy);
+    return;
+  }
   const double df = D(n - (keep.size() + 1));
   const double sigma2 = rss / df;
   const double r2 = syy > 0 ? 1.0 - rss * nn / syy : 0.0;
@@ -118,6 +133,48 @@ void Fit(const Layout& layout, const uint64_t* block, uint64_t n,
     coefficient(layout.design_names()[at(i)], beta(i) * f / fy,
                 std::sqrt(sigma2 * nn * inv(i, i)) * f / fy);
   }
+}
+
+// The intercept, every kept coefficient (in units of the outcome per unit
+// of the predictor), r2 and adj_r2 of design `d`, from a block read as
+// real numbers; NaN when the fit is undefined there.
+void FitReal(const Layout& layout, const Design& d,
+             std::span<const long double> x, std::vector<long double>& out) {
+  using Matrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vector = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
+  const auto c = CrossProducts::CentredReal(layout, x);
+  const size_t y = layout.columns() - 1;
+  const auto kp = static_cast<Eigen::Index>(d.keep.size());
+  Matrix sxx(kp, kp);
+  Vector sxy(kp);
+  for (Eigen::Index i = 0; i < kp; ++i) {
+    const size_t ci = d.keep[static_cast<size_t>(i)];
+    for (Eigen::Index j = 0; j < kp; ++j) {
+      sxx(i, j) = c[ci][d.keep[static_cast<size_t>(j)]];
+    }
+    sxy(i) = c[ci][y];
+  }
+  const Vector beta = kp > 0 ? Vector(sxx.ldlt().solve(sxy)) : Vector(0);
+  const long double n = x[Layout::kStats];
+  const long double fy =
+      static_cast<long double>(layout.query().measures()[0].scale_factor);
+  long double b0 = x[layout.SumOffset(y)], explained = 0;
+  for (Eigen::Index i = 0; i < kp; ++i) {
+    b0 -= beta(i) * x[layout.SumOffset(d.keep[static_cast<size_t>(i)])];
+    explained += beta(i) * sxy(i);
+  }
+  out.clear();
+  out.push_back(b0 / n / fy);
+  for (Eigen::Index i = 0; i < kp; ++i) {
+    out.push_back(
+        beta(i) *
+        static_cast<long double>(d.factor[d.keep[static_cast<size_t>(i)]]) /
+        fy);
+  }
+  const long double r2 = explained / c[y][y];
+  const long double df = n - static_cast<long double>(kp + 1);
+  out.push_back(r2);
+  out.push_back(1 - (1 - r2) * (n - 1) / df);
 }
 
 }  // namespace
@@ -202,8 +259,66 @@ absl::Status Regression::DecodeCell(const Layout& layout, const uint64_t* block,
         "regression: too few complete cases for the number of coefficients");
     return absl::OkStatus();
   }
+  // The fit uses the kept columns and the outcome.
+  std::vector<size_t> used = d.keep;
+  used.push_back(layout.columns() - 1);
+  MakePositiveSemidefinite(c, used);
   Fit(layout, block, n, c, d, out);
   return absl::OkStatus();
+}
+
+// Each coefficient b with sampling SE se and noise SD s: the interval
+// b -+ sqrt((t_0.975(df) se)^2 + (1.96 s)^2), and t = b / sqrt(se^2 + s^2).
+void Regression::AddNoise(const Layout& layout, const NoisePlan& plan,
+                          uint32_t shares, std::span<const uint64_t> sums,
+                          CellResult& cell) const {
+  const Measure& outcome = layout.query().measures()[0];
+  const Figure* n = FindFigure(cell.figures, outcome.id, "n");
+  if (n == nullptr || FindFigure(cell.figures, outcome.id, "r2") == nullptr) {
+    return;  // no fit in this cell
+  }
+  const size_t width = layout.cell_width();
+  const std::span<const uint64_t> block =
+      sums.subspan(cell.cell * width, width);
+  CellResult scratch = cell;
+  CellFigures scratch_out(scratch);
+  const Design d = DesignOf(layout, block.data(), scratch_out);
+  const BlockFunction f = [&](std::span<const long double> x,
+                              std::vector<long double>& out) {
+    FitReal(layout, d, x, out);
+  };
+  const std::vector<double> sd = DeltaMethodSd(
+      f, block, BlockNoiseVariance(layout, plan, shares, cell.cell));
+  const double df = n->value - static_cast<double>(d.keep.size() + 1);
+  const double tq = boost::math::quantile(boost::math::students_t(df), 0.975);
+  std::vector<std::string> names = {"intercept"};
+  for (size_t col : d.keep) names.push_back(layout.design_names()[col]);
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string key = StrCat(outcome.id, "~", names[i]);
+    const Figure* b = FindFigure(cell.figures, key, "b");
+    const Figure* se = FindFigure(cell.figures, key, "se");
+    if (b == nullptr || se == nullptr || !std::isfinite(sd[i])) continue;
+    const double est = b->value, s = se->value, noise = sd[i];
+    cell.figures.push_back({key, "noise_sd", noise});
+    const double half = std::hypot(tq * s, kZ975 * noise);
+    cell.figures.push_back({key, "ci_low", est - half});
+    cell.figures.push_back({key, "ci_high", est + half});
+    const double total = std::hypot(s, noise);
+    if (noise > 0 && total > 0) {
+      if (Figure* t = FindFigure(cell.figures, key, "t"))
+        t->value = est / total;
+      if (Figure* p = FindFigure(cell.figures, key, "p")) {
+        p->value = TwoSidedP(est / total, df);
+      }
+    }
+  }
+  const size_t r2 = names.size();
+  if (std::isfinite(sd[r2])) {
+    cell.figures.push_back({outcome.id, "noise_sd_r2", sd[r2]});
+  }
+  if (std::isfinite(sd[r2 + 1])) {
+    cell.figures.push_back({outcome.id, "noise_sd_adj_r2", sd[r2 + 1]});
+  }
 }
 
 }  // namespace kring::query::statistics

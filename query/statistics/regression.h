@@ -16,6 +16,13 @@ class Regression final : public CrossProducts {
   std::string Describe(const Query& query) const override;
   absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
                           CellResult& cell) const override;
+  // Per coefficient: its noise SD (delta method through the least-squares
+  // solution), a 95% interval (t interval widened by the noise) and t and
+  // p against the sampling and noise variance together; noise SDs of r2
+  // and adj_r2.
+  void AddNoise(const Layout& layout, const NoisePlan& plan, uint32_t shares,
+                std::span<const uint64_t> sums,
+                CellResult& cell) const override;
 
  private:
   std::vector<Column> Columns(const Query& query,

@@ -1,5 +1,7 @@
 #include "query/statistics/reliability.h"
 
+#include <algorithm>
+#include <boost/math/distributions/fisher_f.hpp>
 #include <cmath>
 
 #include "util/str_cat.h"
@@ -45,6 +47,36 @@ bool Reliability::Values(const Query& query, const v1::PupilRecord& r,
   return true;
 }
 
+namespace {
+
+// Alpha, then every item's item-rest correlation (NaN where undefined),
+// from the centred matrix `c` of the scale's k items.
+template <typename T>
+void AlphaAndItemRest(const std::vector<std::vector<T>>& c,
+                      std::vector<T>& out) {
+  const size_t k = c.size();
+  T diag = 0, all = 0;
+  for (size_t i = 0; i < k; ++i) {
+    diag += c[i][i];
+    for (size_t j = 0; j < k; ++j) all += c[i][j];
+  }
+  const T kk = static_cast<T>(k);
+  out.push_back(kk / (kk - 1) * (1 - diag / all));
+  for (size_t i = 0; i < k; ++i) {
+    T cov = 0, rest = 0;
+    for (size_t j = 0; j < k; ++j) {
+      if (j == i) continue;
+      cov += c[i][j];
+      for (size_t l = 0; l < k; ++l) {
+        if (l != i) rest += c[j][l];
+      }
+    }
+    out.push_back(cov / std::sqrt(c[i][i] * rest));
+  }
+}
+
+}  // namespace
+
 absl::Status Reliability::DecodeCell(const Layout& layout,
                                      const uint64_t* block,
                                      CellResult& cell) const {
@@ -52,6 +84,9 @@ absl::Status Reliability::DecodeCell(const Layout& layout,
   uint64_t n;
   std::vector<std::vector<int128>> c;
   if (auto s = Centred(layout, block, out, n, c); !s.ok()) return s;
+  std::vector<size_t> columns(c.size());
+  for (size_t i = 0; i < columns.size(); ++i) columns[i] = i;
+  MakePositiveSemidefinite(c, columns);
   const Measure& scale = layout.query().measures()[0];
   const size_t k = c.size();
   out.Add(scale.id, "n", D(n));
@@ -79,10 +114,50 @@ absl::Status Reliability::DecodeCell(const Layout& layout,
       }
     }
     if (c[i][i] == 0 || rest == 0) continue;
+    // In [-1, 1] up to rounding (and after RepairNoisy).
     out.Add(ins.items()[scale.scale_items[i]].id, "item_rest_r",
-            D(cov) / std::sqrt(D(c[i][i]) * D(rest)));
+            std::clamp(D(cov) / std::sqrt(D(c[i][i]) * D(rest)), -1.0, 1.0));
   }
   return absl::OkStatus();
+}
+
+// Feldt (1965): (1 - alpha_hat) / (1 - alpha) ~ F(n - 1, (n - 1)(k - 1)),
+// so [1 - (1 - a) F_0.975, 1 - (1 - a) F_0.025]; each side widened by the
+// noise SD (WidenByNoise) and the interval cut at 1.
+void Reliability::AddNoise(const Layout& layout, const NoisePlan& plan,
+                           uint32_t shares, std::span<const uint64_t> sums,
+                           CellResult& cell) const {
+  const size_t width = layout.cell_width();
+  const BlockFunction f = [&](std::span<const long double> x,
+                              std::vector<long double>& out) {
+    out.clear();
+    AlphaAndItemRest(CentredReal(layout, x), out);
+  };
+  const std::vector<double> sd =
+      DeltaMethodSd(f, sums.subspan(cell.cell * width, width),
+                    BlockNoiseVariance(layout, plan, shares, cell.cell));
+  const Measure& scale = layout.query().measures()[0];
+  const survey::Instrument& ins = layout.query().instrument();
+  for (size_t i = 0; i < scale.scale_items.size(); ++i) {
+    const std::string& item = ins.items()[scale.scale_items[i]].id;
+    if (FindFigure(cell.figures, item, "item_rest_r") != nullptr &&
+        std::isfinite(sd[i + 1])) {
+      cell.figures.push_back({item, "noise_sd", sd[i + 1]});
+    }
+  }
+  const Figure* alpha = FindFigure(cell.figures, scale.id, "alpha");
+  const Figure* n = FindFigure(cell.figures, scale.id, "n");
+  if (alpha == nullptr || n == nullptr || !std::isfinite(sd[0])) return;
+  const double a = alpha->value;
+  const double df1 = n->value - 1;
+  const double df2 = df1 * static_cast<double>(scale.scale_items.size() - 1);
+  const boost::math::fisher_f dist(df1, df2);
+  double low = 1 - (1 - a) * boost::math::quantile(dist, 0.975);
+  double high = 1 - (1 - a) * boost::math::quantile(dist, 0.025);
+  WidenByNoise(a, sd[0], low, high);
+  cell.figures.push_back({scale.id, "noise_sd", sd[0]});
+  cell.figures.push_back({scale.id, "ci_low", std::min(low, 1.0)});
+  cell.figures.push_back({scale.id, "ci_high", std::min(high, 1.0)});
 }
 
 }  // namespace kring::query::statistics

@@ -97,11 +97,18 @@ class StatisticKind {
   virtual absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
                                   CellResult& cell) const = 0;
   // Adds the schools' noise to the uncertainty of one decoded cell: each
-  // estimate the kind knows how to propagate noise into gets a "noise_sd"
-  // figure and confidence intervals widened by it (`shares` schools added
-  // noise under `plan`). By default nothing.
+  // figure that carries noise gets a noise SD figure ("noise_sd", or
+  // "noise_sd_<stat>" where a measure has several noisy figures) and its
+  // confidence interval widened by it (`shares` schools added noise under
+  // `plan`; `sums` are the sums the whole result was decoded from,
+  // layout.size() elements). By default nothing.
   virtual void AddNoise(const Layout& /*layout*/, const NoisePlan& /*plan*/,
-                        uint32_t /*shares*/, CellResult& /*cell*/) const {}
+                        uint32_t /*shares*/, std::span<const uint64_t> /*sums*/,
+                        CellResult& /*cell*/) const {}
+  // The same for the whole table's figures (after every cell's AddNoise).
+  virtual void AddNoiseToTable(const Layout& /*layout*/,
+                               const NoisePlan& /*plan*/, uint32_t /*shares*/,
+                               Result& /*result*/) const {}
   // Figures that need several cells (all decoded) or the whole table.
   virtual void DecodeTable(const Layout& /*layout*/,
                            std::span<const uint64_t> /*sum*/,

@@ -172,10 +172,16 @@ TEST(StatisticsTest, WhichFiguresCountPeople) {
 }
 
 TEST(StatisticsTest, SharesAreRecomputedFromRoundedCounts) {
-  std::vector<Figure> dist = {
-      {"q", "n", 10}, {"q", "count_1", 5}, {"q", "share_1", 0.42}};
+  // Over the sum of the rounded counts, not the rounded n: the shares of
+  // an item still sum to 1.
+  std::vector<Figure> dist = {{"q", "n", 10},
+                              {"q", "count_1", 5},
+                              {"q", "count_2", 10},
+                              {"q", "share_1", 0.42},
+                              {"q", "share_2", 0.58}};
   StatisticFor(Statistic::kDistribution).ShareFromRounded(dist);
-  EXPECT_EQ(dist[2].value, 0.5);
+  EXPECT_DOUBLE_EQ(dist[3].value, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(dist[4].value, 2.0 / 3);
   std::vector<Figure> prop = {{"q", "n", 20},
                               {"q", "k", 5},
                               {"q", "p", 0.3},
