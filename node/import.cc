@@ -770,7 +770,7 @@ absl::Status CheckMappingHeaders(const ImportOptions& options,
 }
 
 // Column `c` as a hint names it: its header, and for Qualtrics its
-// question text (shortened).
+// question text (of a matrix question, the statement).
 std::string UnrecognisedHint(const std::vector<CsvRow>& rows, size_t c,
                              ExportFormat format) {
   std::string hint = Quote(rows[0].cells[c]);
@@ -778,13 +778,9 @@ std::string UnrecognisedHint(const std::vector<CsvRow>& rows, size_t c,
       IsBlank(rows[1].cells[c])) {
     return hint;
   }
-  std::string text = rows[1].cells[c];
-  if (text.size() > 70) {
-    size_t cut = 67;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
-      --cut;  // not inside a UTF-8 character
-    }
-    text = text.substr(0, cut) + "...";
+  const std::string& text = rows[1].cells[c];
+  if (const size_t dash = text.rfind(" - "); dash != std::string::npos) {
+    return StrCat(hint, " (statement ", Quote(text.substr(dash + 3)), ")");
   }
   return StrCat(hint, " (", Quote(text), ")");
 }
