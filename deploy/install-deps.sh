@@ -25,6 +25,8 @@ PACKAGES=(
   libspdlog-dev
   libyaml-cpp-dev
   libcsv-dev
+  libzip-dev
+  libpugixml-dev
   libeigen3-dev
   libboost-dev
   openssl

@@ -9,6 +9,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "node/xlsx.h"
 #include "survey/record.h"
 #include "survey/text.h"
 #include "util/str_cat.h"
@@ -418,6 +419,20 @@ std::optional<size_t> ItemForHeader(
   return std::nullopt;
 }
 
+// The item of a Qualtrics question text: the whole text, or for a matrix
+// question ("Hoe sterk ben je het eens? - Ik voel me thuis op school") the
+// statement after a " - ".
+std::optional<size_t> QualtricsItem(
+    const std::unordered_map<std::string, size_t>& by_key,
+    std::string_view text) {
+  if (auto item = ItemForHeader(by_key, text)) return item;
+  for (size_t dash = text.find(" - "); dash != std::string_view::npos;
+       dash = text.find(" - ", dash + 1)) {
+    if (auto item = ItemForHeader(by_key, text.substr(dash + 3))) return item;
+  }
+  return std::nullopt;
+}
+
 std::unordered_map<std::string, size_t> ItemKeys(const Instrument& ins) {
   std::unordered_map<std::string, size_t> keys;
   for (size_t i = 0; i < ins.items().size(); ++i) {
@@ -581,6 +596,9 @@ struct ColumnMap {
   std::vector<std::optional<size_t>> item_col;  // one per instrument item
   std::optional<size_t> timestamp_col;          // for the month and wave
   bool timestamp_month_first = false;
+  // Columns that hold neither a field nor an item, nor are dropped, as a
+  // hint when an item has no column: "Q5_1" ("question text").
+  std::vector<std::string> unrecognised;
 };
 
 // Values given for the whole file (--wave, mapping constants), by Field.
@@ -595,11 +613,36 @@ struct ExportLayout {
   bool wave_from_timestamp = false;
 };
 
+// An .xlsx export: the rows of its first worksheet, numbered as the sheet
+// numbers them; the worksheet's name in `out`.
+absl::StatusOr<std::vector<CsvRow>> ReadWorkbookRows(std::string_view bytes,
+                                                     ParsedExport& out) {
+  auto sheet = ReadFirstWorksheet(bytes);
+  if (!sheet.ok()) return sheet.status();
+  out.worksheet = sheet->name;
+  out.worksheets = sheet->sheet_names;
+  std::vector<CsvRow> rows;
+  rows.reserve(sheet->rows.size());
+  for (XlsxRow& r : sheet->rows) {
+    if (rows.empty() && AllEmpty(r.cells)) continue;
+    rows.push_back({r.number, std::move(r.cells)});
+  }
+  if (rows.empty()) {
+    return absl::InvalidArgumentError(
+        StrCat("the first worksheet (", Quote(out.worksheet),
+               ") is empty: no header row; put the export on the first "
+               "worksheet"));
+  }
+  return rows;
+}
+
 // Reads the CSV rows of `bytes` and records its BOM, line ends and
-// delimiter in `out`; leading blank rows are dropped. At least one row.
+// delimiter in `out` (or the rows of an .xlsx workbook's first worksheet);
+// leading blank rows are dropped. At least one row.
 absl::StatusOr<std::vector<CsvRow>> ReadExportRows(std::string_view bytes,
                                                    const ImportOptions& options,
                                                    ParsedExport& out) {
+  if (LooksLikeZip(bytes)) return ReadWorkbookRows(bytes, out);
   std::string_view text = bytes;
   if (text.substr(0, kBom.size()) == kBom) {
     out.had_bom = true;
@@ -610,8 +653,8 @@ absl::StatusOr<std::vector<CsvRow>> ReadExportRows(std::string_view bytes,
   }
   if (text.find('\0') != std::string_view::npos) {
     return absl::InvalidArgumentError(
-        "the file contains NUL bytes: it is not a CSV text export (is it an "
-        "Excel .xlsx file? export as CSV instead)");
+        "the file contains NUL bytes: it is neither a CSV text export nor an "
+        ".xlsx workbook (an old Excel .xls file? save it as .xlsx or CSV)");
   }
   out.delimiter = DetectDelimiter(text);
   auto csv = ReadCsv(text, out.delimiter, options.progress,
@@ -673,10 +716,11 @@ absl::StatusOr<ColumnTarget> TargetOf(
   }
   if (!t.drop && !t.field && !t.item) {
     t.item = ItemForHeader(item_keys, h);
-    // Qualtrics: the second header row holds the question texts.
+    // Qualtrics: the second header row holds the question texts, for a
+    // matrix question "Stem - Statement".
     if (!t.item && format == ExportFormat::kQualtrics &&
         c < rows[1].cells.size()) {
-      t.item = ItemForHeader(item_keys, rows[1].cells[c]);
+      t.item = QualtricsItem(item_keys, rows[1].cells[c]);
     }
     if (!t.item) t.field = FieldForHeader(h);
   }
@@ -725,6 +769,22 @@ absl::Status CheckMappingHeaders(const ImportOptions& options,
   return absl::OkStatus();
 }
 
+// Column `c` as a hint names it: its header, and for Qualtrics its
+// question text (of a matrix question, the statement).
+std::string UnrecognisedHint(const std::vector<CsvRow>& rows, size_t c,
+                             ExportFormat format) {
+  std::string hint = Quote(rows[0].cells[c]);
+  if (format != ExportFormat::kQualtrics || c >= rows[1].cells.size() ||
+      IsBlank(rows[1].cells[c])) {
+    return hint;
+  }
+  const std::string& text = rows[1].cells[c];
+  if (const size_t dash = text.rfind(" - "); dash != std::string::npos) {
+    return StrCat(hint, " (statement ", Quote(text.substr(dash + 3)), ")");
+  }
+  return StrCat(hint, " (", Quote(text), ")");
+}
+
 // Decides what every column holds. Columns that are not read are listed
 // in `out` as dropped (identifying) or ignored.
 absl::StatusOr<ColumnMap> MapColumns(const std::vector<CsvRow>& rows,
@@ -767,10 +827,29 @@ absl::StatusOr<ColumnMap> MapColumns(const std::vector<CsvRow>& rows,
       out.dropped_identifying.push_back(h);
     } else if (!NormalizeLabel(h).empty()) {
       out.ignored.push_back(h);
+      m.unrecognised.push_back(UnrecognisedHint(rows, c, out.format));
     }
   }
   if (auto s = CheckMappingHeaders(options, seen_headers); !s.ok()) return s;
   return m;
+}
+
+// " Columns not recognised: ..." for an error about missing items; empty
+// when every column was recognised.
+std::string UnrecognisedColumns(const ColumnMap& m) {
+  if (m.unrecognised.empty()) return "";
+  constexpr size_t kShown = 8;
+  std::string list;
+  for (size_t i = 0; i < m.unrecognised.size() && i < kShown; ++i) {
+    list += (list.empty() ? "" : ", ") + m.unrecognised[i];
+  }
+  if (m.unrecognised.size() > kShown) {
+    list += StrCat(" and ", m.unrecognised.size() - kShown, " more");
+  }
+  return StrCat(
+      ". Columns not recognised: ", list,
+      " (an item's header must be its id or its exact question text; a "
+      "Qualtrics matrix statement is read after \" - \")");
 }
 
 // The pupil number and every item must have a column.
@@ -794,7 +873,8 @@ absl::Status CheckRequiredColumns(const ColumnMap& m,
       instrument.id(), ": ", list,
       ". Headers must be the item id, the LimeSurvey code ending in "
       "[item id], or the item's exact question text; otherwise map them in "
-      "a mapping file (docs/import.md)"));
+      "a mapping file (docs/import.md)",
+      UnrecognisedColumns(m)));
 }
 
 // Whether `value` is valid for field `f`, checked once for the whole file.

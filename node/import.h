@@ -1,7 +1,8 @@
 #ifndef KRING_NODE_IMPORT_H_
 #define KRING_NODE_IMPORT_H_
 
-// Reading survey exports (CSV) into records: format and dialect detection,
+// Reading survey exports (CSV, or the first worksheet of an .xlsx workbook)
+// into records: format and dialect detection,
 // column mapping, dropping identifying columns, and validation of every row.
 // Pure: bytes in, parsed rows and problems out; no files, no store.
 
@@ -80,6 +81,10 @@ struct ParsedExport {
   char delimiter = ',';
   bool had_bom = false;
   bool crlf = false;
+  // For an .xlsx workbook: the worksheet read (the first) and the names of
+  // all its worksheets; both empty for CSV. Lines are then sheet rows.
+  std::string worksheet;
+  std::vector<std::string> worksheets;
   size_t data_rows = 0;
   // Column headers dropped because they identify people (names, e-mail,
   // IP address, location, free text, timestamps beyond the month).
@@ -90,7 +95,8 @@ struct ParsedExport {
   std::vector<ImportProblem> problems;
 };
 
-// Parses a whole export. Structural failures (not CSV, no pupil-number
+// Parses a whole export, CSV or .xlsx (node/xlsx.h; recognised by its zip
+// signature). Structural failures (not CSV, no pupil-number
 // column, an item of the instrument missing, ambiguous format) are errors;
 // row-level problems are collected in `problems` — all of them, not just
 // the first — and then `rows` is empty (all-or-nothing). Duplicate pupils

@@ -171,6 +171,8 @@ int RunEnroll(const Common& c, const EnrollFlags& f) {
   if (!audit.ok()) return Fail(audit.status());
   auto config = ConfigFromFlags(f);
   if (!config.ok()) return Fail(config.status());
+  // Queries on special-category data are for a store that holds it.
+  config->policy.special_categories = store->options().special_categories;
   auto identity = LoadOrMakeIdentity(dir / config->identity_key);
   if (!identity.ok()) return Fail(identity.status());
   auto response = Enroll(f, *identity);

@@ -18,6 +18,7 @@
 #include "nlohmann/json.hpp"
 #include "node/cli/commands.h"
 #include "node/importer.h"
+#include "node/problem_report.h"
 #include "node/synth.h"
 #include "survey/record.h"
 #include "util/file.h"
@@ -112,8 +113,29 @@ nlohmann::json ParsedJson(const ImportFlags& f, const ParsedExport& parsed) {
   summary["data_rows"] = parsed.data_rows;
   summary["dropped_identifying_columns"] = parsed.dropped_identifying;
   summary["ignored_columns"] = parsed.ignored;
+  if (!parsed.worksheet.empty()) {
+    summary["worksheet"] = parsed.worksheet;
+    summary["worksheets"] = parsed.worksheets;
+  }
   return summary;
 }
+
+// Which worksheet of a workbook was read; empty for CSV.
+std::string WorksheetNote(const ParsedExport& parsed) {
+  if (parsed.worksheet.empty()) return "";
+  std::string note =
+      StrCat("Read worksheet \"", OneLine(parsed.worksheet), "\"");
+  if (parsed.worksheets.size() > 1) {
+    note += StrCat(", the first of ", parsed.worksheets.size(), " (",
+                   List(parsed.worksheets),
+                   "); to import another, move it to the front or export it "
+                   "as CSV");
+  }
+  return note + ".\n";
+}
+
+// The problems of one import on a screen: at most this many lines in all.
+constexpr size_t kScreenLines = 20;
 
 // Reports the rows that kept the export out; returns the exit code.
 int ReportProblems(const ImportFlags& f, const ParsedExport& parsed,
@@ -123,21 +145,30 @@ int ReportProblems(const ImportFlags& f, const ParsedExport& parsed,
     problems.push_back(
         {{"line", p.line}, {"column", p.column}, {"reason", p.reason}});
   }
+  nlohmann::json groups = nlohmann::json::array();
+  for (const ProblemGroup& g : GroupProblems(parsed.problems)) {
+    groups.push_back({{"column", g.column},
+                      {"reason", g.reason},
+                      {"values", g.values},
+                      {"rows", g.lines.size()},
+                      {"lines", g.lines}});
+  }
   summary["imported"] = 0;
   summary["problems"] = problems;
+  summary["problem_groups"] = groups;
   if (f.json) {
     std::cout << summary.dump(2, ' ', false,
                               nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
-    std::cerr << "kring-node: " << parsed.problems.size() << " problem(s) in "
-              << f.file << "; nothing was imported:\n";
-    for (const auto& p : parsed.problems) {
-      std::cerr << "  line " << p.line;
-      if (!p.column.empty()) {
-        std::cerr << ", column \"" << OneLine(p.column) << "\"";
-      }
-      std::cerr << ": " << OneLine(p.reason) << "\n";
+    const std::string note = WorksheetNote(parsed);
+    std::cerr << note << "kring-node: " << parsed.problems.size()
+              << " problem(s) in " << f.file << "; nothing was imported:\n";
+    const size_t header_lines = note.empty() ? 1 : 2;
+    for (const std::string& line :
+         ProblemLines(parsed.problems, kScreenLines - header_lines,
+                      parsed.worksheet.empty() ? "line" : "row")) {
+      std::cerr << "  " << OneLine(line) << "\n";
     }
   }
   return kExitFailed;
@@ -177,7 +208,7 @@ void PrintImported(const ImportFlags& f, const ParsedExport& parsed,
     std::cout << ", replacing " << added.replaced
               << " records of the earlier import";
   }
-  std::cout << ".\n";
+  std::cout << ".\n" << WorksheetNote(parsed);
   if (added.skipped_erased > 0) {
     std::cout << "Left out " << added.skipped_erased
               << " records of pupils erased earlier; they stay "
@@ -293,12 +324,13 @@ void AddImportCommand(CLI::App& app, cli::Command& chosen) {
   auto f = std::make_shared<ImportFlags>();
   auto* import = app.add_subcommand(
       "import",
-      "Import a survey export (CSV from LimeSurvey, Microsoft Forms, "
-      "Qualtrics or the kring template). Columns that identify pupils are "
+      "Import a survey export (CSV or .xlsx from LimeSurvey, Microsoft "
+      "Forms, Qualtrics or the kring template). Columns that identify pupils "
+      "are "
       "dropped; a file with any invalid row imports nothing.");
   auto c =
       AddCommonOptions(*import, /*with_key=*/true, /*with_instrument=*/true);
-  import->add_option("file", f->file, "The export (CSV)")->required();
+  import->add_option("file", f->file, "The export (CSV or .xlsx)")->required();
   import->add_option("--format", f->format, "Export layout")
       ->check(CLI::IsMember(
           {"auto", "kring", "limesurvey", "msforms", "qualtrics"}));
@@ -315,8 +347,8 @@ void AddImportCommand(CLI::App& app, cli::Command& chosen) {
   import->add_flag("--replace", f->replace,
                    "Replace the records of an earlier import of this file");
   import->add_flag("--json", f->json, "Machine-readable summary");
-  import->callback([c, f, &chosen] {
-    chosen = [c, f] { return RunImport(*c, *f);
+  import->callback(
+      [c, f, &chosen] { chosen = [c, f] { return RunImport(*c, *f);
 };
 }  // namespace kring::node
 );

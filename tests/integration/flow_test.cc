@@ -2,6 +2,7 @@
 // nodes with their own encrypted data, a researcher, an approver.
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -468,6 +469,43 @@ TEST_F(FlowTest, OfflineCommandsLeaveRunningQueriesAlone) {
   audit = Command(std::string(KRING_COORDINATOR_BINARY) + " audit" + coord_dir);
   EXPECT_THAT(audit.out, HasSubstr("released"));
   EXPECT_THAT(audit.out, ::testing::Not(HasSubstr("restarted")));
+}
+
+// `kring-node enroll` writes the store's special-category setting into
+// node.yaml (issue 13): a store made with --special-categories takes part
+// in queries on it, one made without does not.
+TEST_F(FlowTest, EnrollKeepsTheStoresSpecialCategorySetting) {
+  c_.StartCoordinator();
+  const std::filesystem::path base =
+      std::filesystem::path(c_.coordinator_dir()).parent_path();
+  const std::string approver_key = (base / "approver.pub").string();
+  for (const bool special : {true, false}) {
+    const std::string name = special ? "SP1" : "SP0";
+    const std::string dir = (base / name).string();
+    const std::string key = (base / (name + ".key")).string();
+    const std::string common =
+        " --data-dir '" + dir + "' --key-file '" + key + "'";
+    CommandResult r =
+        Command(std::string(KRING_NODE_BINARY) + " init" +
+                (special ? " --special-categories" : "") + common);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    r = Command(std::string(KRING_COORDINATOR_BINARY) +
+                " enroll-code --data-dir '" + c_.coordinator_dir() +
+                "' --brin " + name + " --name '" + name +
+                " school' --municipality GM0363");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const std::string code = r.out.substr(0, r.out.find('\n'));
+    r = Command(std::string(KRING_NODE_BINARY) + " enroll --coordinator " +
+                c_.address() + " --insecure-loopback --code " + code +
+                " --approver-key '" + approver_key + "'" + common);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    std::ifstream in(dir + "/node.yaml");
+    const std::string yaml((std::istreambuf_iterator<char>(in)),
+                           std::istreambuf_iterator<char>());
+    EXPECT_THAT(yaml, HasSubstr(special ? "special_categories: true"
+                                        : "special_categories: false"))
+        << yaml;
+  }
 }
 
 TEST_F(FlowTest, SchoolITAcceptsByHandWhenItsPolicySaysSo) {

@@ -591,3 +591,65 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 }  // namespace
+
+namespace {
+
+// Issue 13: 300 rows with the same problem are one line, the whole report
+// fits a screen, and --json keeps every row.
+TEST_F(NodeCliTest, RepeatedProblemsAreGroupedOnOneScreen) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  const std::string file = Path("export.csv");
+  ASSERT_EQ(Node("synth --rows 300 --seed 4 --out " + file).exit_code, 0);
+  // Every gender "onbekend", and 30 different unknown ages.
+  std::ifstream in(file);
+  std::string header, line, text;
+  std::getline(in, header);
+  text = header + "\n";
+  std::vector<std::string> names;
+  std::stringstream hs(header);
+  for (std::string cell; std::getline(hs, cell, ',');) names.push_back(cell);
+  const size_t gender =
+      std::find(names.begin(), names.end(), "gender") - names.begin();
+  const size_t age =
+      std::find(names.begin(), names.end(), "age") - names.begin();
+  for (int row = 0; std::getline(in, line); ++row) {
+    std::vector<std::string> cells;
+    std::stringstream cs(line);
+    for (std::string cell; std::getline(cs, cell, ',');) cells.push_back(cell);
+    cells.resize(names.size());
+    cells[gender] = "onbekend";
+    if (row < 30) cells[age] = "leeftijd" + std::to_string(row);
+    for (size_t i = 0; i < cells.size(); ++i) {
+      text += (i ? "," : "") + cells[i];
+    }
+    text += "\n";
+  }
+  std::ofstream(file) << text;
+  CliRun run = Node("import " + file);
+  EXPECT_EQ(run.exit_code, 1);
+  const auto lines = std::count(run.out.begin(), run.out.end(), '\n');
+  EXPECT_LE(lines, 20) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("gender: \"onbekend\" is not recognised: "
+                                 "300 rows (2\xE2\x80\x93"
+                                 "301); accepted values:"));
+  EXPECT_THAT(run.out, HasSubstr("and 27 more is not recognised: 30 rows"));
+  CliRun json = Node("import --json " + file);
+  auto j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["problems"].size(), 330u);
+  ASSERT_EQ(j["problem_groups"].size(), 2u);
+  EXPECT_EQ(j["problem_groups"][0]["rows"], 300);
+  EXPECT_EQ(j["problem_groups"][0]["lines"].size(), 300u);
+}
+
+// An .xlsx export imports like its CSV, and the summary names the sheet.
+TEST_F(NodeCliTest, XlsxImportNamesTheWorksheet) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  CliRun run = Node("import " + std::string(KRING_SOURCE_DIR) +
+                    "/tests/fixtures/import/limesurvey.xlsx");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("Imported 12 records"));
+  EXPECT_THAT(run.out, HasSubstr("Read worksheet \"results\", the first of 2 "
+                                 "(results, info)"));
+}
+
+}  // namespace
