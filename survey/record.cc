@@ -255,14 +255,23 @@ constexpr Spelling<v1::FinancialStrain> kFinancialStrains[] = {
     {v1::FINANCIAL_STRAIN_NONE, "geen moeite"},
     {v1::FINANCIAL_STRAIN_NONE, "none"},
     {v1::FINANCIAL_STRAIN_NONE, "no"},
+    {v1::FINANCIAL_STRAIN_NONE, "nooit"},
+    {v1::FINANCIAL_STRAIN_NONE, "never"},
     {v1::FINANCIAL_STRAIN_SOME, "enige"},
     {v1::FINANCIAL_STRAIN_SOME, "enige moeite"},
     {v1::FINANCIAL_STRAIN_SOME, "een beetje"},
     {v1::FINANCIAL_STRAIN_SOME, "some"},
+    {v1::FINANCIAL_STRAIN_SOME, "soms"},
+    {v1::FINANCIAL_STRAIN_SOME, "sometimes"},
     {v1::FINANCIAL_STRAIN_SEVERE, "ernstige"},
     {v1::FINANCIAL_STRAIN_SEVERE, "ernstig"},
     {v1::FINANCIAL_STRAIN_SEVERE, "veel moeite"},
     {v1::FINANCIAL_STRAIN_SEVERE, "severe"},
+    {v1::FINANCIAL_STRAIN_SEVERE, "vaak"},
+    {v1::FINANCIAL_STRAIN_SEVERE, "often"},
+    {v1::FINANCIAL_STRAIN_SEVERE, "(bijna) altijd"},
+    {v1::FINANCIAL_STRAIN_SEVERE, "altijd"},
+    {v1::FINANCIAL_STRAIN_SEVERE, "always"},
     {v1::FINANCIAL_STRAIN_UNKNOWN, "onbekend"},
     {v1::FINANCIAL_STRAIN_UNKNOWN, "wil niet zeggen"},
     {v1::FINANCIAL_STRAIN_UNKNOWN, "zeg ik liever niet"},
@@ -474,7 +483,8 @@ absl::StatusOr<uint32_t> ParseSurveyMonth(std::string_view s) {
     return absl::InvalidArgumentError(
         StrCat("survey month: ", Quote(s),
                " is not recognised; use a number 1..12, a month name "
-               "(maart, march, mrt, ...) or a date such as 2025-03-14"));
+               "(maart, march, mrt, ...), a year and month such as 2025-11 "
+               "or a date such as 2025-03-14"));
   };
   if (IsDigits(v) && v.size() <= 2) {
     uint32_t m = *ParseDecimal(v);
@@ -483,6 +493,12 @@ absl::StatusOr<uint32_t> ParseSurveyMonth(std::string_view s) {
   }
   for (const MonthName& m : kMonths) {
     if (m.text == v) return m.month;
+  }
+  // Year and month only ("2025-11").
+  if (v.size() == 7 && IsDigits(v.substr(0, 4)) && v[4] == '-' &&
+      IsDigits(v.substr(5, 2))) {
+    uint32_t month = *ParseDecimal(v.substr(5, 2));
+    if (month >= 1 && month <= 12) return month;
   }
   // ISO date, optionally followed by a time ("2025-03-14T09:30:00").
   if (v.size() >= 10 && IsDigits(v.substr(0, 4)) && v[4] == '-' &&

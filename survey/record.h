@@ -27,8 +27,8 @@ absl::StatusOr<v1::MigrationBackground> ParseMigrationBackground(
 absl::StatusOr<v1::FinancialStrain> ParseFinancialStrain(std::string_view s);
 // A school year "2025-26" (second part is the first + 1).
 absl::Status ValidateWave(std::string_view wave);
-// 1..12, from "3", "03", "maart", "march", or an ISO date "2025-03-14"
-// (only the month is kept).
+// 1..12, from "3", "03", "maart", "march", a year and month "2025-11", or
+// an ISO date "2025-03-14" (only the month is kept).
 absl::StatusOr<uint32_t> ParseSurveyMonth(std::string_view s);
 
 // Canonical Dutch names; UNSPECIFIED prints as "niet ingevuld" and a value
