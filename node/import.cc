@@ -816,20 +816,59 @@ absl::StatusOr<ColumnMap> MapColumns(const std::vector<CsvRow>& rows,
   return m;
 }
 
-// The pupil number and every item must have a column.
+// Items of `component` that have a column.
+size_t AskedIn(const ColumnMap& m, const Instrument& instrument,
+               survey::Component component) {
+  size_t asked = 0;
+  for (size_t i = 0; i < m.item_col.size(); ++i) {
+    asked += instrument.items()[i].component == component && m.item_col[i];
+  }
+  return asked;
+}
+
+// The pupil number must have a column, and so must every item the
+// questionnaire asked. Items without a column are not asked when their
+// whole component is absent or the mapping file lists them under
+// `not_asked`; any other missing item is an error (most likely a header
+// that does not match), as is a file without any item.
 absl::Status CheckRequiredColumns(const ColumnMap& m,
-                                  const Instrument& instrument) {
+                                  const Instrument& instrument,
+                                  const ImportOptions& options) {
   if (!m.field_col[static_cast<size_t>(Field::kPupilNumber)]) {
     return absl::InvalidArgumentError(
         "no column holds the pupil number (looked for headers such as "
         "pupil_number, leerlingnummer, \"Wat is je leerlingnummer?\"); name "
         "the column in a mapping file (docs/import.md)");
   }
-  std::vector<std::string> missing_items;
-  for (size_t i = 0; i < m.item_col.size(); ++i) {
-    if (!m.item_col[i]) missing_items.push_back(instrument.items()[i].id);
+  std::set<std::string> listed;
+  if (options.mapping) {
+    listed.insert(options.mapping->recode.not_asked.begin(),
+                  options.mapping->recode.not_asked.end());
   }
-  if (missing_items.empty()) return absl::OkStatus();
+  std::vector<std::string> missing_items;
+  size_t asked = 0;
+  for (size_t i = 0; i < m.item_col.size(); ++i) {
+    const survey::Item& item = instrument.items()[i];
+    if (m.item_col[i]) {
+      ++asked;
+      if (listed.contains(item.id)) {
+        return absl::InvalidArgumentError(
+            StrCat("mapping file: item ", item.id,
+                   " is listed under not_asked, but the file has a column "
+                   "for it; remove it from not_asked"));
+      }
+    } else if (!listed.contains(item.id) &&
+               AskedIn(m, instrument, item.component) > 0) {
+      missing_items.push_back(item.id);
+    }
+  }
+  if (asked > 0 && missing_items.empty()) return absl::OkStatus();
+  if (asked == 0) {
+    missing_items.clear();
+    for (const survey::Item& item : instrument.items()) {
+      missing_items.push_back(item.id);
+    }
+  }
   std::string list;
   for (const auto& id : missing_items) list += (list.empty() ? "" : ", ") + id;
   return absl::InvalidArgumentError(StrCat(
@@ -837,7 +876,9 @@ absl::Status CheckRequiredColumns(const ColumnMap& m,
       instrument.id(), ": ", list,
       ". Headers must be the item id, the LimeSurvey code ending in "
       "[item id], or the item's exact question text; otherwise map them in "
-      "a mapping file (docs/import.md)"));
+      "a mapping file (docs/import.md). A component that was not asked at "
+      "all may be left out; single items that were not asked are listed "
+      "under not_asked: in a mapping file"));
 }
 
 absl::StatusOr<uint32_t> WaveFirstYear(const std::string& raw);
@@ -1197,6 +1238,7 @@ void RowParser::ParseItems(v1::PupilRecord& rec) {
     ItemAnswers& tally = out_.answers[i];
     if (!cols_.item_col[i]) {  // not asked: no column
       rec.add_responses(0);
+      rec.add_not_asked(static_cast<uint32_t>(i));
       continue;
     }
     const std::string& cell = row_->cells[*cols_.item_col[i]];
@@ -1279,7 +1321,9 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
   }
   auto columns = MapColumns(*rows, instrument, options, out);
   if (!columns.ok()) return columns.status();
-  if (auto s = CheckRequiredColumns(*columns, instrument); !s.ok()) return s;
+  if (auto s = CheckRequiredColumns(*columns, instrument, options); !s.ok()) {
+    return s;
+  }
   auto constant = ReadConstants(options);
   if (!constant.ok()) return constant.status();
   auto layout = LayoutOf(*std::move(columns), *std::move(constant));

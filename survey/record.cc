@@ -555,6 +555,26 @@ std::string_view Name(v1::FinancialStrain v) {
                                      v1::FINANCIAL_STRAIN_UNSPECIFIED);
 }
 
+std::vector<Component> ComponentsAsked(const v1::PupilRecord& record,
+                                       const Instrument& instrument) {
+  const size_t n = instrument.items().size();
+  std::vector<bool> asked(n, true);
+  for (uint32_t i : record.not_asked()) {
+    if (i < n) asked[i] = false;
+  }
+  std::vector<Component> out;
+  for (Component c : {Component::kCompetencies, Component::kOpportunities,
+                      Component::kMotivation, Component::kPerceptions}) {
+    for (size_t i = 0; i < n; ++i) {
+      if (asked[i] && instrument.items()[i].component == c) {
+        out.push_back(c);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 absl::Status ValidateRecord(const v1::PupilRecord& record,
                             const Instrument& instrument,
                             bool special_categories) {
@@ -612,6 +632,18 @@ absl::Status ValidateRecord(const v1::PupilRecord& record,
                                 instrument.items()[i].id, " is ", code,
                                 "; valid codes are ", rs.min_code(), "..",
                                 rs.max_code(), ", or 0 for a missing answer"));
+    }
+  }
+  for (int k = 0; k < record.not_asked_size(); ++k) {
+    const uint32_t i = record.not_asked(k);
+    if (i >= n || (k > 0 && i <= record.not_asked(k - 1))) {
+      return RecordError(
+          "the list of items not asked is not increasing item indices of "
+          "the instrument");
+    }
+    if (record.responses(static_cast<int>(i)) != 0) {
+      return RecordError(StrCat("item ", instrument.items()[i].id,
+                                " was not asked but has an answer"));
     }
   }
   const bool has_migration =

@@ -22,6 +22,7 @@ namespace {
 
 using ::kring::testing::StatusIs;
 using survey::Instrument;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -277,6 +278,105 @@ TEST(RecodeTest, SummaryStatesTheCodingAndTheAnswersPerItem) {
                              ParseExport(labelled, Ins(), ImportOptions{}));
   EXPECT_THAT(AnswerReport(words, Ins(), false), IsEmpty());
   EXPECT_THAT(AnswerReport(words, Ins(), true), SizeIs(18));
+}
+
+}  // namespace
+}  // namespace kring::node
+
+namespace kring::node {
+namespace {
+
+std::vector<uint32_t> NotAsked(const ImportRow& row) {
+  return {row.record.not_asked().begin(), row.record.not_asked().end()};
+}
+
+TEST(PartialQuestionnaireTest, PisaOnlyExportImportsWithoutEmptyColumns) {
+  KRING_ASSERT_OK_AND_ASSIGN(
+      ParsedExport parsed,
+      ParseExport(Fixture("pisa_only.csv"), Ins(),
+                  WithMapping(Fixture("pisa_coded.yaml"))));
+  ASSERT_THAT(parsed.problems, IsEmpty());
+  ASSERT_THAT(parsed.rows, SizeIs(3));
+  const ImportRow& row = parsed.rows[0];
+  EXPECT_THAT(Responses(row),
+              ElementsAre(1, 4, 4, 1, 3, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+  EXPECT_THAT(NotAsked(row),
+              ElementsAre(6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16));
+  // Asked but unanswered is not "not asked".
+  EXPECT_EQ(parsed.rows[2].record.responses(0), 0u);
+  EXPECT_THAT(NotAsked(parsed.rows[2]), SizeIs(11));
+  EXPECT_THAT(survey::ComponentsAsked(row.record, Ins()),
+              ElementsAre(survey::Component::kPerceptions));
+  // Scales of components not asked have no score; the PISA scale has.
+  std::vector<uint32_t> r = Responses(row);
+  EXPECT_TRUE(Ins().ScaleScore(*Ins().FindScale("belong_perception"), r));
+  EXPECT_FALSE(Ins().ScaleScore(*Ins().FindScale("belong_competencies"), r));
+  // Row 3 answered 4 of 6 PISA items: exactly min_answered.
+  EXPECT_TRUE(Ins().ScaleScore(*Ins().FindScale("belong_perception"),
+                               Responses(parsed.rows[2])));
+  EXPECT_TRUE(parsed.answers[6].not_asked);
+  const std::string text =
+      absl::StrJoin(AnswerReport(parsed, Ins(), true), "\n");
+  EXPECT_THAT(text, HasSubstr("Not asked (no column; recorded as not asked): "
+                              "KB_COMP01"));
+  EXPECT_THAT(text, HasSubstr("No score on belong_competencies, "
+                              "belong_opportunities, belong_motivation"));
+  EXPECT_THAT(text, HasSubstr("KB_MOT03   I do not care whether I fit in at "
+                              "school.     not asked"));
+}
+
+TEST(PartialQuestionnaireTest, SingleMissingItemsNeedNotAsked) {
+  // KB_COMP04 missing while the other competencies items are there: most
+  // likely a header that does not match.
+  std::string header(kHeader);
+  header.replace(header.find(",KB_COMP04"), 10, "");
+  std::string row = Row("1");
+  // Drop the 18th cell (KB_COMP04 is item 10: 8 fields + 10th item).
+  size_t at = 0;
+  for (int i = 0; i < 17; ++i) at = row.find(',', at) + 1;
+  row.erase(at, row.find(',', at) + 1 - at);
+  const std::string csv = header + row;
+  EXPECT_THAT(ParseExport(csv, Ins(), {}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("1 item(s)"), HasSubstr("KB_COMP04"),
+                             HasSubstr("not_asked"))));
+  KRING_ASSERT_OK_AND_ASSIGN(
+      ParsedExport parsed,
+      ParseExport(csv, Ins(), WithMapping("not_asked: [KB_COMP04]\n")));
+  ASSERT_THAT(parsed.problems, IsEmpty());
+  EXPECT_THAT(NotAsked(parsed.rows[0]), ElementsAre(9));
+  EXPECT_EQ(parsed.rows[0].record.responses(9), 0u);
+  // Listing an item the file has is an error.
+  EXPECT_THAT(ParseExport(StrCat(kHeader, Row("1")), Ins(),
+                          WithMapping("not_asked: [KB_COMP04]\n")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("remove it from not_asked")));
+  // No item at all is still refused.
+  EXPECT_THAT(
+      ParseExport("pupil_number,wave,survey_month,sector,track,grade,"
+                  "gender,age\n1,2025-26,3,vo,havo,2,meisje,13\n",
+                  Ins(), {}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("17 item(s)")));
+}
+
+TEST(PartialQuestionnaireTest, RecordValidationKeepsNotAskedApartFromAnswers) {
+  KRING_ASSERT_OK_AND_ASSIGN(ParsedExport parsed,
+                             ParseExport(Fixture("pisa_only.csv"), Ins(), {}));
+  v1::PupilRecord rec = parsed.rows[0].record;
+  rec.set_pseudonym(std::string(32, 'p'));
+  KRING_EXPECT_OK(survey::ValidateRecord(rec, Ins(), false));
+  v1::PupilRecord answered = rec;
+  answered.set_responses(6, 3);
+  EXPECT_THAT(survey::ValidateRecord(answered, Ins(), false),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("KB_COMP01 was not asked but has an answer")));
+  v1::PupilRecord unordered = rec;
+  unordered.set_not_asked(0, 99);
+  EXPECT_FALSE(survey::ValidateRecord(unordered, Ins(), false).ok());
+  // A record from before not_asked existed: every component asked.
+  v1::PupilRecord old = rec;
+  old.clear_not_asked();
+  EXPECT_THAT(survey::ComponentsAsked(old, Ins()), SizeIs(4));
 }
 
 }  // namespace
