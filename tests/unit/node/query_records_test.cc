@@ -67,10 +67,9 @@ TEST(QueryRecordsTest, ThePisaVariantIsValidAndScoresTheSame) {
   const survey::Instrument& pisa = survey::Instrument::BelongingV1Pisa();
   EXPECT_EQ(pisa.id(), "kring-belonging-v1-pisa");
   for (uint32_t seed = 0; seed < 20; ++seed) {
-    std::vector<uint32_t> k(Kring(seed).responses().begin(),
-                            Kring(seed).responses().end());
-    std::vector<uint32_t> p(Pisa(seed).responses().begin(),
-                            Pisa(seed).responses().end());
+    const v1::PupilRecord kr = Kring(seed), pr = Pisa(seed);
+    std::vector<uint32_t> k(kr.responses().begin(), kr.responses().end());
+    std::vector<uint32_t> p(pr.responses().begin(), pr.responses().end());
     for (const survey::Scale& s : V1().scales()) {
       EXPECT_EQ(V1().ScaleScore(s, k),
                 pisa.ScaleScore(*pisa.FindScale(s.id), p))
@@ -98,7 +97,10 @@ TEST(QueryRecordsTest, PisaCodedRecordsContributeAsKringCodedOnes) {
   auto b = query::Contribution(layout, read, "GM0363");
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(*a, *b);
-  EXPECT_GT((*a)[query::Layout::kRecords], 0u);
+  const std::vector<int> total = {query::kMargin};
+  EXPECT_EQ((*a)[layout.CellIndex(total) * layout.cell_width() +
+                 query::Layout::kRecords],
+            40u);
 }
 
 TEST(QueryRecordsTest, RecordsOfAnInstrumentLackingTheItemsAreLeftOut) {

@@ -322,7 +322,7 @@ TEST(PartialQuestionnaireTest, PisaOnlyExportImportsWithoutEmptyColumns) {
   EXPECT_THAT(text, HasSubstr("No score on belong_competencies, "
                               "belong_opportunities, belong_motivation"));
   EXPECT_THAT(text, HasSubstr("KB_MOT03   I do not care whether I fit in at "
-                              "school.     not asked"));
+                              "school.    not asked"));
 }
 
 TEST(PartialQuestionnaireTest, SingleMissingItemsNeedNotAsked) {
