@@ -511,6 +511,35 @@ absl::StatusOr<uint32_t> ParseAnswer(const Instrument& ins, size_t item,
   return absl::InvalidArgumentError("label");
 }
 
+// Set in ReadAnswer's result when the answer was given as a number.
+constexpr uint32_t kNumericAnswer = uint32_t{1} << 31;
+
+// Whether an answer cell is a number or a LimeSurvey code ("3", "A3").
+bool IsNumericAnswer(std::string_view cell) {
+  std::string norm = NormalizeLabel(cell);
+  std::string_view digits = norm;
+  while (!digits.empty() && digits.front() >= 'a' && digits.front() <= 'z') {
+    digits.remove_prefix(1);
+  }
+  return ParseDecimal(digits).has_value();
+}
+
+// An answer cell through the mapping file's recode `r` (may be null), then
+// ParseAnswer: a mapped value as mapped, a number reversed when `r` says
+// so. kNumericAnswer is set for numbers read as codes.
+absl::StatusOr<uint32_t> ReadAnswer(const Instrument& ins, size_t item,
+                                    const ValueRecode* r,
+                                    const std::string& raw) {
+  const std::string& value = MappedValue(r, raw);
+  const bool mapped = &value != &raw;
+  absl::StatusOr<uint32_t> code = ParseAnswer(ins, item, value);
+  if (!code.ok() || *code == 0) return code;
+  if (mapped || !IsNumericAnswer(value)) return *code;
+  const uint32_t c =
+      r != nullptr && r->reverse ? ReverseCode(ins, item, *code) : *code;
+  return c | kNumericAnswer;
+}
+
 }  // namespace
 
 std::string_view FormatName(ExportFormat f) {
@@ -551,10 +580,21 @@ absl::StatusOr<ColumnMapping> ColumnMapping::Parse(std::string_view yaml) {
   ColumnMapping m;
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>("");
+    if (key == "recode" || key == "not_asked") {
+      absl::Status s =
+          key == "recode" ? ParseRecodeSection(
+                                kv.second,
+                                std::vector<std::string>(
+                                    kFieldNames.begin() + 1, kFieldNames.end()),
+                                m.recode)
+                          : ParseNotAskedSection(kv.second, m.recode);
+      if (!s.ok()) return s;
+      continue;
+    }
     if (key != "columns" && key != "constants") {
-      return absl::InvalidArgumentError(
-          StrCat("mapping file: unknown key ", Quote(key),
-                 "; only `columns` and `constants` are allowed"));
+      return absl::InvalidArgumentError(StrCat(
+          "mapping file: unknown key ", Quote(key),
+          "; allowed are `columns`, `constants`, `recode` and `not_asked`"));
     }
     if (!kv.second.IsMap()) {
       return absl::InvalidArgumentError(
@@ -611,6 +651,9 @@ struct ExportLayout {
   FileConstants constant;
   bool month_from_timestamp = false;
   bool wave_from_timestamp = false;
+  // LimeSurvey's gender question codes M (male) and F (female): M is read
+  // as jongen when the column holds no Dutch J or V codes.
+  bool gender_m_is_male = false;
 };
 
 // An .xlsx export: the rows of its first worksheet, numbered as the sheet
@@ -852,20 +895,59 @@ std::string UnrecognisedColumns(const ColumnMap& m) {
       "Qualtrics matrix statement is read after \" - \")");
 }
 
-// The pupil number and every item must have a column.
+// Items of `component` that have a column.
+size_t AskedIn(const ColumnMap& m, const Instrument& instrument,
+               survey::Component component) {
+  size_t asked = 0;
+  for (size_t i = 0; i < m.item_col.size(); ++i) {
+    asked += instrument.items()[i].component == component && m.item_col[i];
+  }
+  return asked;
+}
+
+// The pupil number must have a column, and so must every item the
+// questionnaire asked. Items without a column are not asked when their
+// whole component is absent or the mapping file lists them under
+// `not_asked`; any other missing item is an error (most likely a header
+// that does not match), as is a file without any item.
 absl::Status CheckRequiredColumns(const ColumnMap& m,
-                                  const Instrument& instrument) {
+                                  const Instrument& instrument,
+                                  const ImportOptions& options) {
   if (!m.field_col[static_cast<size_t>(Field::kPupilNumber)]) {
     return absl::InvalidArgumentError(
         "no column holds the pupil number (looked for headers such as "
         "pupil_number, leerlingnummer, \"Wat is je leerlingnummer?\"); name "
         "the column in a mapping file (docs/import.md)");
   }
-  std::vector<std::string> missing_items;
-  for (size_t i = 0; i < m.item_col.size(); ++i) {
-    if (!m.item_col[i]) missing_items.push_back(instrument.items()[i].id);
+  std::set<std::string> listed;
+  if (options.mapping) {
+    listed.insert(options.mapping->recode.not_asked.begin(),
+                  options.mapping->recode.not_asked.end());
   }
-  if (missing_items.empty()) return absl::OkStatus();
+  std::vector<std::string> missing_items;
+  size_t asked = 0;
+  for (size_t i = 0; i < m.item_col.size(); ++i) {
+    const survey::Item& item = instrument.items()[i];
+    if (m.item_col[i]) {
+      ++asked;
+      if (listed.contains(item.id)) {
+        return absl::InvalidArgumentError(
+            StrCat("mapping file: item ", item.id,
+                   " is listed under not_asked, but the file has a column "
+                   "for it; remove it from not_asked"));
+      }
+    } else if (!listed.contains(item.id) &&
+               AskedIn(m, instrument, item.component) > 0) {
+      missing_items.push_back(item.id);
+    }
+  }
+  if (asked > 0 && missing_items.empty()) return absl::OkStatus();
+  if (asked == 0) {
+    missing_items.clear();
+    for (const survey::Item& item : instrument.items()) {
+      missing_items.push_back(item.id);
+    }
+  }
   std::string list;
   for (const auto& id : missing_items) list += (list.empty() ? "" : ", ") + id;
   return absl::InvalidArgumentError(StrCat(
@@ -873,9 +955,14 @@ absl::Status CheckRequiredColumns(const ColumnMap& m,
       instrument.id(), ": ", list,
       ". Headers must be the item id, the LimeSurvey code ending in "
       "[item id], or the item's exact question text; otherwise map them in "
-      "a mapping file (docs/import.md)",
+      "a mapping file (docs/import.md). A component that was not asked at "
+      "all may be left out; single items that were not asked are listed "
+      "under not_asked: in a mapping file",
       UnrecognisedColumns(m)));
 }
+
+absl::StatusOr<uint32_t> WaveFirstYear(const std::string& raw);
+absl::StatusOr<uint32_t> ParseGrade(std::string_view s);
 
 // Whether `value` is valid for field `f`, checked once for the whole file.
 absl::Status ValidateConstant(Field f, const std::string& value) {
@@ -894,6 +981,25 @@ absl::Status ValidateConstant(Field f, const std::string& value) {
       return ParseAgeBand(value).status();
     default:
       return absl::OkStatus();
+  }
+}
+
+// Whether `value` is accepted for the field named `name` (a recode target).
+absl::Status CheckFieldValue(std::string_view name, std::string_view value) {
+  std::optional<Field> f = FieldByName(name);
+  if (!f) return absl::InvalidArgumentError("unknown field");
+  const std::string v(value);
+  switch (*f) {
+    case Field::kGrade:
+      return ParseGrade(v).status();
+    case Field::kMigration:
+      return ParseMigrationBackground(v).status();
+    case Field::kStrain:
+      return ParseFinancialStrain(v).status();
+    case Field::kWave:
+      return WaveFirstYear(v).status();
+    default:
+      return ValidateConstant(*f, v);
   }
 }
 
@@ -953,6 +1059,23 @@ absl::StatusOr<ExportLayout> LayoutOf(ColumnMap columns,
              "or name the column in a mapping file (docs/import.md)"));
 }
 
+// Whether the gender column uses LimeSurvey's gender codes: M and F, and
+// no Dutch J or V that would make M mean meisje.
+bool GenderCodesAreMF(const std::vector<CsvRow>& rows, size_t first_data,
+                      const ColumnMap& columns) {
+  const std::optional<size_t> col =
+      columns.field_col[static_cast<size_t>(Field::kGender)];
+  if (!col) return false;
+  bool m = false;
+  for (size_t r = first_data; r < rows.size(); ++r) {
+    if (*col >= rows[r].cells.size()) continue;
+    const std::string v = NormalizeLabel(rows[r].cells[*col]);
+    if (v == "j" || v == "v" || v == "jongen" || v == "meisje") return false;
+    m = m || v == "m";
+  }
+  return m;
+}
+
 // The wave cell's first year: "2025/26" and "2025-2026" are common
 // spellings of "2025-26".
 absl::StatusOr<uint32_t> WaveFirstYear(const std::string& raw) {
@@ -980,16 +1103,33 @@ absl::StatusOr<uint32_t> ParseGrade(std::string_view s) {
 class RowParser {
  public:
   RowParser(const ExportLayout& layout, const std::vector<std::string>& headers,
-            const Instrument& instrument, bool special_categories,
+            const Instrument& instrument, const ImportOptions& options,
             size_t expected_rows, ParsedExport& out)
       : l_(layout),
         cols_(layout.columns),
         headers_(headers),
         instrument_(instrument),
-        special_categories_(special_categories),
+        special_categories_(options.special_categories),
         out_(out),
         answer_cache_(layout.columns.item_col.size()) {
     first_line_.reserve(expected_rows);
+    const Recoding* recode =
+        options.mapping ? &options.mapping->recode : nullptr;
+    for (size_t f = 0; f < kNumFields; ++f) {
+      field_recode_[f] = recode ? recode->ForField(kFieldNames[f]) : nullptr;
+    }
+    for (size_t i = 0; i < instrument.items().size(); ++i) {
+      const ValueRecode* r =
+          recode ? recode->ForItem(instrument.items()[i].id) : nullptr;
+      item_recode_.push_back(r);
+      ItemAnswers a;
+      a.item_id = instrument.items()[i].id;
+      a.counts.assign(instrument.ResponseScaleOf(i).max_code() + 1, 0);
+      a.reversed = r != nullptr && r->reverse;
+      a.value_mapped = r != nullptr && !r->values.empty();
+      a.not_asked = !layout.columns.item_col[i].has_value();
+      out.answers.push_back(std::move(a));
+    }
   }
 
   // Parses one non-blank data row: appends a record to `out.rows`, or its
@@ -1064,8 +1204,12 @@ class RowParser {
                                   " is missing"));
       return;
     }
+    const ValueRecode* recode = field_recode_[static_cast<size_t>(f)];
     const absl::StatusOr<uint32_t>& parsed =
-        field_cache_[static_cast<size_t>(f)].Get(*v, AsCode(parser));
+        field_cache_[static_cast<size_t>(f)].Get(
+            *v, [&](const std::string& raw) {
+              return AsCode(parser)(MappedValue(recode, raw));
+            });
     if (!parsed.ok()) {
       Problem(HeaderOf(f), std::string(ToStd(parsed.status().message())));
     } else {
@@ -1081,6 +1225,8 @@ class RowParser {
   ParsedExport& out_;
   const CsvRow* row_ = nullptr;  // the row being parsed
   std::array<CellCache, kNumFields> field_cache_;
+  std::array<const ValueRecode*, kNumFields> field_recode_{};
+  std::vector<const ValueRecode*> item_recode_;  // per item, or nullptr
   std::vector<CellCache> answer_cache_;
   std::unordered_map<std::string, size_t> first_line_;  // wave+pupil -> line
 };
@@ -1103,7 +1249,10 @@ void RowParser::ParseWaveAndMonth(v1::PupilRecord& rec) {
     // The cache holds the first year.
     const absl::StatusOr<uint32_t>& first_year =
         field_cache_[static_cast<size_t>(Field::kWave)].Get(
-            *Value(Field::kWave), WaveFirstYear);
+            *Value(Field::kWave), [&](const std::string& raw) {
+              return WaveFirstYear(MappedValue(
+                  field_recode_[static_cast<size_t>(Field::kWave)], raw));
+            });
     if (!first_year.ok()) {
       Problem(HeaderOf(Field::kWave),
               std::string(ToStd(first_year.status().message())));
@@ -1115,7 +1264,13 @@ void RowParser::ParseWaveAndMonth(v1::PupilRecord& rec) {
     if (stamp) rec.set_survey_month(stamp->month);
   } else if (const absl::StatusOr<uint32_t>& m =
                  field_cache_[static_cast<size_t>(Field::kSurveyMonth)].Get(
-                     *Value(Field::kSurveyMonth), AsCode(ParseSurveyMonth));
+                     *Value(Field::kSurveyMonth),
+                     [&](const std::string& raw) {
+                       return AsCode(ParseSurveyMonth)(
+                           MappedValue(field_recode_[static_cast<size_t>(
+                                           Field::kSurveyMonth)],
+                                       raw));
+                     });
              m.ok()) {
     rec.set_survey_month(*m);
   } else {
@@ -1129,8 +1284,14 @@ void RowParser::ParseDemographics(v1::PupilRecord& rec) {
              [&](uint32_t v) { rec.set_sector(static_cast<v1::Sector>(v)); });
   ParseField(Field::kTrack, ParseTrack,
              [&](uint32_t v) { rec.set_track(static_cast<v1::Track>(v)); });
-  ParseField(Field::kGender, ParseGender,
-             [&](uint32_t v) { rec.set_gender(static_cast<v1::Gender>(v)); });
+  const bool m_is_male = l_.gender_m_is_male;
+  ParseField(
+      Field::kGender,
+      [m_is_male](std::string_view v) -> absl::StatusOr<v1::Gender> {
+        if (m_is_male && NormalizeLabel(v) == "m") return v1::GENDER_JONGEN;
+        return ParseGender(v);
+      },
+      [&](uint32_t v) { rec.set_gender(static_cast<v1::Gender>(v)); });
   ParseField(Field::kAge, ParseAgeBand, [&](uint32_t v) {
     rec.set_age_band(static_cast<v1::AgeBand>(v));
   });
@@ -1154,16 +1315,26 @@ void RowParser::ParseDemographics(v1::PupilRecord& rec) {
 
 void RowParser::ParseItems(v1::PupilRecord& rec) {
   for (size_t i = 0; i < cols_.item_col.size(); ++i) {
+    ItemAnswers& tally = out_.answers[i];
+    if (!cols_.item_col[i]) {  // not asked: no column
+      rec.add_responses(0);
+      rec.add_not_asked(static_cast<uint32_t>(i));
+      continue;
+    }
     const std::string& cell = row_->cells[*cols_.item_col[i]];
     // Fast path for the common single-digit code.
-    if (cell.size() == 1 && cell[0] >= '1' && cell[0] <= '9' &&
+    if (item_recode_[i] == nullptr && cell.size() == 1 && cell[0] >= '1' &&
+        cell[0] <= '9' &&
         instrument_.IsValidCode(i, static_cast<uint32_t>(cell[0] - '0'))) {
-      rec.add_responses(static_cast<uint32_t>(cell[0] - '0'));
+      const auto code = static_cast<uint32_t>(cell[0] - '0');
+      rec.add_responses(code);
+      ++tally.numeric;
+      ++tally.counts[code];
       continue;
     }
     const absl::StatusOr<uint32_t>& a =
         answer_cache_[i].Get(cell, [&](const std::string& raw) {
-          return ParseAnswer(instrument_, i, raw);
+          return ReadAnswer(instrument_, i, item_recode_[i], raw);
         });
     const ResponseScale& scale = instrument_.ResponseScaleOf(i);
     const std::string& header = headers_[*cols_.item_col[i]];
@@ -1181,7 +1352,11 @@ void RowParser::ParseItems(v1::PupilRecord& rec) {
                      instrument_.items()[i].id, "; expected one of: ", labels,
                      " or a code ", scale.min_code(), "..", scale.max_code()));
     }
-    rec.add_responses(a.ok() ? *a : 0);
+    const uint32_t code = a.ok() ? (*a & ~kNumericAnswer) : 0;
+    if (code != 0)
+      ++((*a & kNumericAnswer) != 0 ? tally.numeric : tally.labelled);
+    if (code < tally.counts.size()) ++tally.counts[code];
+    rec.add_responses(code);
   }
 }
 
@@ -1217,16 +1392,28 @@ absl::StatusOr<ParsedExport> ParseExport(std::string_view bytes,
   if (!rows.ok()) return rows.status();
   auto first_data = DecideFormat(*rows, options, out);
   if (!first_data.ok()) return first_data.status();
+  if (options.mapping.has_value()) {
+    if (auto s =
+            CheckRecoding(options.mapping->recode, instrument, CheckFieldValue);
+        !s.ok()) {
+      return s;
+    }
+  }
   auto columns = MapColumns(*rows, instrument, options, out);
   if (!columns.ok()) return columns.status();
-  if (auto s = CheckRequiredColumns(*columns, instrument); !s.ok()) return s;
+  if (auto s = CheckRequiredColumns(*columns, instrument, options); !s.ok()) {
+    return s;
+  }
   auto constant = ReadConstants(options);
   if (!constant.ok()) return constant.status();
   auto layout = LayoutOf(*std::move(columns), *std::move(constant));
   if (!layout.ok()) return layout.status();
+  layout->gender_m_is_male =
+      out.format == ExportFormat::kLimeSurvey &&
+      GenderCodesAreMF(*rows, *first_data, layout->columns);
 
-  RowParser parser(*layout, (*rows)[0].cells, instrument,
-                   options.special_categories, rows->size(), out);
+  RowParser parser(*layout, (*rows)[0].cells, instrument, options, rows->size(),
+                   out);
   for (size_t r = *first_data; r < rows->size(); ++r) {
     const CsvRow& row = (*rows)[r];
     if (AllEmpty(row.cells)) continue;

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/secret_bytes.h"
 #include "kring/v1/record.pb.h"
+#include "node/recode.h"
 #include "survey/instrument.h"
 
 namespace kring::node {
@@ -41,6 +42,8 @@ struct ColumnMapping {
   std::map<std::string, std::string> columns;
   // Field -> value used for every row, e.g. {"wave": "2025-26"}.
   std::map<std::string, std::string> constants;
+  // `recode:` and `not_asked:` (docs/import.md, "Recoding").
+  Recoding recode;
 
   static absl::StatusOr<ColumnMapping> Parse(std::string_view yaml);
 };
@@ -76,6 +79,20 @@ struct ImportRow {
   v1::PupilRecord record;  // pseudonym empty
 };
 
+// How one item's answers were read, for the import summary: the answers
+// per code after recoding, so that inverted coding shows before it
+// matters.
+struct ItemAnswers {
+  std::string item_id;
+  // counts[code] rows with that code after recoding; counts[0] missing.
+  std::vector<size_t> counts;
+  size_t numeric = 0;         // answers given as numbers (or LimeSurvey codes)
+  size_t labelled = 0;        // answers given as labels
+  bool reversed = false;      // reverse coded by the mapping file
+  bool value_mapped = false;  // a value map of the mapping file applied
+  bool not_asked = false;     // no column: recorded as not asked
+};
+
 struct ParsedExport {
   ExportFormat format = ExportFormat::kAuto;
   char delimiter = ',';
@@ -91,6 +108,8 @@ struct ParsedExport {
   std::vector<std::string> dropped_identifying;
   // Other columns that are not used (e.g. "lastpage"), also never stored.
   std::vector<std::string> ignored;
+  // One entry per instrument item, in instrument order.
+  std::vector<ItemAnswers> answers;
   std::vector<ImportRow> rows;  // empty when there are problems
   std::vector<ImportProblem> problems;
 };

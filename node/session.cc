@@ -6,6 +6,7 @@
 #include "crypto/secagg/node.h"
 #include "crypto/secagg/setup.h"
 #include "node/policy.h"
+#include "node/query_records.h"
 #include "query/layout.h"
 #include "query/noise.h"
 #include "query/spec.h"
@@ -155,7 +156,10 @@ void Session::OnTask(const v1::Task& task, const SessionTime& now,
   }
   Decision d = Decide(options_.config, options_.instruments, task);
   if (d.accept) {
-    if (std::optional<std::string> no = BudgetRefusal(task)) {
+    if (std::optional<std::string> no = InstrumentRefusal(task)) {
+      d.accept = false;
+      d.reason = *std::move(no);
+    } else if (std::optional<std::string> no = BudgetRefusal(task)) {
       d.accept = false;
       d.reason = *std::move(no);
     }
@@ -423,29 +427,65 @@ absl::Status Session::RefuseSecondRun(const std::string& query_id) {
   return absl::OkStatus();
 }
 
-// This school's contribution vector to `query` (its layout).
-absl::StatusOr<std::vector<uint64_t>> Session::ContributionTo(
-    const query::Query& query, uint64_t school_cap) {
-  std::vector<v1::PupilRecord> records;
-  if (absl::Status s = records_->ForEach(
-          [&](const v1::PupilRecord& r) { records.push_back(r); });
+// This school's records as `query` reads them (node/query_records.h):
+// those of the query's instrument, and those of another registered
+// instrument translated to it; the others left out.
+absl::StatusOr<std::vector<v1::PupilRecord>> Session::RecordsFor(
+    const query::Query& query) {
+  std::vector<v1::PupilRecord> all;
+  std::set<std::string> instruments;
+  if (absl::Status s = records_->ForEach([&](const v1::PupilRecord& r) {
+        instruments.insert(r.instrument_id());
+        all.push_back(r);
+      });
       !s.ok()) {
     return s;
   }
-  return query::Contribution(query::Layout(query), records,
+  const QueryRecords plan(query, options_.instruments, instruments);
+  std::vector<v1::PupilRecord> records;
+  records.reserve(all.size());
+  for (const v1::PupilRecord& r : all) {
+    if (std::optional<v1::PupilRecord> read = plan.Read(r)) {
+      records.push_back(*std::move(read));
+    }
+  }
+  return records;
+}
+
+// Why this school cannot take part in the task's query with the
+// instruments its records follow, or nullopt.
+std::optional<std::string> Session::InstrumentRefusal(const v1::Task& task) {
+  auto query =
+      query::Query::Create(TicketOf(task).spec(), options_.instruments);
+  if (!query.ok()) return std::string(query.status().message());
+  std::set<std::string> instruments;
+  if (absl::Status s = records_->ForEach([&](const v1::PupilRecord& r) {
+        instruments.insert(r.instrument_id());
+      });
+      !s.ok()) {
+    return "this school's records cannot be read";
+  }
+  return QueryRecords(*query, options_.instruments, instruments).refusal();
+}
+
+// This school's contribution vector to `query` (its layout).
+absl::StatusOr<std::vector<uint64_t>> Session::ContributionTo(
+    const query::Query& query, uint64_t school_cap) {
+  auto records = RecordsFor(query);
+  if (!records.ok()) return records.status();
+  return query::Contribution(query::Layout(query), *records,
                              options_.config.municipality, school_cap);
 }
 
 absl::StatusOr<std::vector<std::string>> Session::WavesTouched(
     const query::Query& query) {
+  auto records = RecordsFor(query);
+  if (!records.ok()) return records.status();
   std::set<std::string> waves;
-  if (absl::Status s = records_->ForEach([&](const v1::PupilRecord& r) {
-        if (query.InPopulation(r, options_.config.municipality)) {
-          waves.insert(r.wave());
-        }
-      });
-      !s.ok()) {
-    return s;
+  for (const v1::PupilRecord& r : *records) {
+    if (query.InPopulation(r, options_.config.municipality)) {
+      waves.insert(r.wave());
+    }
   }
   return std::vector<std::string>(waves.begin(), waves.end());
 }

@@ -187,6 +187,9 @@ class Session {
   // Why this school's privacy budget cannot pay for the query of `task`,
   // or nullopt.
   std::optional<std::string> BudgetRefusal(const v1::Task& task);
+  std::optional<std::string> InstrumentRefusal(const v1::Task& task);
+  absl::StatusOr<std::vector<v1::PupilRecord>> RecordsFor(
+      const query::Query& query);
   absl::StatusOr<v1::NodeToCoordinator> StartRun(const v1::RunStart& start,
                                                  const SessionTime& now);
 

@@ -650,20 +650,32 @@ absl::StatusOr<Instrument> Instrument::LoadFile(
   return inst;
 }
 
+namespace {
+
+// Parses an embedded instrument; aborts if it is invalid, a build defect
+// (the files are checked by the tests), not a runtime condition callers
+// could handle.
+const Instrument* ParseEmbedded(std::string_view yaml, const char* name) {
+  absl::StatusOr<Instrument> parsed = Instrument::Parse(yaml);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "kring: the embedded %s instrument is invalid: %s\n",
+                 name, std::string(ToStd(parsed.status().message())).c_str());
+    std::abort();
+  }
+  return new Instrument(*std::move(parsed));
+}
+
+}  // namespace
+
 const Instrument& Instrument::BelongingV1() {
-  static const Instrument* const kInstrument = [] {
-    absl::StatusOr<Instrument> parsed = Parse(internal::BelongingV1Yaml());
-    if (!parsed.ok()) {
-      // A build defect (the file is checked by the tests), not a runtime
-      // condition callers could handle.
-      std::fprintf(stderr,
-                   "kring: the embedded kring-belonging-v1 instrument is "
-                   "invalid: %s\n",
-                   std::string(ToStd(parsed.status().message())).c_str());
-      std::abort();
-    }
-    return new Instrument(*std::move(parsed));
-  }();
+  static const Instrument* const kInstrument =
+      ParseEmbedded(internal::BelongingV1Yaml(), "kring-belonging-v1");
+  return *kInstrument;
+}
+
+const Instrument& Instrument::BelongingV1Pisa() {
+  static const Instrument* const kInstrument =
+      ParseEmbedded(internal::BelongingV1PisaYaml(), "kring-belonging-v1-pisa");
   return *kInstrument;
 }
 

@@ -78,6 +78,9 @@ class Instrument {
   // parsed once on first use; aborts if the embedded file is invalid (a
   // build defect the tests catch).
   static const Instrument& BelongingV1();
+  // kring-belonging-v1-pisa: the same with the PISA items coded as in
+  // PISA (1 = strongly agree); embedded, parsed once, aborts likewise.
+  static const Instrument& BelongingV1Pisa();
 
   const std::string& id() const { return id_; }
   uint32_t version() const { return version_; }

@@ -255,14 +255,23 @@ constexpr Spelling<v1::FinancialStrain> kFinancialStrains[] = {
     {v1::FINANCIAL_STRAIN_NONE, "geen moeite"},
     {v1::FINANCIAL_STRAIN_NONE, "none"},
     {v1::FINANCIAL_STRAIN_NONE, "no"},
+    {v1::FINANCIAL_STRAIN_NONE, "nooit"},
+    {v1::FINANCIAL_STRAIN_NONE, "never"},
     {v1::FINANCIAL_STRAIN_SOME, "enige"},
     {v1::FINANCIAL_STRAIN_SOME, "enige moeite"},
     {v1::FINANCIAL_STRAIN_SOME, "een beetje"},
     {v1::FINANCIAL_STRAIN_SOME, "some"},
+    {v1::FINANCIAL_STRAIN_SOME, "soms"},
+    {v1::FINANCIAL_STRAIN_SOME, "sometimes"},
     {v1::FINANCIAL_STRAIN_SEVERE, "ernstige"},
     {v1::FINANCIAL_STRAIN_SEVERE, "ernstig"},
     {v1::FINANCIAL_STRAIN_SEVERE, "veel moeite"},
     {v1::FINANCIAL_STRAIN_SEVERE, "severe"},
+    {v1::FINANCIAL_STRAIN_SEVERE, "vaak"},
+    {v1::FINANCIAL_STRAIN_SEVERE, "often"},
+    {v1::FINANCIAL_STRAIN_SEVERE, "(bijna) altijd"},
+    {v1::FINANCIAL_STRAIN_SEVERE, "altijd"},
+    {v1::FINANCIAL_STRAIN_SEVERE, "always"},
     {v1::FINANCIAL_STRAIN_UNKNOWN, "onbekend"},
     {v1::FINANCIAL_STRAIN_UNKNOWN, "wil niet zeggen"},
     {v1::FINANCIAL_STRAIN_UNKNOWN, "zeg ik liever niet"},
@@ -474,7 +483,8 @@ absl::StatusOr<uint32_t> ParseSurveyMonth(std::string_view s) {
     return absl::InvalidArgumentError(
         StrCat("survey month: ", Quote(s),
                " is not recognised; use a number 1..12, a month name "
-               "(maart, march, mrt, ...) or a date such as 2025-03-14"));
+               "(maart, march, mrt, ...), a year and month such as 2025-11 "
+               "or a date such as 2025-03-14"));
   };
   if (IsDigits(v) && v.size() <= 2) {
     uint32_t m = *ParseDecimal(v);
@@ -483,6 +493,12 @@ absl::StatusOr<uint32_t> ParseSurveyMonth(std::string_view s) {
   }
   for (const MonthName& m : kMonths) {
     if (m.text == v) return m.month;
+  }
+  // Year and month only ("2025-11").
+  if (v.size() == 7 && IsDigits(v.substr(0, 4)) && v[4] == '-' &&
+      IsDigits(v.substr(5, 2))) {
+    uint32_t month = *ParseDecimal(v.substr(5, 2));
+    if (month >= 1 && month <= 12) return month;
   }
   // ISO date, optionally followed by a time ("2025-03-14T09:30:00").
   if (v.size() >= 10 && IsDigits(v.substr(0, 4)) && v[4] == '-' &&
@@ -537,6 +553,26 @@ std::string_view Name(v1::MigrationBackground v) {
 std::string_view Name(v1::FinancialStrain v) {
   return NameIn<v1::FinancialStrain>(kFinancialStrains, v,
                                      v1::FINANCIAL_STRAIN_UNSPECIFIED);
+}
+
+std::vector<Component> ComponentsAsked(const v1::PupilRecord& record,
+                                       const Instrument& instrument) {
+  const size_t n = instrument.items().size();
+  std::vector<bool> asked(n, true);
+  for (uint32_t i : record.not_asked()) {
+    if (i < n) asked[i] = false;
+  }
+  std::vector<Component> out;
+  for (Component c : {Component::kCompetencies, Component::kOpportunities,
+                      Component::kMotivation, Component::kPerceptions}) {
+    for (size_t i = 0; i < n; ++i) {
+      if (asked[i] && instrument.items()[i].component == c) {
+        out.push_back(c);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 absl::Status ValidateRecord(const v1::PupilRecord& record,
@@ -596,6 +632,18 @@ absl::Status ValidateRecord(const v1::PupilRecord& record,
                                 instrument.items()[i].id, " is ", code,
                                 "; valid codes are ", rs.min_code(), "..",
                                 rs.max_code(), ", or 0 for a missing answer"));
+    }
+  }
+  for (int k = 0; k < record.not_asked_size(); ++k) {
+    const uint32_t i = record.not_asked(k);
+    if (i >= n || (k > 0 && i <= record.not_asked(k - 1))) {
+      return RecordError(
+          "the list of items not asked is not increasing item indices of "
+          "the instrument");
+    }
+    if (record.responses(static_cast<int>(i)) != 0) {
+      return RecordError(StrCat("item ", instrument.items()[i].id,
+                                " was not asked but has an answer"));
     }
   }
   const bool has_migration =

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "kring/v1/record.pb.h"
@@ -27,8 +28,8 @@ absl::StatusOr<v1::MigrationBackground> ParseMigrationBackground(
 absl::StatusOr<v1::FinancialStrain> ParseFinancialStrain(std::string_view s);
 // A school year "2025-26" (second part is the first + 1).
 absl::Status ValidateWave(std::string_view wave);
-// 1..12, from "3", "03", "maart", "march", or an ISO date "2025-03-14"
-// (only the month is kept).
+// 1..12, from "3", "03", "maart", "march", a year and month "2025-11", or
+// an ISO date "2025-03-14" (only the month is kept).
 absl::StatusOr<uint32_t> ParseSurveyMonth(std::string_view s);
 
 // Canonical Dutch names; UNSPECIFIED prints as "niet ingevuld" and a value
@@ -46,14 +47,21 @@ std::string_view Name(v1::FinancialStrain v);
 // -> "AB12"). The caller wipes the result when done.
 std::string NormalizePupilNumber(std::string_view pupil_number);
 
+// The components of `instrument` of which `record` was asked at least one
+// item (items listed in record.not_asked() were not asked), in the order
+// of Component. Records stored before not_asked existed were asked all.
+std::vector<Component> ComponentsAsked(const v1::PupilRecord& record,
+                                       const Instrument& instrument);
+
 // Checks a complete record against `instrument`: 32-byte pseudonym, valid
 // wave and month, every enum set, grade 1..8, one response per item with a
-// valid code, and special-category fields only when `special_categories`
-// is true. Also checks that the track occurs in the sector (po/so: n.v.t.;
-// vo/vso: pro..vwo or n.v.t.; mbo: mbo-1..mbo-4) and grade <= 6 in vo.
-// INVALID_ARGUMENT names the first failing field; FAILED_PRECONDITION when
-// special-category data is present but not enabled. Never echoes the
-// pseudonym or special-category values.
+// valid code, items not asked listed once in order with response 0, and
+// special-category fields only when `special_categories` is true. Also checks
+// that the track occurs in the sector (po/so: n.v.t.; vo/vso: pro..vwo or
+// n.v.t.; mbo: mbo-1..mbo-4) and grade <= 6 in vo. INVALID_ARGUMENT names the
+// first failing field; FAILED_PRECONDITION when special-category data is
+// present but not enabled. Never echoes the pseudonym or special-category
+// values.
 absl::Status ValidateRecord(const v1::PupilRecord& record,
                             const Instrument& instrument,
                             bool special_categories);

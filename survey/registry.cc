@@ -10,9 +10,11 @@ namespace kring::survey {
 InstrumentRegistry InstrumentRegistry::Builtin() {
   InstrumentRegistry r;
   // The embedded instrument has static storage: share it without owning.
-  const Instrument& belonging = Instrument::BelongingV1();
-  r.by_id_.emplace(belonging.id(), std::shared_ptr<const Instrument>(
-                                       std::shared_ptr<void>(), &belonging));
+  for (const Instrument* ins :
+       {&Instrument::BelongingV1(), &Instrument::BelongingV1Pisa()}) {
+    r.by_id_.emplace(ins->id(), std::shared_ptr<const Instrument>(
+                                    std::shared_ptr<void>(), ins));
+  }
   return r;
 }
 

@@ -26,7 +26,8 @@ inline constexpr std::string_view kDefaultInstrumentId = "kring-belonging-v1";
 // copy of the registry that holds the instrument lives.
 class InstrumentRegistry {
  public:
-  // The instruments shipped in the binary (kring-belonging-v1).
+  // The instruments shipped in the binary (kring-belonging-v1 and
+  // kring-belonging-v1-pisa).
   static InstrumentRegistry Builtin();
 
   // Adds `instrument`. ALREADY_EXISTS when another instrument with the same

@@ -17,6 +17,7 @@
 #include "cli/support.h"
 #include "nlohmann/json.hpp"
 #include "node/cli/commands.h"
+#include "node/import_report.h"
 #include "node/importer.h"
 #include "node/problem_report.h"
 #include "node/synth.h"
@@ -84,6 +85,7 @@ struct ImportFlags {
   std::string wave, month, sector;
   bool replace = false;
   bool json = false;
+  bool dry_run = false;
 };
 
 absl::StatusOr<ImportOptions> ImportOptionsFor(const ImportFlags& f) {
@@ -200,6 +202,13 @@ int AuditImport(AuditLog& audit, const ImportFlags& f,
                   {"unused_columns", List(parsed.ignored)}});
 }
 
+void PrintAnswers(const ParsedExport& parsed,
+                  const survey::Instrument& instrument, bool always) {
+  for (const std::string& line : AnswerReport(parsed, instrument, always)) {
+    std::cout << OneLine(line) << "\n";
+  }
+}
+
 void PrintImported(const ImportFlags& f, const ParsedExport& parsed,
                    const ImportResult& added) {
   std::cout << "Imported " << added.added << " records from " << f.file << " ("
@@ -230,6 +239,38 @@ int ImportFailed(const ImportFlags& f, const absl::Status& s) {
   return kExitFailed;
 }
 
+// --dry-run: reads and checks the export as an import would, prints what
+// it would store, and stores nothing; returns the exit code.
+int DryRun(const ImportFlags& f, std::string_view bytes,
+           const survey::Instrument& instrument, ImportOptions options,
+           const Store& store) {
+  options.special_categories = store.options().special_categories;
+  auto parsed = ParseExport(bytes, instrument, options);
+  if (!parsed.ok()) return ImportFailed(f, parsed.status());
+  nlohmann::json summary = ParsedJson(f, *parsed);
+  summary["answers"] = AnswerReportJson(*parsed, instrument);
+  summary["dry_run"] = true;
+  if (!parsed->problems.empty()) {
+    if (!f.json) PrintAnswers(*parsed, instrument, /*always=*/true);
+    return ReportProblems(f, *parsed, std::move(summary));
+  }
+  summary["would_import"] = parsed->rows.size();
+  if (f.json) {
+    std::cout << summary.dump(2, ' ', false,
+                              nlohmann::json::error_handler_t::replace)
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "Dry run: " << parsed->rows.size() << " records from " << f.file
+            << " (" << FormatName(parsed->format)
+            << " export) would be imported; nothing was stored.\n";
+  std::cout << "Dropped, never stored (they identify people): "
+            << List(parsed->dropped_identifying) << "\n";
+  std::cout << "Not used: " << List(parsed->ignored) << "\n";
+  PrintAnswers(*parsed, instrument, /*always=*/true);
+  return kExitOk;
+}
+
 int RunImport(const Common& c, const ImportFlags& f) {
   auto instrument = LoadInstrument(c);
   if (!instrument.ok()) return Fail(instrument.status());
@@ -247,6 +288,7 @@ int RunImport(const Common& c, const ImportFlags& f) {
   auto t_import = std::chrono::steady_clock::now();
   auto options = ImportOptionsFor(f);
   if (!options.ok()) return Fail(options.status());
+  if (f.dry_run) return DryRun(f, *bytes, *instrument, *options, *store);
   Progress progress(!f.json);
   options->progress = [&](size_t done, size_t total) {
     progress.Update("Reading", done, total);
@@ -262,6 +304,7 @@ int RunImport(const Common& c, const ImportFlags& f) {
   }
   const ImportResult& added = outcome->result;
   if (int rc = AuditImport(*audit, f, parsed, added); rc != kExitOk) return rc;
+  summary["answers"] = AnswerReportJson(parsed, *instrument);
   summary["imported"] = added.added;
   summary["replaced"] = added.replaced;
   summary["left_out_erased"] = added.skipped_erased;
@@ -273,6 +316,7 @@ int RunImport(const Common& c, const ImportFlags& f) {
               << "\n";
   } else {
     PrintImported(f, parsed, added);
+    PrintAnswers(parsed, *instrument, /*always=*/false);
   }
   return kExitOk;
 }
@@ -347,11 +391,12 @@ void AddImportCommand(CLI::App& app, cli::Command& chosen) {
   import->add_flag("--replace", f->replace,
                    "Replace the records of an earlier import of this file");
   import->add_flag("--json", f->json, "Machine-readable summary");
+  import->add_flag("--dry-run", f->dry_run,
+                   "Read and check the export and show what would be "
+                   "imported (columns, coding, answers per item); store "
+                   "nothing");
   import->callback(
-      [c, f, &chosen] { chosen = [c, f] { return RunImport(*c, *f);
-};
-}  // namespace kring::node
-);
+      [c, f, &chosen] { chosen = [c, f] { return RunImport(*c, *f); }; });
 }
 
 void AddSynthCommand(CLI::App& app, cli::Command& chosen) {

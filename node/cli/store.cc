@@ -11,6 +11,7 @@
 #include "nlohmann/json.hpp"
 #include "node/cli/commands.h"
 #include "survey/record.h"
+#include "survey/registry.h"
 #include "util/str_cat.h"
 
 namespace kring::node {
@@ -60,6 +61,9 @@ int RunInit(const Common& c, bool special) {
 // Records of one wave: in all, per grade and per track.
 struct WaveCounts {
   size_t total = 0;
+  // Records per instrument, and per component asked ("perceptions").
+  std::map<std::string, size_t> instrument;
+  std::map<std::string, size_t> component;
   std::map<uint32_t, size_t> grade;
   std::map<std::string, size_t> track;
 };
@@ -76,7 +80,11 @@ void PrintStatusJson(const Common& c, const Store& store, const Waves& waves,
     nlohmann::json g = nlohmann::json::object(), t = nlohmann::json::object();
     for (const auto& [k, v] : w.grade) g[std::to_string(k)] = v;
     for (const auto& [k, v] : w.track) t[k] = v;
-    jw[wave] = {{"records", w.total}, {"by_grade", g}, {"by_track", t}};
+    jw[wave] = {{"records", w.total},
+                {"by_grade", g},
+                {"by_track", t},
+                {"by_instrument", w.instrument},
+                {"components_asked", w.component}};
   }
   out["waves"] = jw;
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
@@ -92,6 +100,10 @@ void PrintStatusText(const Common& c, const Waves& waves, size_t erased) {
     for (const auto& [k, v] : w.grade) std::cout << "  " << k << ": " << v;
     std::cout << "\n  by track:";
     for (const auto& [k, v] : w.track) std::cout << "  " << k << ": " << v;
+    std::cout << "\n  instrument:";
+    for (const auto& [k, v] : w.instrument) std::cout << "  " << k << ": " << v;
+    std::cout << "\n  components asked:";
+    for (const auto& [k, v] : w.component) std::cout << "  " << k << ": " << v;
     std::cout << "\n";
   }
   if (erased > 0) {
@@ -106,9 +118,17 @@ int RunStatus(const Common& c, bool json) {
   auto store = OpenStore(c);
   if (!store.ok()) return Fail(store.status());
   Waves waves;
+  const survey::InstrumentRegistry instruments =
+      survey::InstrumentRegistry::Builtin();
   auto s = store->ForEach([&](const v1::PupilRecord& r) {
     WaveCounts& w = waves[r.wave()];
     ++w.total;
+    ++w.instrument[r.instrument_id()];
+    if (auto ins = instruments.Find(r.instrument_id()); ins.ok()) {
+      for (survey::Component c : survey::ComponentsAsked(r, **ins)) {
+        ++w.component[std::string(survey::ComponentName(c))];
+      }
+    }
     ++w.grade[r.grade()];
     ++w.track[std::string(survey::Name(r.track()))];
   });

@@ -10,6 +10,8 @@ namespace kring::survey::internal {
 
 // The text of survey/instruments/kring-belonging-v1.yaml. Static storage.
 std::string_view BelongingV1Yaml();
+// The text of survey/instruments/kring-belonging-v1-pisa.yaml.
+std::string_view BelongingV1PisaYaml();
 
 }  // namespace kring::survey::internal
 

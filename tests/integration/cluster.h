@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -204,9 +205,12 @@ class Cluster {
   v1::Coordinator::Stub& stub() { return *stub_; }
 
   // A school: store with synthetic pupils, enrolled, not yet running.
+  // `drop_columns`: columns removed from the synthetic export before the
+  // import (a school that asked only part of the questionnaire).
   void AddSchool(const std::string& name, const std::string& municipality,
                  int seed, int rows, const TestUser& approver,
-                 const std::string& extra_enroll = "") {
+                 const std::string& extra_enroll = "",
+                 const std::vector<std::string>& drop_columns = {}) {
     const auto data = dir_ / name;
     const std::string key = (dir_ / (name + ".key")).string();
     const std::string common =
@@ -217,6 +221,7 @@ class Cluster {
     r = Command(StrCatQ(KRING_NODE_BINARY, " synth --rows ", rows, " --seed ",
                         seed, " --out '", csv.string(), "'"));
     ASSERT_EQ(r.exit_code, 0) << r.out;
+    if (!drop_columns.empty()) DropColumns(csv, drop_columns);
     r = Command(
         StrCatQ(KRING_NODE_BINARY, " import '", csv.string(), "'", common));
     ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -231,6 +236,37 @@ class Cluster {
         (dir_ / (approver.id + ".pub")).string(), "'", extra_enroll, common));
     ASSERT_EQ(r.exit_code, 0) << r.out;
     schools_[name] = {data, key};
+  }
+
+  // Rewrites a synthetic kring-template export (no quoted cells) without
+  // the columns whose headers are in `drop`.
+  static void DropColumns(const std::filesystem::path& csv,
+                          const std::vector<std::string>& drop) {
+    std::ifstream in(csv);
+    std::vector<bool> keep;
+    std::string out, line;
+    while (std::getline(in, line)) {
+      std::vector<std::string> cells;
+      std::stringstream cs(line);
+      for (std::string cell; std::getline(cs, cell, ',');) {
+        cells.push_back(cell);
+      }
+      if (!line.empty() && line.back() == ',') cells.emplace_back();
+      if (keep.empty()) {
+        for (const std::string& h : cells) {
+          keep.push_back(std::find(drop.begin(), drop.end(), h) == drop.end());
+        }
+      }
+      std::string kept;
+      bool first = true;
+      for (size_t i = 0; i < cells.size() && i < keep.size(); ++i) {
+        if (!keep[i]) continue;
+        kept += (first ? "" : ",") + cells[i];
+        first = false;
+      }
+      out += kept + "\n";
+    }
+    std::ofstream(csv, std::ios::trunc) << out;
   }
 
   // `crash_after_round` >= 0: the node dies right after sending its

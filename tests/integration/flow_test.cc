@@ -168,6 +168,77 @@ TEST_F(FlowTest, FullQueryEqualsPooledComputation) {
   EXPECT_THAT(audit.out, HasSubstr("Accepted query"));
 }
 
+// A school that asked only the PISA items (no competencies, opportunities
+// or motivation columns) takes part: its records count for the perception
+// scale and are missing from the others, and the network result equals the
+// pooled computation with exact respondent counts.
+TEST_F(FlowTest, PartialQuestionnaireSchoolEqualsPooledComputation) {
+  c_.StartCoordinator(/*decision_seconds=*/60, /*round_seconds=*/4);
+  std::vector<std::string> others;
+  for (const char* id : {"KB_COMP01", "KB_COMP02", "KB_COMP03", "KB_COMP04",
+                         "KB_OPP01", "KB_OPP02", "KB_OPP03", "KB_OPP04",
+                         "KB_MOT01", "KB_MOT02", "KB_MOT03"}) {
+    others.push_back(id);
+  }
+  const std::vector<std::string> names = {"S1", "S2", "S3", "S4"};
+  for (int i = 1; i <= 4; ++i) {
+    const std::string name = names[i - 1];
+    c_.AddSchool(name, kMunicipality.at(name), 100 + i, 150, approver_, "",
+                 name == "S4" ? others : std::vector<std::string>{});
+  }
+  auto records = c_.Records();
+  ASSERT_EQ(records["S4"].size(), 150u);
+  EXPECT_EQ(records["S4"][0].not_asked_size(), 11);
+  EXPECT_EQ(records["S1"][0].not_asked_size(), 0);
+  Start(names);
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  EXPECT_EQ(done.participants(), 4u);
+  EXPECT_EQ(ResultJson(c_, researcher_, q->ticket().query_id()),
+            Pooled(c_, kSpec, names));
+
+  // The counts behind the figures, counted here record by record.
+  auto spec = query::ParseQuerySpecJson(kSpec);
+  const survey::Instrument& ins = survey::Instrument::BelongingV1();
+  auto query = query::Query::Create(*spec, ins);
+  ASSERT_TRUE(query.ok());
+  query::Layout layout(*query);
+  std::vector<uint64_t> sum(layout.size(), 0);
+  uint64_t all = 0, perception = 0, opportunities = 0;
+  for (const std::string& s : names) {
+    auto v = query::Contribution(layout, records[s], kMunicipality.at(s));
+    ASSERT_TRUE(v.ok());
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*v)[i];
+    for (const v1::PupilRecord& r : records[s]) {
+      if (r.wave() != "2025-26") continue;
+      std::vector<uint32_t> resp(r.responses().begin(), r.responses().end());
+      ++all;
+      perception +=
+          ins.ScaleScore(*ins.FindScale("belong_perception"), resp).has_value();
+      opportunities +=
+          ins.ScaleScore(*ins.FindScale("belong_opportunities"), resp)
+              .has_value();
+    }
+  }
+  const std::vector<int> total(layout.query().groups().size(), query::kMargin);
+  const uint64_t* block = &sum[layout.CellIndex(total) * layout.cell_width()];
+  const auto& names_in_cell = layout.element_names();
+  auto element = [&](const std::string& name) {
+    auto it = std::find(names_in_cell.begin(), names_in_cell.end(), name);
+    EXPECT_NE(it, names_in_cell.end()) << name;
+    return block[it - names_in_cell.begin()];
+  };
+  EXPECT_EQ(element("records"), all);
+  EXPECT_EQ(element("schools"), 4u);
+  EXPECT_EQ(element("belong_perception n"), perception);
+  EXPECT_EQ(element("belong_opportunities n"), opportunities);
+  // S4's 150 pupils count for perceptions, not for opportunities.
+  EXPECT_GT(perception, opportunities + 140);
+}
+
 // The real kring-node always adds noise: the release differs from the
 // pooled computation and states the privacy it gives and how much noise a
 // count carries.

@@ -8,6 +8,7 @@
 #include "api/auth.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "survey/instrument.h"
 
 namespace kring::node {
 namespace {
@@ -35,7 +36,8 @@ class MemoryAudit final : public AuditSink {
 class NoRecords final : public SchoolRecords {
  public:
   absl::Status ForEach(
-      const std::function<void(const v1::PupilRecord&)>&) override {
+      const std::function<void(const v1::PupilRecord&)>& f) override {
+    for (const v1::PupilRecord& r : records) f(r);
     return absl::OkStatus();
   }
   absl::StatusOr<bool> Contributed(std::string_view) override { return false; }
@@ -47,6 +49,7 @@ class NoRecords final : public SchoolRecords {
     return spent;
   }
   std::vector<PrivacySpend> spent;
+  std::vector<v1::PupilRecord> records;  // none unless a test adds some
 };
 
 class MemoryPending final : public PendingQueue {
@@ -118,6 +121,51 @@ TEST_F(SessionTest, AcceptsATaskAndExpiredOnesGetNoAnswer) {
   EXPECT_TRUE(replies[0].decision().accept()) << replies[0].decision().reason();
   EXPECT_TRUE(session.Handle(Task(now_.unix_millis - 1), now_).empty());
   EXPECT_THAT(audit_.entries.back().summary, HasSubstr("expired"));
+}
+
+// A school whose records follow only another instrument declines a query
+// over kring-belonging-v1 and says why; one whose records follow the
+// PISA-coded variant takes part.
+TEST_F(SessionTest, QueryOverAnInstrumentTheSchoolLacksIsDeclined) {
+  auto own = survey::Instrument::Parse(R"(
+id: school-own-v1
+version: 1
+title: {nl: "Eigen", en: "Own"}
+response_scales:
+  - id: yesno
+    options:
+      - {code: 1, nl: "nee", en: "no"}
+      - {code: 2, nl: "ja", en: "yes"}
+items:
+  - {id: OWN1, nl: "Vraag", en: "Question", scale: yesno,
+     component: perceptions}
+scales: []
+)");
+  ASSERT_TRUE(own.ok()) << own.status();
+  ASSERT_TRUE(options_.instruments.Add(*std::move(own)).ok());
+  v1::PupilRecord r;
+  r.set_wave("2025-26");
+  r.set_instrument_id("school-own-v1");
+  r.add_responses(2);
+  records_.records.push_back(r);
+  {
+    Session session = Make();
+    auto replies = session.Handle(Task(), now_);
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_FALSE(replies[0].decision().accept());
+    EXPECT_THAT(replies[0].decision().reason(),
+                HasSubstr("this school has no records of instrument "
+                          "`kring-belonging-v1`: its records follow "
+                          "school-own-v1"));
+    EXPECT_THAT(replies[0].decision().reason(), HasSubstr("no item ST034Q01"));
+  }
+  records_.records[0].set_instrument_id("kring-belonging-v1-pisa");
+  records_.records[0].clear_responses();
+  for (int i = 0; i < 17; ++i) records_.records[0].add_responses(1);
+  Session session = Make();
+  auto replies = session.Handle(Task(), now_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].decision().accept()) << replies[0].decision().reason();
 }
 
 TEST_F(SessionTest, ManualAcceptWaitsForSchoolIt) {

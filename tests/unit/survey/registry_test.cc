@@ -35,7 +35,8 @@ scales:
 
 TEST(InstrumentRegistryTest, BuiltinHasBelongingAndEmptyIdMeansIt) {
   InstrumentRegistry r = InstrumentRegistry::Builtin();
-  EXPECT_THAT(r.ids(), ElementsAre("kring-belonging-v1"));
+  EXPECT_THAT(r.ids(),
+              ElementsAre("kring-belonging-v1", "kring-belonging-v1-pisa"));
   auto by_default = r.Find("");
   ASSERT_THAT(by_default.status(), IsOk());
   EXPECT_EQ(*by_default, &Instrument::BelongingV1());
@@ -56,7 +57,8 @@ TEST(InstrumentRegistryTest, AddsOwnInstrumentAndRefusesDuplicateId) {
   auto own = Instrument::Parse(OwnInstrumentYaml("school-own-v1"));
   ASSERT_THAT(own.status(), IsOk());
   ASSERT_THAT(r.Add(*own), IsOk());
-  EXPECT_THAT(r.ids(), ElementsAre("kring-belonging-v1", "school-own-v1"));
+  EXPECT_THAT(r.ids(), ElementsAre("kring-belonging-v1",
+                                   "kring-belonging-v1-pisa", "school-own-v1"));
   auto found = r.Find("school-own-v1");
   ASSERT_THAT(found.status(), IsOk());
   EXPECT_EQ((*found)->id(), "school-own-v1");
