@@ -26,7 +26,7 @@ struct Counts {
 };
 
 // SchoolsAtLeast on `true_sum` plus the summed noise of `shares` schools.
-Counts Run(const NoisePlan& plan, int64_t true_sum, uint32_t shares,
+Counts Draw(const NoisePlan& plan, int64_t true_sum, uint32_t shares,
            uint64_t seed) {
   crypto::DeterministicRandom rng(seed);
   crypto::Rational total = plan.share_sigma2(Layout::kSchools);
@@ -58,15 +58,15 @@ TEST(SchoolsRuleStatisticalTest, ErrorsStayWithinTheStatedBounds) {
 
   // Two full schools: passing three is an error, at most `bound` (plus five
   // binomial SDs of slack for the finite sample).
-  const Counts two = Run(*plan, 2 * cap, n, 1);
+  const Counts two = Draw(*plan, 2 * cap, n, 1);
   const double slack = 5 * std::sqrt(bound * (1 - bound) / kTrials);
   EXPECT_LE(two.at_least_3, kTrials * (bound + slack));
   // Three full schools pass three in all but the same small share.
-  const Counts three = Run(*plan, 3 * cap, n, 2);
+  const Counts three = Draw(*plan, 3 * cap, n, 2);
   EXPECT_GE(three.at_least_3, kTrials * (1 - bound - slack));
   // One school (its indicator at most the cap) never reaches two: the
   // probability is below 2^-40 per cell.
-  const Counts one = Run(*plan, cap, n, 3);
+  const Counts one = Draw(*plan, cap, n, 3);
   EXPECT_EQ(one.at_least_2, 0);
 }
 

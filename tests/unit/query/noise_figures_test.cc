@@ -150,8 +150,6 @@ TEST(NoiseFiguresTest, WithoutNoiseEveryKindIsExact) {
     }
     // DecodeNoisy of the exact sums: the same figures.
     std::vector<int64_t> as_noisy(sums.begin(), sums.end());
-    auto plan = NoisePlan::Create(layout, 0.1, 3, 24);
-    ASSERT_TRUE(plan.ok()) << plan.status();
     auto again = DecodeNoisy(layout, *plan, as_noisy, 24);
     ASSERT_TRUE(again.ok()) << again.status();
     EXPECT_EQ(again->Flat(), exact->Flat());
