@@ -36,7 +36,7 @@ for h in "${harnesses[@]}"; do
     echo "run-long: $h FOUND A CRASH; see $out/$h/log and $out/$h/crashes/" >&2
     status=1
   fi
-  grep -E "^#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss" \
+  grep -E "^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss" \
     "$out/$h/log" | sed "s/^/  $h: /" || true
 done
 exit $status

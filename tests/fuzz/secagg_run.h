@@ -60,6 +60,9 @@ class SecAggRun {
     bool to_node = false;
     v1::SecAggMessage message;
   };
+  // Whether the coordinator released a sum.
+  bool finished() const { return coordinator_->finished(); }
+
   // Every message the honest run sends, in order (for the seed corpus).
   std::vector<Sent> Transcript();
 

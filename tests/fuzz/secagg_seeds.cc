@@ -18,7 +18,12 @@ int main(int argc, char** argv) {
   }
   const std::filesystem::path root = argv[1];
   kring::fuzz::SecAggRun run;
-  for (const auto& sent : run.Transcript()) {
+  const auto transcript = run.Transcript();
+  if (!run.finished()) {
+    std::fprintf(stderr, "secagg_seeds: the honest run released no sum\n");
+    return 1;
+  }
+  for (const auto& sent : transcript) {
     const char* harness = sent.to_node ? "secagg_node" : "secagg_coordinator";
     std::filesystem::create_directories(root / harness);
     const uint8_t round_byte =
