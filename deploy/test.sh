@@ -11,5 +11,5 @@ cd "$(dirname "$0")/.."
 if [[ $# -eq 0 || "$*" == "-L fuzz" ]]; then
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DKRING_FUZZ=ON
   cmake --build build-fuzz --parallel "$(nproc)"
-  (cd build-fuzz && ctest --output-on-failure -L fuzz)
+  (cd build-fuzz && ctest --output-on-failure --parallel "$(nproc)" -L fuzz)
 fi
