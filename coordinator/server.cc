@@ -98,7 +98,10 @@ class MalformedRequestInterceptor final
   }
   void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
     using Hook = grpc::experimental::InterceptionHookPoints;
-    if (m->QueryInterceptionHookPoint(Hook::POST_RECV_MESSAGE)) {
+    // A request that did not parse reaches this hook (if at all) without
+    // a message.
+    if (m->QueryInterceptionHookPoint(Hook::POST_RECV_MESSAGE) &&
+        m->GetRecvMessage() != nullptr) {
       received_ = true;
     }
     if (m->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS) && !received_ &&
