@@ -287,10 +287,10 @@ TEST_F(FlowTest, KringWaitsForTheReleaseAndShowsTheResults) {
       kring("researcher", "query submit --json '" + spec + "'");
   ASSERT_EQ(submit.exit_code, 0) << submit.out;
   const std::string id = nlohmann::json::parse(submit.out)["id"];
-  // Not the colleague's query (yet).
+  // Not the colleague's query (yet): to them it does not exist.
   CommandResult denied = kring("colleague", "results " + id);
   EXPECT_EQ(denied.exit_code, 1);
-  EXPECT_THAT(denied.out, HasSubstr("released to its requester only"));
+  EXPECT_THAT(denied.out, HasSubstr("no query " + id + " that you may see"));
 
   CommandResult approve = kring("approver", "query approve " + id);
   ASSERT_EQ(approve.exit_code, 0) << approve.out;
