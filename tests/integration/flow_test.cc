@@ -675,11 +675,11 @@ TEST_F(FlowTest, MunicipalityPreapprovesItsOwnQuery) {
   v1::QueryInfo done = c_.WaitDone(city, own->ticket().query_id());
   ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
   EXPECT_EQ(done.participants(), 3u);
-  // Another user's query cannot be approved by the municipality.
+  // Another user's query cannot be approved by the municipality: it is
+  // hidden from it, as if it did not exist.
   auto other = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(other.ok());
-  EXPECT_EQ(c_.Approve(city, *other).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(c_.Approve(city, *other).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(FlowTest, ApprovalBySomeoneTheSchoolsDoNotTrustIsDeclined) {
