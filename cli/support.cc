@@ -7,16 +7,34 @@
 #include "util/str_cat.h"
 
 namespace kring::cli {
+namespace {
+
+// `text` with C0 controls, DEL and the C1 controls U+0080-U+009F (UTF-8
+// C2 80-9F; U+009B is a terminal's CSI) replaced by '?', keeping line feeds
+// and tabs if `keep_breaks`.
+std::string Printable(std::string_view text, bool keep_breaks) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const bool c1 = b == 0xc2 && i + 1 < text.size() &&
+                    (static_cast<unsigned char>(text[i + 1]) & 0xe0) == 0x80;
+    if (c1) ++i;
+    const bool control =
+        c1 || b == 0x7f ||
+        (b < 0x20 && !(keep_breaks && (b == '\n' || b == '\t')));
+    out.push_back(control ? '?' : text[i]);
+  }
+  return out;
+}
+
+}  // namespace
 
 int Fail(std::string_view program, const absl::Status& status) {
   // Messages may quote file contents: no control characters reach the
   // terminal but line breaks and tabs.
-  std::string message(ToStd(status.message()));
-  for (char& c : message) {
-    const auto b = static_cast<unsigned char>(c);
-    if ((b < 0x20 && c != '\n' && c != '\t') || b == 0x7f) c = '?';
-  }
-  std::cerr << program << ": " << message << "\n";
+  std::cerr << program << ": "
+            << Printable(ToStd(status.message()), /*keep_breaks=*/true) << "\n";
   return kExitFailed;
 }
 
@@ -26,12 +44,7 @@ int Usage(std::string_view program, std::string_view message) {
 }
 
 std::string OneLine(std::string_view text) {
-  std::string out(text);
-  for (char& ch : out) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (u < 0x20 || u == 0x7f) ch = '?';
-  }
-  return out;
+  return Printable(text, /*keep_breaks=*/false);
 }
 
 std::string LocalMinute(int64_t unix_millis) {

@@ -31,15 +31,16 @@ enum ExitCode : int {
 };
 
 // Prints "PROGRAM: MESSAGE" on stderr (the status's message only, not its
-// code; control characters other than line breaks and tabs become '?') and
-// returns kExitFailed.
+// code; control characters other than line feeds and tabs, as OneLine, become
+// '?') and returns kExitFailed.
 int Fail(std::string_view program, const absl::Status& status);
 
 // Prints "PROGRAM: MESSAGE" on stderr and returns kExitUsage.
 int Usage(std::string_view program, std::string_view message);
 
 // `text` as a terminal prints it on one line: control characters (below
-// 0x20, and 0x7f) become '?'. Other bytes, UTF-8 included, stay.
+// 0x20, 0x7f, and the C1 controls U+0080-U+009F) become '?'. Other bytes,
+// UTF-8 included, stay.
 std::string OneLine(std::string_view text);
 
 // Local time to the minute, "2026-03-14 09:05"; "never" when

@@ -105,7 +105,7 @@ absl::Status Governance::MayApprove(const User& user, const v1::QueryInfo& q,
 absl::StatusOr<v1::QueryInfo> Governance::Approve(const User& user,
                                                   std::string_view query_id,
                                                   std::string_view signature) {
-  KRING_ASSIGN_OR_RETURN(v1::QueryInfo q, db_.GetQuery(query_id));
+  KRING_ASSIGN_OR_RETURN(v1::QueryInfo q, FindVisible(user, query_id));
   // Pre-approval: a municipality signs its own query within its scope
   // (checked at submission).
   const bool self_approval = options_.municipality_preapproval &&
@@ -217,17 +217,25 @@ absl::StatusOr<v1::ListQueriesResponse> Governance::ListPage(
   return page;
 }
 
+absl::StatusOr<v1::QueryInfo> Governance::FindVisible(
+    const User& user, std::string_view query_id) {
+  absl::StatusOr<v1::QueryInfo> q = db_.GetQuery(query_id);
+  if (q.ok() && CanSee(user, *q).ok()) return q;
+  if (!q.ok() && !absl::IsNotFound(q.status())) return q.status();
+  return absl::NotFoundError(
+      StrCat("no query ", query_id,
+             " that you may see; `kring query list` shows yours"));
+}
+
 absl::StatusOr<v1::QueryInfo> Governance::Get(const User& user,
                                               std::string_view query_id) {
-  KRING_ASSIGN_OR_RETURN(v1::QueryInfo q, db_.GetQuery(query_id));
-  KRING_RETURN_IF_ERROR(CanSee(user, q));
-  return q;
+  return FindVisible(user, query_id);
 }
 
 absl::StatusOr<std::string> Governance::Result(const User& user,
                                                std::string_view query_id,
                                                v1::ResultFormat format) {
-  KRING_ASSIGN_OR_RETURN(const v1::QueryInfo q, db_.GetQuery(query_id));
+  KRING_ASSIGN_OR_RETURN(const v1::QueryInfo q, FindVisible(user, query_id));
   // Results go to the requester only (and to users an admin granted).
   if (q.ticket().requester_id() != user.user_id &&
       !IsGranted(db_, query_id, user.user_id)) {

@@ -68,6 +68,9 @@ class Governance {
   absl::StatusOr<v1::ListQueriesResponse> ListPage(const User& user,
                                                    std::string_view page_token,
                                                    size_t max_bytes);
+  // A query `user` may see. NOT_FOUND, with the same message, whether the
+  // query does not exist or is hidden from `user` (so that its existence
+  // is not revealed); Approve and Result answer unseen queries the same way.
   absl::StatusOr<v1::QueryInfo> Get(const User& user,
                                     std::string_view query_id);
   // The released result, to its requester and grantees only.
@@ -77,6 +80,9 @@ class Governance {
 
  private:
   absl::Status CanSee(const User& user, const v1::QueryInfo& q);
+  // The query if `user` may see it; else NOT_FOUND as for a missing one.
+  absl::StatusOr<v1::QueryInfo> FindVisible(const User& user,
+                                            std::string_view query_id);
   absl::Status MayApprove(const User& user, const v1::QueryInfo& q,
                           bool self_approval);
 

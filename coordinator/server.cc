@@ -6,12 +6,14 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "api/channel.h"
 #include "api/limits.h"
 #include "api/status.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/support/server_interceptor.h"
 #include "kring/v1/service.grpc.pb.h"
 #include "util/file.h"
 #include "util/status_macros.h"
@@ -78,6 +80,57 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* ctx,
   return Reply(ctx, api::ToGrpcStatus(status));
 }
 
+// gRPC answers a unary request whose bytes do not parse with INTERNAL or
+// UNIMPLEMENTED and an empty message, before any handler runs; the
+// contract is INVALID_ARGUMENT with a message. Rewrites that status on
+// unary calls that never received their request.
+class MalformedRequestInterceptor final
+    : public grpc::experimental::Interceptor {
+ public:
+  explicit MalformedRequestInterceptor(grpc::experimental::ServerRpcInfo* info)
+      : info_(info) {}
+  // gRPC's own answer to a request it could not parse: INTERNAL (sync API)
+  // or UNIMPLEMENTED (callback API), without a message.
+  static bool Unparsed(const grpc::Status& s) {
+    return s.error_message().empty() &&
+           (s.error_code() == grpc::StatusCode::INTERNAL ||
+            s.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+  }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    using Hook = grpc::experimental::InterceptionHookPoints;
+    // A request that did not parse reaches this hook (if at all) without
+    // a message.
+    if (m->QueryInterceptionHookPoint(Hook::POST_RECV_MESSAGE) &&
+        m->GetRecvMessage() != nullptr) {
+      received_ = true;
+    }
+    if (m->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS) && !received_ &&
+        info_->type() == grpc::experimental::ServerRpcInfo::Type::UNARY &&
+        Unparsed(m->GetSendStatus())) {
+      m->ModifySendStatus(grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          StrCat("the request to ", info_->method(),
+                 " is not a valid protobuf message of its type "
+                 "(proto/kring/v1/service.proto); build it with code "
+                 "generated from that file")));
+    }
+    m->Proceed();
+  }
+
+ private:
+  grpc::experimental::ServerRpcInfo* info_;
+  bool received_ = false;
+};
+
+class MalformedRequestInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new MalformedRequestInterceptor(info);
+  }
+};
+
 class NodeStream;
 
 // Node streams still waiting for their hello, closed by the sweeper at
@@ -100,9 +153,11 @@ class Service;
 // A node's Connect stream as a callback reactor: hello first, then the
 // node's messages to the engine; the engine's messages are queued by Send
 // (a NodeLink, shared with the dispatcher) and written one at a time, so
-// the engine never blocks on a slow node.
-class NodeStream final : public grpc::ServerBidiReactor<v1::NodeToCoordinator,
-                                                        v1::CoordinatorToNode> {
+// the engine never blocks on a slow node. It reads raw frames and parses
+// them itself: gRPC reports a frame that does not parse like the end of the
+// stream, and a garbage frame must end it with an error, not OK.
+class NodeStream final
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   NodeStream(Service& service, grpc::CallbackServerContext* ctx);
 
@@ -129,6 +184,9 @@ class NodeStream final : public grpc::ServerBidiReactor<v1::NodeToCoordinator,
   };
 
   void OnHello();
+  // Parses the frame read into in_bytes_ into in_; INVALID_ARGUMENT if it
+  // is not a NodeToCoordinator message.
+  absl::Status ParseFrame();
   // Ends the stream with `status` once queued writes are done. Not with
   // mu_ held.
   void End(const grpc::Status& status);
@@ -140,10 +198,11 @@ class NodeStream final : public grpc::ServerBidiReactor<v1::NodeToCoordinator,
   Service& service_;
   const std::string host_;
   std::shared_ptr<Link> link_;
+  grpc::ByteBuffer in_bytes_;
   v1::NodeToCoordinator in_;
 
   std::mutex mu_;
-  std::deque<v1::CoordinatorToNode> out_;  // front is being written
+  std::deque<grpc::ByteBuffer> out_;  // serialized; front is being written
   bool writing_ = false;
   bool ending_ = false;
   bool finished_ = false;
@@ -152,7 +211,21 @@ class NodeStream final : public grpc::ServerBidiReactor<v1::NodeToCoordinator,
   std::string school_;  // set once the hello is verified
 };
 
-class Service final : public v1::Coordinator::CallbackService {
+// Every method on the callback API; Connect on raw frames (NodeStream).
+using C = v1::Coordinator;
+using CoordinatorBase =
+    C::WithCallbackMethod_SubmitQuery<C::WithCallbackMethod_ListQueries<
+        C::WithCallbackMethod_GetQuery<C::WithCallbackMethod_ApproveQuery<
+            C::WithCallbackMethod_RejectQuery<C::WithCallbackMethod_GetResult<
+                C::WithCallbackMethod_CreateEnrollmentCode<
+                    C::WithCallbackMethod_RegisterUser<
+                        C::WithCallbackMethod_GrantResult<
+                            C::WithCallbackMethod_ListNodes<
+                                C::WithCallbackMethod_Enroll<
+                                    C::WithRawCallbackMethod_Connect<
+                                        C::Service>>>>>>>>>>>>;
+
+class Service final : public CoordinatorBase {
  public:
   Service(Engine* engine, const ServerOptions& o)
       : engine_(engine),
@@ -315,8 +388,8 @@ class Service final : public v1::Coordinator::CallbackService {
     return Reply(ctx, grpc::Status::OK);
   }
 
-  grpc::ServerBidiReactor<v1::NodeToCoordinator, v1::CoordinatorToNode>*
-  Connect(grpc::CallbackServerContext* ctx) override {
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Connect(
+      grpc::CallbackServerContext* ctx) override {
     return new NodeStream(*this, ctx);
   }
 
@@ -358,7 +431,19 @@ NodeStream::NodeStream(Service& service, grpc::CallbackServerContext* ctx)
       link_(std::make_shared<Link>(this)) {
   service_.pending().Add(this, std::chrono::steady_clock::now() +
                                    service_.options().hello_deadline);
-  StartRead(&in_);
+  StartRead(&in_bytes_);
+}
+
+absl::Status NodeStream::ParseFrame() {
+  in_.Clear();
+  if (!grpc::SerializationTraits<v1::NodeToCoordinator>::Deserialize(&in_bytes_,
+                                                                     &in_)
+           .ok()) {
+    return absl::InvalidArgumentError(
+        "a frame on the node stream is not a kring.v1.NodeToCoordinator "
+        "message (proto/kring/v1/service.proto); the stream ends");
+  }
+  return absl::OkStatus();
 }
 
 void NodeStream::OnReadDone(bool ok) {
@@ -370,22 +455,24 @@ void NodeStream::OnReadDone(bool ok) {
     OnHello();
     return;
   }
-  if (absl::Status s = api::CheckFieldLimits(in_); !s.ok()) {
+  absl::Status s = ParseFrame();
+  if (s.ok()) s = api::CheckFieldLimits(in_);
+  if (!s.ok()) {
     End(api::ToGrpcStatus(s));
     return;
   }
   if (service_.AllowNode(school_)) service_.engine().FromNode(school_, in_);
-  StartRead(&in_);
+  StartRead(&in_bytes_);
 }
 
 void NodeStream::OnHello() {
-  absl::Status refused;
-  if (!in_.has_hello()) {
+  // A frame that does not parse counts as a failed hello.
+  absl::Status refused = ParseFrame();
+  if (refused.ok() && !in_.has_hello()) {
     refused = absl::UnauthenticatedError(
         "a node's first message must be its signed hello");
-  } else if (absl::Status s = api::CheckFieldLimits(in_); !s.ok()) {
-    refused = s;
   }
+  if (refused.ok()) refused = api::CheckFieldLimits(in_);
   absl::StatusOr<std::string> school =
       refused.ok() ? service_.engine().Hello(in_.hello()) : refused;
   if (!school.ok()) {
@@ -401,13 +488,20 @@ void NodeStream::OnHello() {
     End(api::ToGrpcStatus(s));
     return;
   }
-  StartRead(&in_);
+  StartRead(&in_bytes_);
 }
 
 bool NodeStream::Enqueue(const v1::CoordinatorToNode& m) {
+  grpc::ByteBuffer bytes;
+  bool own = false;
+  if (!grpc::SerializationTraits<v1::CoordinatorToNode>::Serialize(m, &bytes,
+                                                                   &own)
+           .ok()) {
+    return false;
+  }
   std::lock_guard lock(mu_);
   if (ending_ || cancelled_) return false;
-  out_.push_back(m);
+  out_.push_back(std::move(bytes));
   if (!writing_) {
     writing_ = true;
     StartWrite(&out_.front());
@@ -587,6 +681,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Engine* engine,
   builder.AddListeningPort(o.listen, creds, &port);
   builder.RegisterService(impl->service.get());
   SetTransportOptions(o, builder);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(
+      std::make_unique<MalformedRequestInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   impl->sweeper = std::make_unique<HelloSweeper>(impl->service->pending());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || port == 0) {

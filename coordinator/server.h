@@ -8,6 +8,9 @@
 // a reactor and a NodeLink. Also: the standard health service and server
 // reflection, TLS (or plaintext on loopback only), keepalive, a hello
 // deadline and message-size limits. No governance or protocol logic.
+// Bytes that do not parse as the request (or, on a node stream, as a
+// NodeToCoordinator frame) get INVALID_ARGUMENT with a message; a garbage
+// frame ends the stream with that error, never with OK.
 //
 // Rate limits: a signed request is charged to its user once authenticated;
 // a request that fails authentication, a failed hello and an enrollment

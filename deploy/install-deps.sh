@@ -9,6 +9,9 @@ PACKAGES=(
   cmake
   pkg-config
   clang-format
+  clang-14
+  libclang-rt-14-dev
+  llvm-14
   libsodium-dev
   libprotobuf-dev
   protobuf-compiler

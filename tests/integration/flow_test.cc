@@ -283,10 +283,10 @@ TEST_F(FlowTest, KringWaitsForTheReleaseAndShowsTheResults) {
       kring("researcher", "query submit --json '" + spec + "'");
   ASSERT_EQ(submit.exit_code, 0) << submit.out;
   const std::string id = nlohmann::json::parse(submit.out)["id"];
-  // Not the colleague's query (yet).
+  // Not the colleague's query (yet): to them it does not exist.
   CommandResult denied = kring("colleague", "results " + id);
   EXPECT_EQ(denied.exit_code, 1);
-  EXPECT_THAT(denied.out, HasSubstr("released to its requester only"));
+  EXPECT_THAT(denied.out, HasSubstr("no query " + id + " that you may see"));
 
   CommandResult approve = kring("approver", "query approve " + id);
   ASSERT_EQ(approve.exit_code, 0) << approve.out;
@@ -708,11 +708,11 @@ TEST_F(FlowTest, MunicipalityPreapprovesItsOwnQuery) {
   v1::QueryInfo done = c_.WaitDone(city, own->ticket().query_id());
   ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
   EXPECT_EQ(done.participants(), 3u);
-  // Another user's query cannot be approved by the municipality.
+  // Another user's query cannot be approved by the municipality: it is
+  // hidden from it, as if it did not exist.
   auto other = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(other.ok());
-  EXPECT_EQ(c_.Approve(city, *other).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(c_.Approve(city, *other).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(FlowTest, ApprovalBySomeoneTheSchoolsDoNotTrustIsDeclined) {

@@ -15,6 +15,16 @@ TEST(OneLineTest, ReplacesControlCharactersOnly) {
   EXPECT_EQ(OneLine(""), "");
 }
 
+// Issue 12, item 8: file contents in messages never reach the terminal as
+// escape sequences, in either encoding of CSI.
+TEST(OneLineTest, ReplacesEscapeSequencesAndC1Controls) {
+  EXPECT_EQ(OneLine("\x1b[2J\x1b]0;t\x07x"), "?[2J?]0;t?x");
+  EXPECT_EQ(OneLine("a\xc2\x9b"
+                    "31mb\xc2\x85"),
+            "a?31mb?");
+  EXPECT_EQ(OneLine("\xc2\xa0\xc2"), "\xc2\xa0\xc2");  // NBSP stays
+}
+
 TEST(TimeTest, UtcTimestamp) {
   EXPECT_EQ(UtcTimestamp(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(UtcTimestamp(1773476700123), "2026-03-14T08:25:00Z");

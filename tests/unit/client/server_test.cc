@@ -13,12 +13,14 @@
 #include "api/channel.h"
 #include "client/connection.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "kring/v1/service.grpc.pb.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/wait.h"
 #include "tests/unit/client/test_coordinator.h"
+#include "util/str_cat.h"
 
 namespace kring::coordinator {
 namespace {
@@ -196,6 +198,108 @@ TEST_F(ServerTest, AnUnauthenticatedFloodDoesNotLockOutSignedUsers) {
   EXPECT_THAT(
       conn->Call(&v1::Coordinator::Stub::ListNodes, v1::ListNodesRequest()),
       IsOk());
+}
+
+// A raw client: sends bytes that are not a valid request (issue 12, item 8).
+class RawClient {
+ public:
+  explicit RawClient(const std::string& address)
+      : stub_(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())) {}
+  ~RawClient() {
+    cq_.Shutdown();
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) {
+    }
+  }
+
+  // A unary call of `method` ("/kring.v1.Coordinator/GetQuery") with
+  // `bytes` as the request.
+  grpc::Status Unary(const std::string& method, const std::string& bytes) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(30));
+    grpc::ByteBuffer request = Buffer(bytes), response;
+    auto call = stub_.PrepareUnaryCall(&ctx, method, request, &cq_);
+    call->StartCall();
+    grpc::Status status;
+    call->Finish(&response, &status, Tag(1));
+    Await(1);
+    return status;
+  }
+
+  // Opens Connect and writes each of `frames` as one message, then reads
+  // until the coordinator ends the stream; returns its status.
+  grpc::Status Stream(const std::vector<std::string>& frames) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(30));
+    auto call = stub_.PrepareCall(&ctx, "/kring.v1.Coordinator/Connect", &cq_);
+    call->StartCall(Tag(1));
+    Await(1);
+    for (const std::string& f : frames) {
+      grpc::ByteBuffer b = Buffer(f);
+      call->Write(b, Tag(2));
+      if (!Await(2)) break;
+    }
+    grpc::ByteBuffer in;
+    do {
+      call->Read(&in, Tag(3));
+    } while (Await(3));
+    grpc::Status status;
+    call->Finish(&status, Tag(4));
+    Await(4);
+    return status;
+  }
+
+ private:
+  static void* Tag(intptr_t i) { return reinterpret_cast<void*>(i); }
+  static grpc::ByteBuffer Buffer(const std::string& bytes) {
+    grpc::Slice slice(bytes);
+    return grpc::ByteBuffer(&slice, 1);
+  }
+  // Waits for `tag`; its ok flag.
+  bool Await(intptr_t tag) {
+    void* got;
+    bool ok = false;
+    while (cq_.Next(&got, &ok)) {
+      if (got == Tag(tag)) return ok;
+    }
+    return false;
+  }
+
+  grpc::GenericStub stub_;
+  grpc::CompletionQueue cq_;
+};
+
+// Not a protobuf message: a field with number 0, then a truncated varint.
+const std::string kGarbage("\x00\xff\xff\xff", 4);
+
+TEST_F(ServerTest, MalformedRequestBytesAreInvalidArgument) {
+  RawClient raw(c_.address());
+  for (const char* method : {"GetQuery", "SubmitQuery", "Enroll"}) {
+    const grpc::Status s =
+        raw.Unary(StrCat("/kring.v1.Coordinator/", method), kGarbage);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_THAT(s.error_message(), HasSubstr(method));
+    EXPECT_THAT(s.error_message(), HasSubstr("service.proto"));
+  }
+}
+
+TEST_F(ServerTest, AGarbageFrameAfterTheHelloEndsTheStreamWithAnError) {
+  const auto key = crypto::IdentityKeyPair::Generate();
+  const std::string school = Enroll(key);
+  RawClient raw(c_.address());
+  const grpc::Status s =
+      raw.Stream({Hello(school, key).SerializeAsString(), kGarbage});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("NodeToCoordinator"));
+  // Garbage in place of the hello is refused the same way.
+  const grpc::Status first = RawClient(c_.address()).Stream({kGarbage});
+  EXPECT_EQ(first.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << first.error_message();
 }
 
 TEST_F(ServerTest, EnrollmentAttemptsAreLimitedPerAddress) {

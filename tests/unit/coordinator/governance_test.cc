@@ -142,7 +142,7 @@ TEST_F(GovernanceTest, MunicipalityPreapprovalOnlyForItsOwnQuery) {
                              g.Submit(researcher_, Spec(), 0));
   EXPECT_THAT(
       g.Approve(municipality_, other.ticket().query_id(), Sign("gm", other)),
-      StatusIs(absl::StatusCode::kPermissionDenied));
+      StatusIs(absl::StatusCode::kNotFound));  // not its query: hidden
 }
 
 TEST_F(GovernanceTest, RejectByApproversOnlyAndOnlyWhileAwaiting) {
@@ -162,12 +162,39 @@ TEST_F(GovernanceTest, RejectByApproversOnlyAndOnlyWhileAwaiting) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+// Issue 12, item 8: a query hidden from a user answers exactly as a query
+// that does not exist, so ids cannot be probed.
+TEST_F(GovernanceTest, HiddenQueriesLookLikeMissingOnes) {
+  Governance g = Make();
+  KRING_ASSERT_OK_AND_ASSIGN(const v1::QueryInfo q,
+                             g.Submit(researcher_, Spec(), 0));
+  const std::string id = q.ticket().query_id();
+  const std::string missing = "q-000000000000";
+  ASSERT_EQ(missing.size(), id.size());
+  // Only the id in the message differs.
+  auto same = [&](const absl::Status& hidden, const absl::Status& absent) {
+    EXPECT_EQ(hidden.code(), absl::StatusCode::kNotFound) << hidden;
+    EXPECT_EQ(hidden.code(), absent.code());
+    std::string h(hidden.message());
+    h.replace(h.find(id), id.size(), missing);
+    EXPECT_EQ(h, absent.message());
+  };
+  same(g.Get(other_, id).status(), g.Get(other_, missing).status());
+  same(g.Approve(other_, id, Sign("other", q)).status(),
+       g.Approve(other_, missing, "sig").status());
+  same(g.Result(other_, id, v1::RESULT_FORMAT_JSON).status(),
+       g.Result(other_, missing, v1::RESULT_FORMAT_JSON).status());
+  // Those who may see it still get the real reason.
+  EXPECT_THAT(g.Approve(researcher_, id, Sign("researcher", q)),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
 TEST_F(GovernanceTest, QueriesAndResultsAreVisibleToWhomTheyBelong) {
   Governance g = Make();
   KRING_ASSERT_OK_AND_ASSIGN(const v1::QueryInfo q,
                              g.Submit(researcher_, Spec(), 0));
   const std::string id = q.ticket().query_id();
-  EXPECT_THAT(g.Get(other_, id), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(g.Get(other_, id), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(g.Get(approver_, id), IsOk());
   EXPECT_EQ(g.List(other_)->size(), 0u);
   EXPECT_EQ(g.List(admin_)->size(), 1u);
