@@ -141,6 +141,7 @@ class NodeStream final : public grpc::ServerBidiReactor<v1::NodeToCoordinator,
   const std::string host_;
   std::shared_ptr<Link> link_;
   v1::NodeToCoordinator in_;
+  api::ChunkAssembler assembler_{api::kMaxMessageBytes};  // after the hello
 
   std::mutex mu_;
   std::deque<v1::CoordinatorToNode> out_;  // front is being written
@@ -370,11 +371,22 @@ void NodeStream::OnReadDone(bool ok) {
     OnHello();
     return;
   }
-  if (absl::Status s = api::CheckFieldLimits(in_); !s.ok()) {
-    End(api::ToGrpcStatus(s));
+  // Chunks are joined first; limits and the rate apply to whole messages.
+  auto whole = assembler_.Add(std::move(in_));
+  in_.Clear();
+  if (!whole.ok()) {
+    End(api::ToGrpcStatus(whole.status()));
     return;
   }
-  if (service_.AllowNode(school_)) service_.engine().FromNode(school_, in_);
+  if (whole->has_value()) {
+    if (absl::Status s = api::CheckFieldLimits(**whole); !s.ok()) {
+      End(api::ToGrpcStatus(s));
+      return;
+    }
+    if (service_.AllowNode(school_)) {
+      service_.engine().FromNode(school_, **whole);
+    }
+  }
   StartRead(&in_);
 }
 
@@ -535,8 +547,8 @@ struct Server::Impl {
 namespace {
 
 void SetTransportOptions(const ServerOptions& o, grpc::ServerBuilder& b) {
-  b.SetMaxReceiveMessageSize(o.max_message_bytes);
-  b.SetMaxSendMessageSize(o.max_message_bytes);
+  b.SetMaxReceiveMessageSize(o.max_receive_bytes);
+  b.SetMaxSendMessageSize(api::kMaxMessageBytes);
   b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
                        static_cast<int>(o.keepalive_time.count()));
   b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
