@@ -7,6 +7,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -38,10 +39,13 @@ constexpr const char* kCountSpec = R"({"statistic": "count",
 const auto kDiskFull =
     AnyOf(HasSubstr("the disk is full"), HasSubstr("could not write"));
 
-// Sets the file size limit of process `pid` (0: nothing can be written;
-// RLIM_INFINITY lifts it).
+// Sets the (soft) file size limit of process `pid` (0: nothing can be
+// written; RLIM_INFINITY lifts it). The hard limit stays as it is, so the
+// test may lift the soft one again.
 void LimitFileSize(pid_t pid, rlim_t bytes) {
-  const rlimit limit{bytes, bytes};
+  rlimit limit{};
+  ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, nullptr, &limit), 0);
+  limit.rlim_cur = std::min(bytes, limit.rlim_max);
   ASSERT_EQ(prlimit(pid, RLIMIT_FSIZE, &limit, nullptr), 0)
       << std::strerror(errno);
 }
