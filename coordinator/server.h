@@ -58,9 +58,13 @@ struct ServerOptions {
   // messages are read within it, so a flood of large unauthenticated
   // messages is refused (RESOURCE_EXHAUSTED) instead of buffered: 16
   // concurrent 63 MiB requests peak at about 100-250 MiB of RSS instead of
-  // 2.4 GB. (Since the receive limit is max_receive_bytes, such a request
-  // is refused from its length alone.)
-  int64_t memory_quota_bytes = int64_t{64} << 20;
+  // 2.4 GB. gRPC (1.51, and later: grpc/grpc#43012) reads a whole message
+  // before it compares its size with max_receive_bytes, so the quota, not
+  // the receive limit, bounds what one oversized message costs: with 32
+  // MiB, a 63 MiB message is never held whole. Legitimate messages are at
+  // most max_receive_bytes (node messages come in chunks), so about 30 can
+  // be read at once.
+  int64_t memory_quota_bytes = int64_t{32} << 20;
 };
 
 class Server {

