@@ -12,7 +12,8 @@
 //   municipalities (scope, spec)     512 entries (the Netherlands has ~350)
 //   a whole user request             64 KiB (kMaxRequestBytes)
 //   a message before authentication  64 KiB (kPreAuthMessageBytes)
-//   a node's message after its hello 64 MiB (kMaxMessageBytes)
+//   any one message received         1 MiB (kMaxReceiveBytes, api/chunks.h)
+//   a node's message after its hello 64 MiB (kMaxMessageBytes), in chunks
 //   one ListQueries page             1 MiB of queries (kListPageBytes)
 //
 // Secure-aggregation payloads (SecAggMessage) are bounded by the message

@@ -27,7 +27,13 @@ absl::Status RecordAudit(AuditLog& log, std::string_view kind,
                          std::string_view summary) {
   const absl::Status s = log.Append(kind, summary);
   if (s.ok()) return s;
-  return absl::InternalError(
+  // A full disk stays RESOURCE_EXHAUSTED; anything else is the
+  // coordinator's own problem.
+  const absl::StatusCode code = s.code() == absl::StatusCode::kResourceExhausted
+                                    ? s.code()
+                                    : absl::StatusCode::kInternal;
+  return absl::Status(
+      code,
       StrCat("the coordinator's audit log cannot be written (",
              ToStd(s.message()), "), so the `", kind,
              "` step was not done: nothing happens unrecorded. Check the data "

@@ -27,9 +27,10 @@ class AuditLog {
 // the result.
 std::unique_ptr<AuditLog> DbAuditLog(CoordinatorDb& db);
 
-// Appends (`kind`, `summary`) to `log`. On failure, an INTERNAL error that
-// says the `kind` action was not done because the audit log could not be
-// written, and how to fix it.
+// Appends (`kind`, `summary`) to `log`. On failure, an error that says the
+// `kind` action was not done because the audit log could not be written,
+// and how to fix it: RESOURCE_EXHAUSTED if the cause was (a full disk),
+// INTERNAL otherwise.
 absl::Status RecordAudit(AuditLog& log, std::string_view kind,
                          std::string_view summary);
 

@@ -257,6 +257,7 @@ void Dispatcher::FromNode(const std::string& school_id,
 void Dispatcher::Tick() {
   std::lock_guard lock(mu_);
   const int64_t now = clock_.NowUnixMillis();
+  StoreUnstored(now);
   std::vector<std::string> ids;
   for (const auto& [id, run] : runs_) ids.push_back(id);
   for (const std::string& id : ids) {
@@ -306,28 +307,56 @@ void Dispatcher::Finish(RunDriver& run) {
 v1::QueryInfo Dispatcher::Store(v1::QueryInfo info,
                                 const absl::Status& status) {
   const std::string& qid = info.ticket().query_id();
+  std::string unaudited, plain_reason;
   if (status.ok()) {
     info.set_state(v1::QUERY_STATE_RELEASED);
   } else {
     info.set_state(v1::QUERY_STATE_FAILED);
-    info.set_reason(std::string(ToStd(status.message())));
-    if (auto s = RecordAudit(audit_, "failed",
-                             StrCat("query ", qid, " failed: ", info.reason()));
-        !s.ok()) {
-      info.set_reason(StrCat(info.reason(),
+    plain_reason = std::string(ToStd(status.message()));
+    info.set_reason(plain_reason);
+    const std::string summary =
+        StrCat("query ", qid, " failed: ", plain_reason);
+    if (auto s = RecordAudit(audit_, "failed", summary); !s.ok()) {
+      unaudited = summary;
+      info.set_reason(StrCat(plain_reason,
                              " (this failure is not in the "
                              "audit log either: ",
                              ToStd(s.message()), ")"));
     }
   }
   if (auto s = db_.PutQuery(info); !s.ok()) {
-    // Still RUNNING in the database: the next start fails it.
+    // Readers see the outcome (Overlay); Tick stores it once it can, and
+    // if the coordinator stops first, the next start fails the run.
     std::cerr << "kring-coordinator: cannot store the outcome of query " << qid
-              << ": " << s.message() << "\n";
+              << " yet (retrying): " << s.message() << "\n";
+    unstored_[qid] = {info, unaudited, plain_reason};
   }
   ++ends_;
   ended_.notify_all();
   return info;
+}
+
+void Dispatcher::StoreUnstored(int64_t now_millis) {
+  if (unstored_.empty() || now_millis < next_store_retry_millis_) return;
+  next_store_retry_millis_ = now_millis + 1000;
+  for (auto it = unstored_.begin(); it != unstored_.end();) {
+    Unstored& u = it->second;
+    if (!u.unaudited.empty()) {
+      if (!RecordAudit(audit_, "failed", u.unaudited).ok()) return;
+      u.unaudited.clear();
+      u.info.set_reason(u.plain_reason);
+    }
+    if (!db_.PutQuery(u.info).ok()) return;
+    std::cerr << "kring-coordinator: stored the outcome of query " << it->first
+              << "\n";
+    it = unstored_.erase(it);
+  }
+}
+
+void Dispatcher::Overlay(v1::QueryInfo& q) {
+  std::lock_guard lock(mu_);
+  auto it = unstored_.find(q.ticket().query_id());
+  if (it != unstored_.end()) q = it->second.info;
 }
 
 absl::Status Dispatcher::Release(const RunDriver& run, const RunSum& sum) {

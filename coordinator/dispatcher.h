@@ -85,6 +85,11 @@ class Dispatcher {
   // scheduler's function.
   void Tick();
 
+  // Replaces `q` with the outcome of its run if the database could not take
+  // that outcome yet (a full disk): readers see the run FAILED (or
+  // RELEASED) rather than RUNNING. Tick stores such outcomes once it can.
+  void Overlay(v1::QueryInfo& q);
+
   // Benchmark only: runs dispatched from now on use plaintext vectors.
   void SetBenchmarkPlaintext(bool on);
   // Counts ended runs; with AwaitEnd, lets a caller wait without missing
@@ -111,6 +116,9 @@ class Dispatcher {
   void Finish(RunDriver& run);
   // Decoding, disclosure control, the ledger and the stored result.
   absl::Status Release(const RunDriver& run, const RunSum& sum);
+  // Stores the outcomes Store could not (their audit entry first), once a
+  // second at most. mu_ held.
+  void StoreUnstored(int64_t now_millis);
   void Remember(const v1::CoordinatorToNode& end,
                 const std::set<std::string>& targets);
   void SendTo(const std::string& school_id, const v1::CoordinatorToNode& m);
@@ -143,6 +151,15 @@ class Dispatcher {
   static constexpr size_t kRecentEnds = 256;
   std::map<std::string, std::deque<v1::NodeEvent>> events_;
   static constexpr size_t kEventsPerSchool = 8;
+  // Outcomes of runs the database could not take yet, by query id, with
+  // their "failed" audit entry if that could not be written either.
+  struct Unstored {
+    v1::QueryInfo info;
+    std::string unaudited;     // the entry's summary, or empty
+    std::string plain_reason;  // the reason without the audit note
+  };
+  std::map<std::string, Unstored> unstored_;
+  int64_t next_store_retry_millis_ = 0;
   query::ReleaseLedger ledger_;
   query::RepeatAnswers repeats_;
   bool benchmark_plaintext_ = false;

@@ -64,23 +64,42 @@ absl::StatusOr<v1::QueryInfo> Engine::Submit(const User& user,
 }
 
 absl::StatusOr<std::vector<v1::QueryInfo>> Engine::List(const User& user) {
-  return governance_.List(user);
+  KRING_ASSIGN_OR_RETURN(std::vector<v1::QueryInfo> queries,
+                         governance_.List(user));
+  for (v1::QueryInfo& q : queries) dispatcher_->Overlay(q);
+  return queries;
 }
 
 absl::StatusOr<v1::ListQueriesResponse> Engine::ListPage(
     const User& user, std::string_view page_token) {
-  return governance_.ListPage(user, page_token, api::kListPageBytes);
+  KRING_ASSIGN_OR_RETURN(
+      v1::ListQueriesResponse page,
+      governance_.ListPage(user, page_token, api::kListPageBytes));
+  for (v1::QueryInfo& q : *page.mutable_queries()) dispatcher_->Overlay(q);
+  return page;
 }
 
 absl::StatusOr<v1::QueryInfo> Engine::Get(const User& user,
                                           std::string_view query_id) {
-  return governance_.Get(user, query_id);
+  KRING_ASSIGN_OR_RETURN(v1::QueryInfo q, governance_.Get(user, query_id));
+  dispatcher_->Overlay(q);
+  return q;
 }
 
 absl::StatusOr<std::string> Engine::Result(const User& user,
                                            std::string_view query_id,
                                            v1::ResultFormat format) {
-  return governance_.Result(user, query_id, format);
+  auto result = governance_.Result(user, query_id, format);
+  if (result.status().code() != absl::StatusCode::kFailedPrecondition) {
+    return result;
+  }
+  // A run whose failure the database could not take yet: say why.
+  KRING_ASSIGN_OR_RETURN(v1::QueryInfo q, db_->GetQuery(query_id));
+  dispatcher_->Overlay(q);
+  if (q.state() != v1::QUERY_STATE_FAILED) return result;
+  return absl::FailedPreconditionError(
+      StrCat("query ", query_id, " has no result (",
+             v1::QueryState_Name(q.state()), ": ", q.reason(), ")"));
 }
 
 absl::StatusOr<v1::QueryInfo> Engine::Approve(const User& user,
@@ -162,6 +181,7 @@ absl::StatusOr<v1::QueryInfo> Engine::WaitForQuery(
   while (true) {
     const uint64_t seen = dispatcher_->ends();
     KRING_ASSIGN_OR_RETURN(v1::QueryInfo q, db_->GetQuery(query_id));
+    dispatcher_->Overlay(q);
     if (q.state() == v1::QUERY_STATE_RELEASED ||
         q.state() == v1::QUERY_STATE_FAILED ||
         q.state() == v1::QUERY_STATE_REJECTED) {

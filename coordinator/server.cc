@@ -200,6 +200,7 @@ class NodeStream final
   std::shared_ptr<Link> link_;
   grpc::ByteBuffer in_bytes_;
   v1::NodeToCoordinator in_;
+  api::ChunkAssembler assembler_{api::kMaxMessageBytes};  // after the hello
 
   std::mutex mu_;
   std::deque<grpc::ByteBuffer> out_;  // serialized; front is being written
@@ -455,13 +456,26 @@ void NodeStream::OnReadDone(bool ok) {
     OnHello();
     return;
   }
-  absl::Status s = ParseFrame();
-  if (s.ok()) s = api::CheckFieldLimits(in_);
-  if (!s.ok()) {
+  if (absl::Status s = ParseFrame(); !s.ok()) {
     End(api::ToGrpcStatus(s));
     return;
   }
-  if (service_.AllowNode(school_)) service_.engine().FromNode(school_, in_);
+  // Chunks are joined first; limits and the rate apply to whole messages.
+  auto whole = assembler_.Add(std::move(in_));
+  in_.Clear();
+  if (!whole.ok()) {
+    End(api::ToGrpcStatus(whole.status()));
+    return;
+  }
+  if (whole->has_value()) {
+    if (absl::Status s = api::CheckFieldLimits(**whole); !s.ok()) {
+      End(api::ToGrpcStatus(s));
+      return;
+    }
+    if (service_.AllowNode(school_)) {
+      service_.engine().FromNode(school_, **whole);
+    }
+  }
   StartRead(&in_bytes_);
 }
 
@@ -629,8 +643,8 @@ struct Server::Impl {
 namespace {
 
 void SetTransportOptions(const ServerOptions& o, grpc::ServerBuilder& b) {
-  b.SetMaxReceiveMessageSize(o.max_message_bytes);
-  b.SetMaxSendMessageSize(o.max_message_bytes);
+  b.SetMaxReceiveMessageSize(o.max_receive_bytes);
+  b.SetMaxSendMessageSize(api::kMaxMessageBytes);
   b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
                        static_cast<int>(o.keepalive_time.count()));
   b.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "api/chunks.h"
 #include "coordinator/engine.h"
 #include "grpcpp/grpcpp.h"
 
@@ -35,7 +36,11 @@ struct ServerOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   bool insecure_loopback = false;
-  int max_message_bytes = 64 << 20;
+  // The largest message received, before authentication or after: a
+  // hello or a signed request needs far less; a node sends bigger messages
+  // in chunks after its hello (api/chunks.h), up to api::kMaxMessageBytes.
+  // Responses may be up to api::kMaxMessageBytes.
+  int max_receive_bytes = api::kMaxReceiveBytes;
   // Requests per second per user (token bucket with this burst); the same
   // budget for failed authentications per IP address.
   double requests_per_second = 20;
@@ -56,10 +61,13 @@ struct ServerOptions {
   // messages are read within it, so a flood of large unauthenticated
   // messages is refused (RESOURCE_EXHAUSTED) instead of buffered: 16
   // concurrent 63 MiB requests peak at about 100-250 MiB of RSS instead of
-  // 2.4 GB. gRPC 1.51 has no per-method receive limit on the server, so the
-  // message limit itself stays the nodes' (max_message_bytes); at least one
-  // message of that size fits in the quota.
-  int64_t memory_quota_bytes = int64_t{64} << 20;
+  // 2.4 GB. gRPC (1.51, and later: grpc/grpc#43012) reads a whole message
+  // before it compares its size with max_receive_bytes, so the quota, not
+  // the receive limit, bounds what one oversized message costs: with 32
+  // MiB, a 63 MiB message is never held whole. Legitimate messages are at
+  // most max_receive_bytes (node messages come in chunks), so about 30 can
+  // be read at once.
+  int64_t memory_quota_bytes = int64_t{32} << 20;
 };
 
 class Server {

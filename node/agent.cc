@@ -17,6 +17,7 @@
 
 #include "api/auth.h"
 #include "api/channel.h"
+#include "api/chunks.h"
 #include "grpcpp/grpcpp.h"
 #include "kring/v1/service.grpc.pb.h"
 #include "util/str_cat.h"
@@ -27,6 +28,15 @@ namespace {
 
 using Stream =
     grpc::ClientReaderWriter<v1::NodeToCoordinator, v1::CoordinatorToNode>;
+
+// Writes `m`, in chunks if it is larger than the coordinator receives in
+// one message; false when the connection is gone.
+bool WriteChunked(Stream& stream, const v1::NodeToCoordinator& m) {
+  for (const v1::NodeToCoordinator& part : api::Chunk(m)) {
+    if (!stream.Write(part)) return false;
+  }
+  return true;
+}
 
 // The audit log for the session; a failed write is also reported on
 // stderr.
@@ -192,7 +202,7 @@ bool Agent::Impl::WriteReply(Stream& stream,
     context->TryCancel();
     return false;
   }
-  if (!stream.Write(reply)) return false;
+  if (!WriteChunked(stream, reply)) return false;
   if (filter != nullptr && filter->AfterWrite(reply) == Action::kDisconnect) {
     context->TryCancel();
     return false;
@@ -209,7 +219,7 @@ void Agent::Impl::PollDecisions() {
   }
   std::lock_guard lock(mu);
   for (const auto& r : replies) {
-    if (stream != nullptr) stream->Write(r);
+    if (stream != nullptr) WriteChunked(*stream, r);
   }
 }
 

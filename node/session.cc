@@ -186,9 +186,19 @@ void Session::OnTask(const v1::Task& task, const SessionTime& now,
         StrCat("could not queue the query for school IT: ", ToStd(s.message())),
         d.summary};
   }
-  Log("decision",
+  AuditFields fields = {{"query_id", id},
+                        {"accepted", d.accept ? "yes" : "no"}};
+  absl::Status logged = LogChecked(
+      "decision",
       StrCat(d.accept ? "Accepted" : "Declined", " query ", id, ": ", d.reason),
-      {{"query_id", id}, {"accepted", d.accept ? "yes" : "no"}});
+      fields);
+  if (d.accept && !logged.ok()) {
+    // Nothing is taken part in unrecorded (a full disk, say).
+    d = {false,
+         "this school cannot write its audit log (is its disk full?) and "
+         "takes part in nothing unrecorded",
+         d.summary};
+  }
   if (d.accept) accepted_[id] = TicketOf(task);
   out.push_back(DecisionReply(id, d.accept, d.reason));
 }

@@ -29,6 +29,16 @@ std::pair<absl::StatusCode, std::string_view> Classify(int code) {
     case SQLITE_FULL:
       return {absl::StatusCode::kResourceExhausted,
               "; the disk is full: free some space and try again"};
+    case SQLITE_IOERR:
+      if (code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_FSYNC ||
+          code == SQLITE_IOERR_TRUNCATE || code == SQLITE_IOERR_SHMSIZE) {
+        return {absl::StatusCode::kResourceExhausted,
+                "; could not write to the disk: it may be full (or the file "
+                "over a size limit): free some space and try again"};
+      }
+      return {absl::StatusCode::kUnavailable,
+              "; reading or writing the disk failed: check the disk and its "
+              "free space"};
     case SQLITE_READONLY:
     case SQLITE_PERM:
     case SQLITE_CANTOPEN:
@@ -67,7 +77,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
         SQLite::OPEN_READWRITE | (options.create ? SQLite::OPEN_CREATE : 0),
         options.busy_timeout_ms);
   } catch (const SQLite::Exception& e) {
-    const auto [code, advice] = Classify(e.getErrorCode());
+    const auto [code, advice] = Classify(e.getExtendedErrorCode());
     return absl::Status(code, StrCat(options.label, " ", path.string(),
                                      ": cannot open: ", e.what(), advice));
   }
@@ -91,7 +101,7 @@ absl::Status Database::Exec(std::string_view sql) {
   try {
     db_->exec(std::string(sql));
   } catch (const SQLite::Exception& e) {
-    return Error(e.getErrorCode(), Doing("run", sql), e.what());
+    return Error(e.getExtendedErrorCode(), Doing("run", sql), e.what());
   }
   return absl::OkStatus();
 }
@@ -101,7 +111,7 @@ absl::StatusOr<Statement> Database::Prepare(std::string_view sql) {
     return Statement(
         this, std::make_unique<SQLite::Statement>(*db_, std::string(sql)));
   } catch (const SQLite::Exception& e) {
-    return Error(e.getErrorCode(), Doing("prepare", sql), e.what());
+    return Error(e.getExtendedErrorCode(), Doing("prepare", sql), e.what());
   }
 }
 
@@ -128,7 +138,7 @@ void Guard(const Database& db, absl::Status& status, F bind) {
   try {
     bind();
   } catch (const SQLite::Exception& e) {
-    status = db.Error(e.getErrorCode(), "bind a value", e.what());
+    status = db.Error(e.getExtendedErrorCode(), "bind a value", e.what());
   }
 }
 
@@ -157,8 +167,8 @@ absl::StatusOr<bool> Statement::Step() {
   try {
     return statement_->executeStep();
   } catch (const SQLite::Exception& e) {
-    return db_->Error(e.getErrorCode(), Doing("run", statement_->getQuery()),
-                      e.what());
+    return db_->Error(e.getExtendedErrorCode(),
+                      Doing("run", statement_->getQuery()), e.what());
   }
 }
 

@@ -42,6 +42,10 @@ class Process {
       int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       dup2(fd, 1);
       dup2(fd, 2);
+      // Writes past a file size limit (RLIMIT_FSIZE, the disk-full tests)
+      // fail with EFBIG instead of killing the process, as a full disk
+      // fails them with ENOSPC.
+      signal(SIGXFSZ, SIG_IGN);
       for (const auto& e : env) putenv(strdup(e.c_str()));
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(a.data());
@@ -153,6 +157,27 @@ class Cluster {
   // decision window costs nothing when all are up.
   void StartCoordinator(double decision_seconds = 60, double round_seconds = 8,
                         std::vector<std::string> extra = {}) {
+    StartCoordinatorOn("0", decision_seconds, round_seconds, std::move(extra));
+  }
+  // Starts the coordinator again on the port it had, so that running nodes
+  // find it; the previous process must have ended (reaps it).
+  void RestartCoordinator(double decision_seconds = 60,
+                          double round_seconds = 8) {
+    const std::string port = port_;
+    ASSERT_FALSE(port.empty()) << "the coordinator never started";
+    ASSERT_TRUE(WaitUntil([&] { return CoordinatorExited(); },
+                          std::chrono::seconds(30)))
+        << "the coordinator is still running";
+    coordinator_.reset();
+    StartCoordinatorOn(port, decision_seconds, round_seconds, {});
+  }
+  // True once the coordinator process has ended (reaps it).
+  bool CoordinatorExited() { return !coordinator_ || coordinator_->Exited(); }
+
+  void StartCoordinatorOn(const std::string& listen_port,
+                          double decision_seconds, double round_seconds,
+                          std::vector<std::string> extra) {
+    port_.clear();
     const auto port_file = dir_ / "port";
     std::filesystem::remove(port_file);
     std::vector<std::string> argv = {KRING_COORDINATOR_BINARY,
@@ -160,7 +185,7 @@ class Cluster {
                                      "--data-dir",
                                      coordinator_dir(),
                                      "--listen",
-                                     "127.0.0.1:0",
+                                     "127.0.0.1:" + listen_port,
                                      "--insecure-loopback",
                                      "--port-file",
                                      port_file.string(),
@@ -297,6 +322,23 @@ class Cluster {
                 {"--data-dir", s.data.string(), "--key-file", s.key});
     nodes_[name] =
         std::make_unique<Process>(std::move(argv), dir_ / (name + ".log"));
+  }
+  // Runs kring-node-faulty with `faults` (its flags, e.g. --sigkill-after)
+  // for school `name`, without noise.
+  void StartFaultyNode(const std::string& name,
+                       std::vector<std::string> faults) {
+    const auto& s = schools_.at(name);
+    std::vector<std::string> argv = {KRING_NODE_FAULTY_BINARY, "--zero-noise"};
+    argv.insert(argv.end(), faults.begin(), faults.end());
+    argv.insert(argv.end(),
+                {"--data-dir", s.data.string(), "--key-file", s.key});
+    nodes_[name] =
+        std::make_unique<Process>(std::move(argv), dir_ / (name + ".log"));
+  }
+  // True once node `name` has ended (reaps it).
+  bool NodeExited(const std::string& name) {
+    auto it = nodes_.find(name);
+    return it == nodes_.end() || it->second->Exited();
   }
   // Whether StartNode runs nodes without noise (kring-node-faulty
   // --zero-noise), so that results equal the pooled computation; on by

@@ -3,7 +3,9 @@
 // with a ReplyFilter that, at a chosen secure-aggregation round, stops the
 // process dead (a school server losing power mid-query) or drops the
 // connection once (a network failure), after sending that round's message
-// or instead of sending it.
+// or instead of sending it, or sends SIGKILL (kill -9) to itself or to
+// another process (the coordinator) right after it answered a stage: its
+// decision on a task, or a secure-aggregation round.
 //
 // With --zero-noise it adds no noise to the school's contribution, so that
 // the flow tests can compare results with the pooled computation exactly
@@ -12,6 +14,10 @@
 //   kring-node-faulty --data-dir DIR --key-file FILE
 //       [--crash-after-round R] [--disconnect-after-round R]
 //       [--disconnect-before-round R] [--zero-noise]
+//       [--sigkill-after decision|R [--sigkill-pid PID]]
+
+#include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -36,6 +42,9 @@ struct Faults {
   int crash_after_round = -1;
   int disconnect_after_round = -1;
   int disconnect_before_round = -1;
+  // "decision" or a round number: SIGKILL once after sending that reply.
+  std::string sigkill_after;
+  int sigkill_pid = 0;  // 0: this process
 };
 
 class FaultyReplies final : public ReplyFilter {
@@ -53,6 +62,15 @@ class FaultyReplies final : public ReplyFilter {
   }
 
   Action AfterWrite(const v1::NodeToCoordinator& reply) override {
+    if (AtStage(reply, faults_.sigkill_after)) {
+      const pid_t pid =
+          faults_.sigkill_pid > 0 ? faults_.sigkill_pid : getpid();
+      std::cerr << "kring-node-faulty: kill -9 of "
+                << (pid == getpid() ? "itself" : "pid " + std::to_string(pid))
+                << " after " << faults_.sigkill_after << "\n";
+      faults_.sigkill_after.clear();  // once
+      ::kill(pid, SIGKILL);
+    }
     if (AtRound(reply, faults_.crash_after_round)) {
       std::cerr << "kring-node-faulty: stopping dead after round "
                 << faults_.crash_after_round << "\n";
@@ -71,6 +89,13 @@ class FaultyReplies final : public ReplyFilter {
   static bool AtRound(const v1::NodeToCoordinator& reply, int round) {
     return round >= 0 && reply.has_secagg() &&
            reply.secagg().round() == static_cast<uint32_t>(round);
+  }
+  // A decision (any query) or a round's message, as --sigkill-after names.
+  static bool AtStage(const v1::NodeToCoordinator& reply,
+                      const std::string& stage) {
+    if (stage.empty()) return false;
+    if (stage == "decision") return reply.has_decision();
+    return AtRound(reply, std::atoi(stage.c_str()));
   }
   Faults faults_;
 };
@@ -118,6 +143,11 @@ int main(int argc, char** argv) {
                  "drop the connection once after sending this round's");
   app.add_option("--disconnect-before-round", faults.disconnect_before_round,
                  "drop the connection once instead of sending this round's");
+  app.add_option("--sigkill-after", faults.sigkill_after,
+                 "send SIGKILL once after this reply: decision or a round")
+      ->check(CLI::IsMember({"decision", "0", "1", "2", "3", "4"}));
+  app.add_option("--sigkill-pid", faults.sigkill_pid,
+                 "the process --sigkill-after kills (default: itself)");
   app.add_flag("--zero-noise", faults.zero_noise,
                "add no noise (exactness tests only)");
   CLI11_PARSE(app, argc, argv);

@@ -1,12 +1,14 @@
 // The whole flow with real processes on loopback: a coordinator, school
 // nodes with their own encrypted data, a researcher, an approver.
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
+#include "api/chunks.h"
 #include "crypto/secagg/parameters.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -383,46 +385,183 @@ TEST_F(FlowTest, NodeOfflineAtSubmissionJoinsWhileOpen) {
   EXPECT_THAT(Audit(c_, "S5").out, HasSubstr("Accepted query " + id));
 }
 
-// A school dies mid-run: before sharing its keys (its input is left out),
-// or right after confirming the survivor set (its input must still be
-// unmasked); the released sum is exactly that of the contributors. Dying
-// right after sending its masked input, before confirming, fails the run
-// cleanly: whether its masks match the others' cannot be checked, and no
-// sum is released unless every contributor's can (issue 12, item 7).
+// A school is killed (kill -9) mid-run, right after answering a stage:
+// after accepting the task or before sharing its keys (its input is left
+// out), or after confirming the survivor set or sending its unmasking
+// shares (its input must still be in the sum); the released sum is exactly
+// that of the contributors. Dying right after sending its masked input,
+// before confirming, fails the run cleanly: whether its masks match the
+// others' cannot be checked, and no sum is released unless every
+// contributor's can (issue 12, item 7). Whatever the stage, the school's
+// audit log still verifies, and once it runs again a re-submitted query
+// is released with all six schools.
 class FlowDropoutTest : public FlowTest,
-                        public ::testing::WithParamInterface<int> {};
+                        public ::testing::WithParamInterface<std::string> {};
 
-TEST_P(FlowDropoutTest, NodeDiesMidRunAndTheSumIsStillExact) {
-  const int round = GetParam();
+constexpr const char* kCountSpec = R"({"statistic": "count",
+    "groupBy": ["gender"], "population": {"waves": ["2025-26"]},
+    "purpose": "integration test"})";
+
+TEST_P(FlowDropoutTest, NodeKilledMidRunAndTheSumIsStillExact) {
+  const std::string stage = GetParam();
   Schools(6, /*start=*/false);
-  c_.StartNode("S6", round);
+  c_.StartFaultyNode("S6", {"--sigkill-after", stage});
   Start({"S1", "S2", "S3", "S4", "S5"}, /*hooked=*/{"S6"});
   auto q = c_.Submit(researcher_, kSpec);
   ASSERT_TRUE(q.ok());
   ASSERT_TRUE(c_.Approve(approver_, *q).ok());
-  v1::QueryInfo done = c_.WaitDone(researcher_, q->ticket().query_id());
-  if (round == 2) {
-    ASSERT_EQ(done.state(), v1::QUERY_STATE_FAILED);
-    EXPECT_THAT(done.reason(), HasSubstr("did not complete the protocol"));
-    return;
-  }
-  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
-  std::vector<std::string> in = {"S1", "S2", "S3", "S4", "S5"};
-  if (round >= 3) in.push_back("S6");  // it confirmed the survivor set
-  EXPECT_EQ(done.participants(), in.size());
-  EXPECT_EQ(ResultJson(c_, researcher_, q->ticket().query_id()),
-            Pooled(c_, kSpec, in, /*roster=*/6));
-  // The school really stopped where the test asked.
+  const std::string id = q->ticket().query_id();
+  v1::QueryInfo done = c_.WaitDone(researcher_, id);
+  // The school really died where the test asked, by SIGKILL.
+  ASSERT_TRUE(
+      WaitUntil([&] { return c_.NodeExited("S6"); }, std::chrono::seconds(30)));
   std::ifstream log(c_.dir() / "S6.log");
   std::stringstream node_log;
   node_log << log.rdbuf();
-  EXPECT_THAT(node_log.str(),
-              HasSubstr("stopping dead after round " + std::to_string(round)));
+  EXPECT_THAT(node_log.str(), HasSubstr("kill -9 of itself after " + stage));
+  CommandResult audit = Audit(c_, "S6");
+  EXPECT_EQ(audit.exit_code, 0) << audit.out;
+  EXPECT_THAT(audit.out, HasSubstr("Accepted query " + id));
+  const bool contributed = stage == "3" || stage == "4";
+  std::vector<std::string> in = {"S1", "S2", "S3", "S4", "S5"};
+  if (contributed) in.push_back("S6");
+  if (stage == "2") {
+    ASSERT_EQ(done.state(), v1::QUERY_STATE_FAILED);
+    EXPECT_THAT(done.reason(), HasSubstr("did not complete the protocol"));
+  } else {
+    ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+    EXPECT_EQ(done.participants(), in.size());
+    EXPECT_EQ(ResultJson(c_, researcher_, id),
+              Pooled(c_, kSpec, in, /*roster=*/6));
+  }
+  // Restarted, the school is in the next query. The failed query is
+  // submitted again; after a release, another statistic (the release
+  // ledger rightly refuses the same one over a set of schools that differs
+  // by one).
+  c_.StartNode("S6");
+  c_.WaitConnected(admin_, {"S1", "S2", "S3", "S4", "S5", "S6"});
+  const std::string again = stage == "2" ? kSpec : kCountSpec;
+  auto q2 = c_.Submit(researcher_, again);
+  ASSERT_TRUE(q2.ok());
+  ASSERT_TRUE(c_.Approve(approver_, *q2).ok());
+  v1::QueryInfo done2 = c_.WaitDone(researcher_, q2->ticket().query_id());
+  ASSERT_EQ(done2.state(), v1::QUERY_STATE_RELEASED) << done2.reason();
+  EXPECT_EQ(done2.participants(), 6u);
+  EXPECT_EQ(ResultJson(c_, researcher_, q2->ticket().query_id()),
+            Pooled(c_, again, {"S1", "S2", "S3", "S4", "S5", "S6"}));
+  audit = Audit(c_, "S6");
+  EXPECT_EQ(audit.exit_code, 0) << audit.out;
+  EXPECT_THAT(audit.out,
+              HasSubstr("Accepted query " + q2->ticket().query_id()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Rounds, FlowDropoutTest, ::testing::Values(0, 1, 2, 3),
-                         [](const ::testing::TestParamInfo<int>& i) {
-                           return "AfterRound" + std::to_string(i.param);
+INSTANTIATE_TEST_SUITE_P(Stages, FlowDropoutTest,
+                         ::testing::Values("decision", "0", "1", "2", "3", "4"),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           return i.param == "decision"
+                                      ? "AfterDecision"
+                                      : "AfterRound" + i.param;
+                         });
+
+// The coordinator is killed (kill -9) mid-run, right after a school
+// answered a stage: its decision or a secure-aggregation round. Nothing
+// submitted or released is lost: the query released before is still
+// there with its result, the one awaiting approval still awaits it. The
+// query in flight fails with a clear reason, the schools hear of it when
+// they reconnect and their audit logs and the coordinator's verify. The
+// restarted coordinator carries on: the waiting query and a re-submitted
+// one are released with every school.
+class CoordinatorKillTest : public FlowTest,
+                            public ::testing::WithParamInterface<std::string> {
+};
+
+TEST_P(CoordinatorKillTest, NothingIsLostAndTheRestartedCoordinatorGoesOn) {
+  const std::string stage = GetParam();
+  Schools(4);
+  auto before = c_.Submit(researcher_, kCountSpec);
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(c_.Approve(approver_, *before).ok());
+  const std::string released_id = before->ticket().query_id();
+  ASSERT_EQ(c_.WaitDone(researcher_, released_id).state(),
+            v1::QUERY_STATE_RELEASED);
+  const std::string released_result = ResultJson(c_, researcher_, released_id);
+  // S4, restarted, kills the coordinator right after it answers `stage`
+  // of the next run.
+  c_.StopNode("S4");
+  c_.StartFaultyNode("S4", {"--sigkill-after", stage, "--sigkill-pid",
+                            std::to_string(c_.coordinator_pid())});
+  c_.WaitConnected(admin_, {"S1", "S2", "S3", "S4"});
+  auto waiting = c_.Submit(researcher_, kSpec);
+  auto running = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(waiting.ok() && running.ok());
+  const std::string running_id = running->ticket().query_id();
+  ASSERT_TRUE(c_.Approve(approver_, *running).ok());
+  ASSERT_TRUE(WaitUntil([&] { return c_.CoordinatorExited(); },
+                        std::chrono::seconds(60)))
+      << "S4 did not kill the coordinator after " << stage;
+  c_.RestartCoordinator(/*decision_seconds=*/60, /*round_seconds=*/4);
+
+  // Killed right after S4's unmasking shares, the coordinator may have
+  // released the sum first; at any earlier stage it cannot have.
+  v1::QueryInfo failed = c_.WaitDone(researcher_, running_id);
+  const bool finished = failed.state() == v1::QUERY_STATE_RELEASED;
+  if (finished) {
+    EXPECT_EQ(stage, "4") << "released without S4's round " << stage;
+  } else {
+    EXPECT_EQ(failed.state(), v1::QUERY_STATE_FAILED);
+    EXPECT_THAT(failed.reason(), HasSubstr("restarted during the run"));
+    EXPECT_THAT(failed.reason(), HasSubstr("Submit the query again"));
+  }
+  EXPECT_EQ(c_.Get(researcher_, released_id).state(), v1::QUERY_STATE_RELEASED);
+  EXPECT_EQ(ResultJson(c_, researcher_, released_id), released_result);
+  EXPECT_EQ(c_.Get(researcher_, waiting->ticket().query_id()).state(),
+            v1::QUERY_STATE_AWAITING_APPROVAL);
+  const std::string coord = std::string(KRING_COORDINATOR_BINARY) +
+                            " audit --data-dir '" + c_.coordinator_dir() + "'";
+  CommandResult verify = Command(coord + " --verify");
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  CommandResult log = Command(coord);
+  EXPECT_THAT(log.out, HasSubstr(finished ? "query " + running_id + " released"
+                                          : "query " + running_id +
+                                                " failed: coordinator "
+                                                "restarted"));
+
+  // The schools come back; those that accepted the task (S4 at least)
+  // hear that it failed, and every audit log verifies.
+  c_.WaitConnected(admin_, {"S1", "S2", "S3", "S4"});
+  for (const std::string s : {"S1", "S2", "S3", "S4"}) {
+    CommandResult audit = Audit(c_, s);
+    EXPECT_EQ(audit.exit_code, 0) << s << ": " << audit.out;
+    const bool accepted =
+        audit.out.find("Accepted query " + running_id) != std::string::npos;
+    EXPECT_TRUE(accepted || s != "S4") << audit.out;
+    if (accepted && !finished) {
+      EXPECT_TRUE(WaitForAudit(
+          c_, s, "Query " + running_id + " failed: the coordinator restarted"))
+          << s;
+    }
+  }
+  ASSERT_TRUE(c_.Approve(approver_, *waiting).ok());
+  v1::QueryInfo done = c_.WaitDone(researcher_, waiting->ticket().query_id());
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  EXPECT_EQ(done.participants(), 4u);
+  auto again = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(c_.Approve(approver_, *again).ok());
+  v1::QueryInfo done2 = c_.WaitDone(researcher_, again->ticket().query_id());
+  ASSERT_EQ(done2.state(), v1::QUERY_STATE_RELEASED) << done2.reason();
+  EXPECT_EQ(done2.participants(), 4u);
+  const std::string pooled = Pooled(c_, kSpec, {"S1", "S2", "S3", "S4"});
+  EXPECT_EQ(ResultJson(c_, researcher_, waiting->ticket().query_id()), pooled);
+  EXPECT_EQ(ResultJson(c_, researcher_, again->ticket().query_id()), pooled);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stages, CoordinatorKillTest,
+                         ::testing::Values("decision", "0", "1", "2", "3", "4"),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           return i.param == "decision"
+                                      ? "AfterDecision"
+                                      : "AfterRound" + i.param;
                          });
 
 // A school loses its connection mid-run and reconnects: the coordinator
@@ -475,6 +614,72 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(std::get<1>(i.param) ? "Before" : "After") + "Round" +
              std::to_string(std::get<0>(i.param));
     });
+
+// The largest layout a query can ask for runs end to end: a regression of
+// one scale on 19 others and the municipality (dummy-coded), by grade and
+// track, over 400 municipalities: about 9.6 million elements, near secure
+// aggregation's limit of 10 million. Each school's masked input (tens of
+// MB) reaches the coordinator in chunks under its 1 MiB receive limit.
+TEST_F(FlowTest, LargestLayoutRunsEndToEndInChunks) {
+  c_.StartCoordinator(/*decision_seconds=*/60, /*round_seconds=*/300);
+  for (const char* s : {"S1", "S3", "S5"}) {
+    c_.AddSchool(s, kMunicipality.at(s), 7, 150, approver_);
+  }
+  Start({"S1", "S3", "S5"});
+  nlohmann::json spec = {{"statistic", "regression"},
+                         {"measures", {"belong_perception"}},
+                         {"groupBy", {"grade", "track"}},
+                         {"purpose", "the largest layout"}};
+  for (const char* m : {"belong_competencies",
+                        "belong_opportunities",
+                        "belong_motivation",
+                        "ST034Q01",
+                        "ST034Q02",
+                        "ST034Q03",
+                        "ST034Q04",
+                        "ST034Q05",
+                        "ST034Q06",
+                        "KB_COMP01",
+                        "KB_COMP02",
+                        "KB_COMP03",
+                        "KB_COMP04",
+                        "KB_OPP01",
+                        "KB_OPP02",
+                        "KB_OPP03",
+                        "KB_OPP04",
+                        "KB_MOT01",
+                        "KB_MOT02",
+                        "municipality"}) {
+    spec["predictors"].push_back(m);
+  }
+  for (int i = 1; i <= 400; ++i) {  // with GM0599, S3's
+    char code[8];
+    std::snprintf(code, sizeof code, "GM%04d", i == 400 ? 599 : i);
+    spec["population"]["municipalities"].push_back(code);
+  }
+  auto q = c_.Submit(researcher_, spec.dump());
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  v1::QueryInfo done =
+      c_.WaitDone(researcher_, q->ticket().query_id(), /*seconds=*/1200);
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  EXPECT_EQ(done.participants(), 3u);
+  // How large each masked input was: the run's ring and length.
+  CommandResult log =
+      Command(std::string(KRING_COORDINATOR_BINARY) + " audit --data-dir '" +
+              c_.coordinator_dir() + "'");
+  const size_t at = log.out.find("-bit ring, ");
+  ASSERT_NE(at, std::string::npos) << log.out;
+  const uint64_t bits = std::stoull(log.out.substr(log.out.rfind(' ', at) + 1));
+  const uint64_t elements = std::stoull(log.out.substr(at + 11));
+  const uint64_t packed = (elements * bits + 7) / 8;
+  std::cout << "largest layout: " << elements << " elements, " << bits
+            << "-bit ring: a masked input of " << packed / (1 << 20)
+            << " MiB in chunks of " << api::kChunkBytes / 1024 << " KiB\n";
+  RecordProperty("masked_input_mib", static_cast<int>(packed >> 20));
+  EXPECT_GT(elements, 9'000'000u);
+  EXPECT_GT(packed, 8u * api::kMaxReceiveBytes);
+}
 
 TEST_F(FlowTest, TooFewSchoolsLeftFailsCleanlyWithoutResult) {
   Schools(3, /*start=*/false);

@@ -11,6 +11,7 @@
 
 #include "api/auth.h"
 #include "api/channel.h"
+#include "api/chunks.h"
 #include "client/connection.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -135,18 +136,36 @@ TEST_F(ServerTest, ASecondHelloIsRefusedWhileTheFirstLinkLives) {
   third.ctx->TryCancel();
 }
 
-TEST_F(ServerTest, AnAuthenticatedNodeMaySendLargeMessages) {
+// The receive limit is api::kMaxReceiveBytes for every message: an
+// authenticated node's 40 MiB message is refused whole, and passes in
+// chunks (api::Chunk, as kring-node sends it).
+TEST_F(ServerTest, AnAuthenticatedNodeSendsLargeMessagesInChunks) {
   const auto key = crypto::IdentityKeyPair::Generate();
   const std::string school = Enroll(key);
-  Open o = Connect();
-  ASSERT_TRUE(o.stream->Write(Hello(school, key)));
-  ASSERT_TRUE(::kring::testing::WaitUntil([&] { return Connected(school); },
-                                          std::chrono::seconds(30)));
   v1::NodeToCoordinator big;
   big.mutable_secagg()->set_query_id("q-none");
   big.mutable_secagg()->mutable_masked_input()->set_packed(
       std::string(40 << 20, 'p'));
-  ASSERT_TRUE(o.stream->Write(big));
+  {
+    Open o = Connect();
+    ASSERT_TRUE(o.stream->Write(Hello(school, key)));
+    ASSERT_TRUE(::kring::testing::WaitUntil([&] { return Connected(school); },
+                                            std::chrono::seconds(30)));
+    o.stream->Write(big);
+    o.stream->WritesDone();
+    const grpc::Status s = o.stream->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+        << s.error_message();
+  }
+  ASSERT_TRUE(::kring::testing::WaitUntil([&] { return !Connected(school); },
+                                          std::chrono::seconds(30)));
+  Open o = Connect();
+  ASSERT_TRUE(o.stream->Write(Hello(school, key)));
+  ASSERT_TRUE(::kring::testing::WaitUntil([&] { return Connected(school); },
+                                          std::chrono::seconds(30)));
+  const std::vector<v1::NodeToCoordinator> chunks = api::Chunk(big);
+  EXPECT_GT(chunks.size(), 40u);
+  for (const auto& c : chunks) ASSERT_TRUE(o.stream->Write(c));
   o.stream->WritesDone();
   const grpc::Status s = o.stream->Finish();
   EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
