@@ -653,3 +653,34 @@ TEST_F(NodeCliTest, XlsxImportNamesTheWorksheet) {
 }
 
 }  // namespace
+
+namespace {
+
+// --dry-run on a PISA-coded export with its mapping: says what would be
+// imported and how it read the answers, and stores nothing; the real import
+// then stores them, and a PISA-only export shows the one component asked.
+TEST_F(NodeCliTest, DryRunShowsTheCodingAndStoresNothing) {
+  ASSERT_EQ(Node("init").exit_code, 0);
+  const std::string fixtures =
+      std::string(KRING_SOURCE_DIR) + "/tests/fixtures/import/";
+  const std::string args = "import " + fixtures + "pisa_coded.csv --mapping " +
+                           fixtures + "pisa_coded.yaml";
+  CliRun dry = Node(args + " --dry-run");
+  ASSERT_EQ(dry.exit_code, 0) << dry.out;
+  EXPECT_THAT(dry.out, HasSubstr("Dry run:"));
+  EXPECT_THAT(dry.out, HasSubstr("nothing was stored"));
+  EXPECT_THAT(dry.out, HasSubstr("ST034Q01"));
+  auto before = nlohmann::json::parse(Node("status --json").out);
+  EXPECT_TRUE(before["waves"].empty()) << before.dump();
+  CliRun real = Node(args);
+  ASSERT_EQ(real.exit_code, 0) << real.out;
+  auto after = nlohmann::json::parse(Node("status --json").out);
+  EXPECT_FALSE(after["waves"].empty()) << after.dump();
+
+  CliRun only = Node("import " + fixtures + "pisa_only.csv --replace");
+  CliRun status = Node("status");
+  ASSERT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_THAT(status.out, HasSubstr("components asked"));
+}
+
+}  // namespace
