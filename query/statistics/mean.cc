@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "query/statistics/helpers.h"
 #include "util/str_cat.h"
@@ -77,13 +79,43 @@ void Mean::RepairNoisy(const Layout& layout, uint64_t* block) const {
 
 // mean = S / (N scale): by the delta method its noise variance is
 // (Var S / scale^2 + mean^2 Var N) / N^2.
+namespace {
+
+// The noise SD of a measure's SD from its block's n, sum and sum of squares
+// at `at` (delta method); 0 without noise.
+double SdNoiseSd(std::span<const uint64_t> block, std::span<const double> var,
+                 size_t at, double scale) {
+  const BlockFunction sd = [at, scale](std::span<const long double> x,
+                                       std::vector<long double>& out) {
+    const long double n = x[at], sx = x[at + 1], sxx = x[at + 2];
+    const long double num = n * sxx - sx * sx;
+    out.assign(1, n < 2 || num < 0
+                      ? std::numeric_limits<long double>::quiet_NaN()
+                      : std::sqrt(num / (n * (n - 1))) / scale);
+  };
+  return DeltaMethodSd(sd, block, var)[0];
+}
+
+// An SD whose noise is this large a share of the largest SD its scale
+// allows tells nothing; it is withheld (docs/privacy.md).
+constexpr double kSdNoiseShare = 0.1;
+
+}  // namespace
+
 void Mean::AddNoise(const Layout& layout, const NoisePlan& plan,
-                    uint32_t shares, std::span<const uint64_t> /*sums*/,
+                    uint32_t shares, std::span<const uint64_t> sums,
                     CellResult& cell) const {
   const size_t base = cell.cell * layout.cell_width();
+  const std::vector<double> block_var =
+      BlockNoiseVariance(layout, plan, shares, cell.cell);
+  std::span<const uint64_t> block;
+  if (sums.size() >= base + layout.cell_width()) {
+    block = sums.subspan(base, layout.cell_width());
+  }
   size_t at = Layout::kStats;
   for (const Measure& m : layout.query().measures()) {
     const size_t n_at = base + at;
+    const size_t m_at = at;
     at += kStride;
     const Figure* n = FindFigure(cell.figures, m.id, "n");
     const Figure* mean = FindFigure(cell.figures, m.id, "mean");
@@ -94,6 +126,7 @@ void Mean::AddNoise(const Layout& layout, const NoisePlan& plan,
          mean->value * mean->value * plan.NoiseVariance(n_at, shares)) /
         (n->value * n->value);
     const double sd = std::sqrt(var);
+    const double n_value = n->value;  // `n` dangles once figures change
     cell.figures.push_back({m.id, "noise_sd", sd});
     if (!(sd > 0)) continue;  // no noise: the sampling interval as decoded
     const double estimate = mean->value;
@@ -107,9 +140,34 @@ void Mean::AddNoise(const Layout& layout, const NoisePlan& plan,
         WidenByNoise(estimate, sd, low, f.value);
       }
     }
-    // A mean lies on its scale; so does every value its interval could hold.
     const double lo = static_cast<double>(m.min_scaled) / scale;
     const double hi = static_cast<double>(m.max_scaled) / scale;
+    // An SD the noise swamps is withheld, and the interval's sampling part
+    // then uses the largest SD the scale allows (conservative).
+    const double max_sd = (hi - lo) / 2;
+    const double sd_noise =
+        block.empty() ? 0 : SdNoiseSd(block, block_var, m_at, scale);
+    const Figure* sd_figure = FindFigure(cell.figures, m.id, "sd");
+    if (sd_figure != nullptr &&
+        (!(sd_noise <= kSdNoiseShare * max_sd) || sd_figure->value > max_sd)) {
+      std::erase_if(cell.figures, [&](const Figure& f) {
+        return f.measure == m.id && f.stat == "sd";
+      });
+      cell.notes.push_back(StrCat(
+          "the SD of ", m.id,
+          " is not shown: the noise that protects pupils is too large for "
+          "it; its interval assumes the largest SD the scale allows"));
+      const double sampling = 1.96 * max_sd / std::sqrt(n_value);
+      const double half = std::sqrt(sampling * sampling + 1.96 * 1.96 * var);
+      for (Figure& f : cell.figures) {
+        if (f.measure != m.id) continue;
+        if (f.stat == "ci_low") f.value = estimate - half;
+        if (f.stat == "ci_high") f.value = estimate + half;
+      }
+    } else if (sd_figure != nullptr) {
+      cell.figures.push_back({m.id, "noise_sd_sd", sd_noise});
+    }
+    // A mean lies on its scale; so does every value its interval could hold.
     for (Figure& f : cell.figures) {
       if (f.measure == m.id && (f.stat == "ci_low" || f.stat == "ci_high")) {
         f.value = std::clamp(f.value, lo, hi);

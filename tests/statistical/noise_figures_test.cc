@@ -135,6 +135,10 @@ TEST_P(NoiseFiguresMonteCarlo, StatedNoiseSdsAndIntervalsHold) {
       const Figure* f = statistics::FindFigure(c.figures, sd.measure, stat);
       ASSERT_NE(f, nullptr) << c.name << " " << sd.measure << " " << sd.stat;
       if (NearItsBound(stat, f->value, sd.value)) continue;
+      // A mean's SD is withheld once its noise SD passes a tenth of the
+      // largest SD of its scale (0.15 on the fixture's 1-4 scales): only
+      // SDs well below that are present in every draw.
+      if (stat == "sd" && sd.value > 0.07) continue;
       Tally t;
       t.exact = f->value;
       t.stated_sd = sd.value;
