@@ -124,6 +124,7 @@ TEST_F(PrivacyTest, ASuppressedMunicipalityIsNotRecoveredByDifferencing) {
   Schools();
   std::vector<double> errors;
   double sd = 0;
+  int small_cells = 0, small_shown = 0;
   for (const std::string var : {"gender", "track", "grade"}) {
     SCOPED_TRACE(var);
     const std::string by_municipality =
@@ -143,10 +144,14 @@ TEST_F(PrivacyTest, ASuppressedMunicipalityIsNotRecoveredByDifferencing) {
             R"("], "population": {"waves": ["2025-26"]}, "purpose": "truth"})",
         {"S5", "S6"});
     sd = a["privacy"]["count_noise_sd"].get<double>();
-    // The small municipality's own cells are suppressed in A.
+    // The small municipality's own cells are suppressed in A: each passes
+    // the schools rule with two schools only with the probability the
+    // release states (below 0.05; about 0.006 for Gaussian noise), so
+    // nearly all of them are suppressed.
     for (const auto& cell : a["cells"]) {
       if (cell["cell"]["municipality"] == "GM0344") {
-        EXPECT_TRUE(cell.contains("suppressed")) << cell.dump();
+        ++small_cells;
+        small_shown += !cell.contains("suppressed");
       }
     }
     // A's margin over municipalities minus B, per level and in total.
@@ -172,6 +177,10 @@ TEST_F(PrivacyTest, ASuppressedMunicipalityIsNotRecoveredByDifferencing) {
                        static_cast<double>(truth.cells[i].records));
     }
   }
+  // Three or more shown: about 5e-5 for (nearly) Gaussian noise, whose
+  // tail beyond half a cap is about 0.006 per cell.
+  EXPECT_GT(small_cells, 8);
+  EXPECT_LE(small_shown, 2) << "of " << small_cells;
   ASSERT_GE(errors.size(), 10u);
   const double rms = Rms(errors);
   std::cout << "differencing: " << errors.size()
