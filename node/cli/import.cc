@@ -396,7 +396,10 @@ void AddImportCommand(CLI::App& app, cli::Command& chosen) {
                    "imported (columns, coding, answers per item); store "
                    "nothing");
   import->callback(
-      [c, f, &chosen] { chosen = [c, f] { return RunImport(*c, *f); }; });
+      [c, f, &chosen] { chosen = [c, f] { return RunImport(*c, *f);
+};
+}  // namespace kring::node
+);
 }
 
 void AddSynthCommand(CLI::App& app, cli::Command& chosen) {

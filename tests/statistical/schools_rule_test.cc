@@ -27,7 +27,7 @@ struct Counts {
 
 // SchoolsAtLeast on `true_sum` plus the summed noise of `shares` schools.
 Counts Draw(const NoisePlan& plan, int64_t true_sum, uint32_t shares,
-           uint64_t seed) {
+            uint64_t seed) {
   crypto::DeterministicRandom rng(seed);
   crypto::Rational total = plan.share_sigma2(Layout::kSchools);
   total.num *= shares;
