@@ -35,6 +35,16 @@ RunDriver::RunDriver(const v1::QueryInfo& info, std::vector<School> targets,
       layout_(std::make_unique<query::Layout>(*query_)),
       options_(options) {
   for (const School& s : targets_) target_ids_.insert(s.school_id);
+  asked_ = target_ids_;
+  calibration_ = internal::CalibrationFor(
+      static_cast<uint32_t>(targets_.size()), options_.goals);
+}
+
+bool RunDriver::AllDecided() const {
+  for (const std::string& id : asked_) {
+    if (!decisions_.count(id)) return false;
+  }
+  return true;
 }
 
 RunDriver::~RunDriver() = default;
@@ -46,6 +56,7 @@ v1::CoordinatorToNode RunDriver::Task() const {
   t->set_ticket_bytes(info_.ticket_bytes());
   *t->mutable_approvals() = info_.approvals();
   t->set_respond_by_unix_millis(decide_by_millis_);
+  *t->mutable_noise() = calibration_;
   return m;
 }
 
@@ -72,6 +83,7 @@ RunStep RunDriver::OnMessage(std::string_view from,
     return step;
   }
   if (!m.has_decision() || m.decision().query_id() != query_id()) return step;
+  if (!asked_.count(school)) return step;
   decisions_[school] = m.decision();
   if (AllDecided()) CloseDecisions(now_millis, step);
   return step;
@@ -98,7 +110,7 @@ std::vector<v1::CoordinatorToNode> RunDriver::OnConnected(
     if (last) return {*std::move(last)};
     return {};
   }
-  if (decisions_.count(id)) return {};
+  if (decisions_.count(id) || !asked_.count(id)) return {};
   return {Task()};
 }
 
@@ -156,13 +168,41 @@ void RunDriver::CloseDecisions(int64_t now_millis, RunStep& step) {
         query_id(), *roster, layout_->size(), options_, now_millis, step);
     return;
   }
-  auto phase = internal::SecAggPhase::Start(info_, *roster, *layout_, options_,
-                                            now_millis, step);
+  const auto n = static_cast<uint32_t>(roster->size());
+  if (!internal::FitsCalibration(calibration_, n, options_.goals) &&
+      n < asked_.size()) {
+    Recalibrate(*roster, now_millis, step);
+    return;
+  }
+  auto phase = internal::SecAggPhase::Start(
+      info_, *roster, *layout_, calibration_, options_, now_millis, step);
   if (!phase.ok()) {
     outcome_ = phase.status();
     return;
   }
   aggregation_ = *std::move(phase);
+}
+
+void RunDriver::Recalibrate(const std::vector<School>& roster,
+                            int64_t now_millis, RunStep& step) {
+  const auto n = static_cast<uint32_t>(roster.size());
+  const v1::NoiseCalibration before = calibration_;
+  calibration_ = internal::CalibrationFor(n, options_.goals);
+  asked_.clear();
+  for (const School& s : roster) {
+    asked_.insert(s.school_id);
+    decisions_.erase(s.school_id);
+  }
+  decide_by_millis_ = now_millis + options_.decision_window_millis;
+  step.audit.emplace_back(
+      "recalibrated",
+      StrCat("query ", query_id(), ": only ", n,
+             " schools accepted, fewer than the ", before.min_shares(),
+             " its noise was calibrated for; asked them again with the noise "
+             "calibrated for ",
+             calibration_.min_shares(), " to ", n, " schools"));
+  const v1::CoordinatorToNode task = Task();
+  for (const School& s : roster) step.send.push_back({s.school_id, task});
 }
 
 }  // namespace kring::coordinator

@@ -112,11 +112,15 @@ class RunDriver {
   RunDriver(const v1::QueryInfo& info, std::vector<School> targets,
             std::unique_ptr<query::Query> query, RunOptions options);
   v1::CoordinatorToNode Task() const;
-  bool AllDecided() const { return decisions_.size() == targets_.size(); }
+  bool AllDecided() const;
   // Closes the decision window: records decisions, picks the roster and
   // starts the aggregation (or fails the run).
   void CloseDecisions(int64_t now_millis, RunStep& step);
   absl::StatusOr<std::vector<School>> Roster();
+  // Asks `roster` again, with the noise calibrated to its size: too few
+  // schools accepted for the calibration they drew their noise for.
+  void Recalibrate(const std::vector<School>& roster, int64_t now_millis,
+                   RunStep& step);
   void Settle();
 
   v1::QueryInfo info_;
@@ -127,6 +131,10 @@ class RunDriver {
   RunOptions options_;
   int64_t decide_by_millis_ = 0;
   std::map<std::string, v1::TaskDecision> decisions_;
+  // The schools the current task went to (all targets, or after a
+  // recalibration those that had accepted) and its noise calibration.
+  std::set<std::string> asked_;
+  v1::NoiseCalibration calibration_;
   std::unique_ptr<internal::AggregationPhase> aggregation_;
   std::optional<absl::StatusOr<RunSum>> outcome_;
 };

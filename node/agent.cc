@@ -187,6 +187,9 @@ bool Agent::Impl::Serve(Stream& stream) {
     for (const v1::NodeToCoordinator& reply : replies) {
       if (!WriteReply(stream, reply)) return greeted;
     }
+    // Noise for what was just accepted, drawn after the decision left.
+    std::lock_guard lock(session_mu);
+    session.Prepare();
   }
   return greeted;
 }
@@ -217,10 +220,14 @@ void Agent::Impl::PollDecisions() {
     std::lock_guard lock(session_mu);
     replies = session.PollDecisions(Now());
   }
-  std::lock_guard lock(mu);
-  for (const auto& r : replies) {
-    if (stream != nullptr) WriteChunked(*stream, r);
+  {
+    std::lock_guard lock(mu);
+    for (const auto& r : replies) {
+      if (stream != nullptr) WriteChunked(*stream, r);
+    }
   }
+  std::lock_guard lock(session_mu);
+  session.Prepare();  // after the decisions left
 }
 
 // Sleeps for `wait`, or until Stop().

@@ -93,6 +93,21 @@ class Session::Run {
   std::chrono::steady_clock::time_point last_activity;
 };
 
+// A query this school accepted: what it needs to run it, and its noisy
+// input once Prepare() drew it (wiped when the entry goes).
+struct Session::Accepted {
+  ~Accepted() {
+    if (input) sodium_memzero(input->data(), input->size() * sizeof(uint64_t));
+  }
+  v1::QueryTicket ticket;
+  std::string ticket_bytes;
+  v1::NoiseCalibration calibration;
+  int64_t respond_by_unix_millis = 0;
+  bool prepared = false;
+  std::optional<std::vector<uint64_t>> input;  // set if prepared and drawn
+  std::string not_prepared;                    // why not, if prepared
+};
+
 Session::Session(SessionOptions options,
                  const crypto::IdentityKeyPair* identity, AuditSink* audit,
                  SchoolRecords* records, PendingQueue* pending)
@@ -154,9 +169,13 @@ void Session::OnTask(const v1::Task& task, const SessionTime& now,
         {{"query_id", id}});
     return;
   }
+  if (AnswerAcceptedAgain(task, out)) return;
   Decision d = Decide(options_.config, options_.instruments, task);
   if (d.accept) {
-    if (std::optional<std::string> no = InstrumentRefusal(task)) {
+    if (std::optional<std::string> no = TaskRefusal(task)) {
+      d.accept = false;
+      d.reason = *std::move(no);
+    } else if (std::optional<std::string> no = InstrumentRefusal(task)) {
       d.accept = false;
       d.reason = *std::move(no);
     } else if (std::optional<std::string> no = BudgetRefusal(task)) {
@@ -199,8 +218,67 @@ void Session::OnTask(const v1::Task& task, const SessionTime& now,
          "takes part in nothing unrecorded",
          d.summary};
   }
-  if (d.accept) accepted_[id] = TicketOf(task);
+  if (d.accept) Accept(task);
   out.push_back(DecisionReply(id, d.accept, d.reason));
+}
+
+std::optional<std::string> Session::TaskRefusal(const v1::Task& task) {
+  const v1::NoiseCalibration& c = task.noise();
+  if (c.min_shares() == 0 || c.max_shares() < c.min_shares()) {
+    return "the task does not say how many schools the noise is calibrated "
+           "for (is the coordinator older than this node? update it)";
+  }
+  return std::nullopt;
+}
+
+void Session::Accept(const v1::Task& task) {
+  auto a = std::make_unique<Accepted>();
+  a->ticket = TicketOf(task);
+  a->ticket_bytes = task.ticket_bytes();
+  a->calibration = task.noise();
+  a->respond_by_unix_millis = task.respond_by_unix_millis();
+  accepted_[task.query_id()] = std::move(a);
+}
+
+bool Session::AnswerAcceptedAgain(const v1::Task& task,
+                                  std::vector<v1::NodeToCoordinator>& out) {
+  const std::string& id = task.query_id();
+  auto it = accepted_.find(id);
+  if (it == accepted_.end() || runs_.contains(id) ||
+      it->second->ticket_bytes != task.ticket_bytes() ||
+      TaskRefusal(task).has_value()) {
+    return false;
+  }
+  const v1::NoiseCalibration& now = task.noise();
+  const v1::NoiseCalibration& before = it->second->calibration;
+  if (now.min_shares() != before.min_shares() ||
+      now.max_shares() != before.max_shares()) {
+    // The same approved query, asked again of fewer schools: accepted
+    // again as decided before (school IT is not asked twice), with fresh
+    // noise for the new calibration.
+    Log("decision",
+        StrCat("Accepted query ", id,
+               " again: fewer schools took part, and the coordinator "
+               "calibrated the noise for ",
+               now.min_shares(), " to ", now.max_shares(), " schools"),
+        {{"query_id", id}, {"accepted", "yes"}});
+    Accept(task);
+  }
+  out.push_back(DecisionReply(id, true, "accepted before"));
+  return true;
+}
+
+void Session::Prepare() {
+  for (auto& [id, a] : accepted_) {
+    if (a->prepared || runs_.contains(id)) continue;
+    a->prepared = true;
+    auto input = NoisyContributionTo(a->ticket, a->calibration);
+    if (input.ok()) {
+      a->input = *std::move(input);
+    } else {
+      a->not_prepared = ToStd(input.status().message());
+    }
+  }
 }
 
 std::vector<v1::NodeToCoordinator> Session::PollDecisions(
@@ -213,7 +291,7 @@ std::vector<v1::NodeToCoordinator> Session::PollDecisions(
       const std::string reason =
           StrCat(accept ? "accepted" : "declined", " by school IT",
                  it_said->note.empty() ? "" : ": ", it_said->note);
-      if (accept) accepted_[id] = TicketOf(it->second);
+      if (accept) Accept(it->second);
       Log("decision",
           StrCat(accept ? "Accepted" : "Declined", " query ", id, ": ", reason),
           {{"query_id", id}, {"accepted", accept ? "yes" : "no"}});
@@ -273,10 +351,10 @@ void Session::OnPlaintextStart(const std::string& id,
         {{"query_id", id}});
     return;
   }
-  auto ticket = accepted_.find(id);
-  if (ticket == accepted_.end()) return;
-  auto query =
-      query::Query::Create(ticket->second.spec(), options_.instruments);
+  auto accepted = accepted_.find(id);
+  if (accepted == accepted_.end()) return;
+  auto query = query::Query::Create(accepted->second->ticket.spec(),
+                                    options_.instruments);
   if (!query.ok()) return;
   auto input = ContributionTo(*query);
   if (input.ok()) out.push_back(options_.plaintext_sender(id, *input));
@@ -409,6 +487,19 @@ void Session::DropStaleRuns(const SessionTime& now) {
         {{"query_id", id}});
     EndRun(id);
   }
+  // Accepted but never started: the drawn noise is wiped.
+  const int64_t window = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             options_.run_resume_window)
+                             .count();
+  for (auto it = accepted_.begin(); it != accepted_.end();) {
+    const int64_t by = it->second->respond_by_unix_millis;
+    if (!runs_.contains(it->first) && by != 0 &&
+        now.unix_millis > by + window) {
+      it = accepted_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 // OK unless this school must not run `query_id` (again): it already sent
@@ -513,17 +604,21 @@ std::optional<std::string> Session::BudgetRefusal(const v1::Task& task) {
                              options_.config.policy.privacy_budget_per_wave);
 }
 
-// This school's input to the run: its contribution plus its share of the
-// noise, calibrated to the run's threshold t (the secure-aggregation node
-// refuses to unmask a sum of fewer than t schools, so at least t shares of
-// noise are in every sum it helps reveal).
+// This school's input to a run of `ticket`: its contribution plus its
+// share of the noise, calibrated to sums of at least min_shares schools
+// (StartRun accepts only runs whose threshold is at least that: the
+// secure-aggregation node refuses to unmask a sum of fewer than threshold
+// schools, so at least min_shares shares of noise are in every sum it
+// helps reveal).
 absl::StatusOr<std::vector<uint64_t>> Session::NoisyContributionTo(
-    const query::Query& query, const crypto::secagg::SecAggSetup& setup) {
-  const query::Layout layout(query);
-  auto plan = query::NoisePlan::Create(layout, query.rho(), setup.threshold(),
-                                       setup.size());
+    const v1::QueryTicket& ticket, const v1::NoiseCalibration& calibration) {
+  auto query = query::Query::Create(ticket.spec(), options_.instruments);
+  if (!query.ok()) return query.status();
+  const query::Layout layout(*query);
+  auto plan = query::NoisePlan::Create(
+      layout, query->rho(), calibration.min_shares(), calibration.max_shares());
   if (!plan.ok()) return plan.status();
-  auto contribution = ContributionTo(query, plan->school_cap());
+  auto contribution = ContributionTo(*query, plan->school_cap());
   if (!contribution.ok()) return contribution.status();
   query::NoiseSource& noise =
       options_.noise ? *options_.noise : query::SystemNoise();
@@ -538,7 +633,8 @@ absl::StatusOr<v1::NodeToCoordinator> Session::StartRun(
   if (accepted == accepted_.end()) {
     return absl::FailedPreconditionError("this school did not accept it");
   }
-  const v1::QueryTicket& ticket = accepted->second;
+  Accepted& accepted_query = *accepted->second;
+  const v1::QueryTicket& ticket = accepted_query.ticket;
   if (start.config().query_id() != start.query_id()) {
     return absl::InvalidArgumentError(
         "the run's configuration names another query");
@@ -557,6 +653,27 @@ absl::StatusOr<v1::NodeToCoordinator> Session::StartRun(
                " schools; this school takes part only with at least ",
                options_.config.policy.min_schools));
   }
+  // The noise was drawn for this calibration when the school accepted.
+  const v1::NoiseCalibration& calibration = accepted_query.calibration;
+  if ((*setup)->threshold() < calibration.min_shares() ||
+      (*setup)->size() > calibration.max_shares()) {
+    return absl::PermissionDeniedError(
+        StrCat("the run (", (*setup)->size(), " schools, threshold ",
+               (*setup)->threshold(),
+               ") does not keep to the noise calibration "
+               "this school accepted (sums of at least ",
+               calibration.min_shares(), " of at most ",
+               calibration.max_shares(), " schools)"));
+  }
+  if (!accepted_query.prepared) {
+    return absl::FailedPreconditionError(
+        "this school's noise was not drawn before the run started");
+  }
+  if (!accepted_query.input) {
+    return absl::FailedPreconditionError(
+        StrCat("this school could not prepare its input: ",
+               accepted_query.not_prepared));
+  }
   uint32_t self = UINT32_MAX;
   for (uint32_t i = 0; i < (*setup)->size(); ++i) {
     if ((*setup)->node_id(i) == options_.config.school_id) self = i;
@@ -571,10 +688,11 @@ absl::StatusOr<v1::NodeToCoordinator> Session::StartRun(
     return absl::FailedPreconditionError(
         "the run's vector length does not match the query's layout");
   }
-  auto input = NoisyContributionTo(*query, **setup);
-  if (!input.ok()) return input.status();
+  std::vector<uint64_t> input = *std::move(accepted_query.input);
+  accepted_query.input.reset();
+  accepted_query.not_prepared = "it was used by a run that did not start";
   auto node = crypto::secagg::SecAggNode::Create(*setup, self, *identity_,
-                                                 *std::move(input));
+                                                 std::move(input));
   if (!node.ok()) return node.status();
   auto waves = WavesTouched(*query);
   if (!waves.ok()) return waves.status();

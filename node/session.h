@@ -147,11 +147,26 @@ class Session {
   // School IT's decisions on waiting tasks, as replies to send; tasks past
   // their deadline are dropped.
   std::vector<v1::NodeToCoordinator> PollDecisions(const SessionTime& now);
-  // Gives up runs idle for longer than the resume window.
+  // Draws the noise (and computes the contribution) of every query accepted
+  // since the last call. The agent calls it right after sending the replies
+  // of Handle and PollDecisions, so that no message waits for the sampling,
+  // whose time could tell the noise (libprio-rs#645): a run's messages use
+  // what was drawn here, long before the run starts.
+  void Prepare();
+  // Gives up runs idle for longer than the resume window, and accepted
+  // queries not started by their deadline plus that window.
   void DropStaleRuns(const SessionTime& now);
 
  private:
   class Run;
+  struct Accepted;
+  void Accept(const v1::Task& task);
+  // Why this node declines `task` whatever its policy says, or nullopt.
+  std::optional<std::string> TaskRefusal(const v1::Task& task);
+  // Answers a task for a query already accepted (sent again, or with the
+  // noise recalibrated for fewer schools): true if it was one.
+  bool AnswerAcceptedAgain(const v1::Task& task,
+                           std::vector<v1::NodeToCoordinator>& out);
   absl::Status LogChecked(std::string_view kind, std::string_view summary,
                           AuditFields fields = {});
   void Log(std::string_view kind, std::string_view summary,
@@ -179,7 +194,7 @@ class Session {
   absl::StatusOr<std::vector<uint64_t>> ContributionTo(
       const query::Query& query, uint64_t school_cap = 1);
   absl::StatusOr<std::vector<uint64_t>> NoisyContributionTo(
-      const query::Query& query, const crypto::secagg::SecAggSetup& setup);
+      const v1::QueryTicket& ticket, const v1::NoiseCalibration& calibration);
   // The waves of this school's records in `query`'s population (what the
   // query spends privacy budget from).
   absl::StatusOr<std::vector<std::string>> WavesTouched(
@@ -198,8 +213,9 @@ class Session {
   AuditSink* audit_;
   SchoolRecords* records_;
   PendingQueue* pending_;
-  // Tasks this node accepted, by query id (ticket kept to run them).
-  std::map<std::string, v1::QueryTicket> accepted_;
+  // Tasks this node accepted, by query id: the ticket, the calibration and
+  // the noisy input drawn for it by Prepare().
+  std::map<std::string, std::unique_ptr<Accepted>> accepted_;
   // Tasks waiting for school IT.
   std::map<std::string, v1::Task> waiting_;
   // Runs in progress.

@@ -60,20 +60,55 @@ std::vector<std::string> Ids(const std::vector<School>& schools) {
   return out;
 }
 
+// The parameters for `n` schools with the threshold raised to the
+// calibration's min_shares (a higher threshold only tolerates fewer
+// dropouts; each node refuses to unmask with fewer than it).
+absl::StatusOr<crypto::secagg::GraphParameters> CalibratedParameters(
+    const v1::NoiseCalibration& calibration, uint32_t n,
+    const crypto::secagg::SecurityGoals& goals) {
+  KRING_ASSIGN_OR_RETURN(crypto::secagg::GraphParameters params,
+                         crypto::secagg::ChooseParameters(n, goals));
+  params.threshold = std::max(params.threshold, calibration.min_shares());
+  if (params.threshold > params.degree + 1 || n > calibration.max_shares()) {
+    return absl::FailedPreconditionError(StrCat(
+        "a run of ", n, " schools cannot keep to the noise calibration (",
+        calibration.min_shares(), " to ", calibration.max_shares(),
+        " schools)"));
+  }
+  return params;
+}
+
 }  // namespace
+
+v1::NoiseCalibration CalibrationFor(
+    uint32_t schools, const crypto::secagg::SecurityGoals& goals) {
+  v1::NoiseCalibration c;
+  c.set_max_shares(schools);
+  auto params = crypto::secagg::ChooseParameters(schools, goals);
+  c.set_min_shares(params.ok() ? params->threshold : schools);
+  return c;
+}
+
+bool FitsCalibration(const v1::NoiseCalibration& calibration,
+                     uint32_t roster_size,
+                     const crypto::secagg::SecurityGoals& goals) {
+  return CalibratedParameters(calibration, roster_size, goals).ok();
+}
 
 absl::StatusOr<std::unique_ptr<SecAggPhase>> SecAggPhase::Start(
     const v1::QueryInfo& info, const std::vector<School>& roster,
-    const query::Layout& layout, const RunOptions& options, int64_t now_millis,
-    RunStep& step) {
+    const query::Layout& layout, const v1::NoiseCalibration& calibration,
+    const RunOptions& options, int64_t now_millis, RunStep& step) {
   const auto n = static_cast<uint32_t>(roster.size());
   KRING_ASSIGN_OR_RETURN(const crypto::secagg::GraphParameters params,
-                         crypto::secagg::ChooseParameters(n, options.goals));
-  // Every school calibrates its noise to the fewest schools the run can
-  // finish with: the threshold (each node refuses to unmask with fewer).
+                         CalibratedParameters(calibration, n, options.goals));
+  // Every school drew its noise, when it accepted, for the fewest schools
+  // the run can finish with (min_shares <= the threshold: each node refuses
+  // to unmask with fewer) and a roster of at most max_shares.
   KRING_ASSIGN_OR_RETURN(query::NoisePlan plan,
                          query::NoisePlan::Create(layout, layout.query().rho(),
-                                                  params.threshold, n));
+                                                  calibration.min_shares(),
+                                                  calibration.max_shares()));
   KRING_ASSIGN_OR_RETURN(const v1::SecAggConfig config,
                          Configure(info, roster, plan, params));
   KRING_ASSIGN_OR_RETURN(auto setup,

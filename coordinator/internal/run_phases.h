@@ -20,6 +20,19 @@
 
 namespace kring::coordinator::internal {
 
+// The noise calibration for a run over at most `schools` schools: the
+// threshold secure aggregation would choose for all of them, and their
+// number. (For fewer than 2 schools, which never run, both are `schools`.)
+v1::NoiseCalibration CalibrationFor(uint32_t schools,
+                                    const crypto::secagg::SecurityGoals& goals);
+
+// Whether a run of `roster_size` schools can keep to `calibration`: its
+// threshold, raised to min_shares, still fits each node's committee, and
+// the roster is no larger than max_shares.
+bool FitsCalibration(const v1::NoiseCalibration& calibration,
+                     uint32_t roster_size,
+                     const crypto::secagg::SecurityGoals& goals);
+
 // Collecting the roster's contributions until the sum is known.
 class AggregationPhase {
  public:
@@ -49,12 +62,13 @@ class SecAggPhase final : public AggregationPhase {
  public:
   // The longest abort reason from a school that is kept (bytes).
   static constexpr size_t kMaxAbortReason = 300;
-  // Chooses the parameters for `roster` and appends the "aggregation" audit
-  // entry and the run-start messages to `step`.
+  // Chooses the parameters for `roster` (its threshold raised to the
+  // noise calibration's min_shares; see FitsCalibration) and appends the
+  // "aggregation" audit entry and the run-start messages to `step`.
   static absl::StatusOr<std::unique_ptr<SecAggPhase>> Start(
       const v1::QueryInfo& info, const std::vector<School>& roster,
-      const query::Layout& layout, const RunOptions& options,
-      int64_t now_millis, RunStep& step);
+      const query::Layout& layout, const v1::NoiseCalibration& calibration,
+      const RunOptions& options, int64_t now_millis, RunStep& step);
   void OnMessage(const std::string& from, const v1::NodeToCoordinator& m,
                  int64_t now_millis, RunStep& step) override;
   void OnTick(int64_t now_millis, RunStep& step) override;

@@ -84,7 +84,8 @@ class DispatcherTest : public testing::CoordinatorFixture {
     auto query = std::make_shared<query::Query>(*std::move(q));
     auto layout = std::make_shared<query::Layout>(*query);
     schools.input_for = [query, layout, pupils](
-                            int school, const v1::SecAggConfig& config) {
+                            int school, const v1::SecAggConfig&,
+                            const v1::NoiseCalibration& cal) {
       std::vector<v1::PupilRecord> records;
       for (int i = 0; i < pupils; ++i) {
         v1::PupilRecord r;
@@ -100,9 +101,8 @@ class DispatcherTest : public testing::CoordinatorFixture {
       }
       auto c = query::Contribution(*layout, records, "GM0363");
       EXPECT_TRUE(c.ok()) << c.status();
-      auto plan =
-          query::NoisePlan::Create(*layout, query->rho(), config.threshold(),
-                                   static_cast<uint32_t>(config.roster_size()));
+      auto plan = query::NoisePlan::Create(*layout, query->rho(),
+                                           cal.min_shares(), cal.max_shares());
       EXPECT_TRUE(plan.ok()) << plan.status();
       if (!c.ok() || !plan.ok()) return std::vector<uint64_t>();
       auto input =
@@ -151,6 +151,7 @@ class DispatcherTest : public testing::CoordinatorFixture {
           any = true;
           received_[id].push_back(m);
           if (m.has_task()) {
+            schools.Answer({id, m});  // notes the noise calibration
             d.FromNode(id,
                        ScriptedSchools::Decision(m.task().query_id(), true));
           } else if (auto answer = schools.Answer({id, m})) {

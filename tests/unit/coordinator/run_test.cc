@@ -86,6 +86,75 @@ TEST_F(RunDriverTest, AllAcceptAndTheRunFinishesWithTheExactSum) {
                           Pair("aggregation", HasSubstr("4 schools"))));
 }
 
+// Every task says what the schools calibrate their noise to (they draw it
+// when they accept); a run after a few declines keeps to it by raising its
+// threshold.
+TEST_F(RunDriverTest, TheTaskStatesTheNoiseCalibrationAndTheRunKeepsToIt) {
+  ScriptedSchools schools(7);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  const v1::Task& task = schools.received("S1").front().task();
+  EXPECT_EQ(task.noise().min_shares(), 4u);  // the threshold for 7 schools
+  EXPECT_EQ(task.noise().max_shares(), 7u);
+  for (const char* id : {"S6", "S7"}) {
+    schools.Deliver(
+        *run,
+        run->OnMessage(id, ScriptedSchools::Decision("q-test", false, "no"),
+                       Now()),
+        Now());
+  }
+  Accept(*run, schools, {0, 1, 2, 3, 4});
+  ASSERT_TRUE(run->done());
+  const v1::SecAggConfig& config =
+      schools.received("S1")[1].run_start().config();
+  EXPECT_EQ(config.roster_size(), 5);
+  EXPECT_EQ(config.threshold(), 4u);  // 3 for five schools, raised
+  KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
+  ASSERT_TRUE(sum.noise.has_value());
+  EXPECT_EQ(sum.noise->min_shares(), 4u);
+  EXPECT_EQ(sum.noise->max_shares(), 7u);
+  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors, *sum.noise));
+}
+
+// Fewer schools accepted than the noise was calibrated for: those that did
+// are asked again with the noise calibrated for their number (and draw it
+// again when they accept); the schools that declined are not asked again.
+TEST_F(RunDriverTest, TooFewForTheCalibrationAreAskedAgainWithANewOne) {
+  ScriptedSchools schools(7);
+  auto run = NewRun(schools);
+  schools.Deliver(*run, run->Start(Now()), Now());
+  for (const char* id : {"S4", "S5", "S6", "S7"}) {
+    schools.Deliver(
+        *run,
+        run->OnMessage(id, ScriptedSchools::Decision("q-test", false, "no"),
+                       Now()),
+        Now());
+  }
+  Accept(*run, schools, {0, 1, 2});
+  EXPECT_FALSE(run->done());
+  EXPECT_THAT(schools.audit().back(),
+              Pair("recalibrated",
+                   HasSubstr("only 3 schools accepted, fewer than the 4")));
+  for (const char* id : {"S1", "S2", "S3"}) {
+    ASSERT_TRUE(schools.received(id).back().has_task()) << id;
+    EXPECT_EQ(schools.received(id).back().task().noise().min_shares(), 2u);
+    EXPECT_EQ(schools.received(id).back().task().noise().max_shares(), 3u);
+  }
+  EXPECT_EQ(schools.received("S4").size(), 1u);
+  // A late answer of a school not asked again changes nothing.
+  run->OnMessage("S4", ScriptedSchools::Decision("q-test", true), Now());
+  Accept(*run, schools, {0, 1, 2});
+  ASSERT_TRUE(run->done());
+  KRING_ASSERT_OK_AND_ASSIGN(const RunSum sum, run->outcome());
+  EXPECT_THAT(sum.contributors, ElementsAre("S1", "S2", "S3"));
+  ASSERT_TRUE(sum.noise.has_value());
+  EXPECT_EQ(sum.noise->min_shares(), 2u);
+  EXPECT_EQ(sum.sum, schools.SumOf(sum.contributors, *sum.noise));
+  ASSERT_EQ(run->info().decisions_size(), 7);
+  EXPECT_FALSE(run->info().decisions(3).accepted());
+  EXPECT_EQ(run->info().decisions(3).reason(), "no");
+}
+
 TEST_F(RunDriverTest, DecisionWindowClosesOnlyOnATickAtItsDeadline) {
   ScriptedSchools schools(4);
   auto run = NewRun(schools);

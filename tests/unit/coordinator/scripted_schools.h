@@ -61,10 +61,17 @@ class ScriptedSchools {
 
   // School i's input; unset: small numbers within the bounds, not a
   // decodable contribution.
-  std::function<std::vector<uint64_t>(int i, const v1::SecAggConfig& config)>
+  // `calibration` is that of the last task school i received.
+  std::function<std::vector<uint64_t>(int i, const v1::SecAggConfig& config,
+                                      const v1::NoiseCalibration& calibration)>
       input_for;
 
   const crypto::IdentityKeyPair& key(int i) const { return keys_[i]; }
+  // The noise calibration of the last task school i received.
+  v1::NoiseCalibration calibration(int i) const {
+    auto it = calibration_.find(schools_[i].school_id);
+    return it == calibration_.end() ? v1::NoiseCalibration() : it->second;
+  }
   // School i is known as `id` from now on (ids the registry assigned).
   void Rename(int i, const std::string& id) { schools_[i].school_id = id; }
 
@@ -132,8 +139,10 @@ class ScriptedSchools {
     return received_[s];
   }
 
-  // The answer of the school `o.to` to `o` (none to tasks and ends).
+  // The answer of the school `o.to` to `o` (none to tasks, whose noise
+  // calibration it notes, and ends).
   std::optional<v1::NodeToCoordinator> Answer(const Outgoing& o) {
+    if (o.message.has_task()) calibration_[o.to] = o.message.task().noise();
     absl::StatusOr<v1::SecAggMessage> reply;
     if (o.message.has_run_start()) {
       reply = Join(o.to, o.message.run_start().config());
@@ -169,7 +178,7 @@ class ScriptedSchools {
     const int i = Index(school);
     std::vector<uint64_t> input;
     if (input_for) {
-      input = input_for(i, config);
+      input = input_for(i, config, calibration(i));
     } else {
       for (int j = 0; j < config.element_bounds_size(); ++j) {
         input.push_back(
@@ -198,6 +207,7 @@ class ScriptedSchools {
 
   std::vector<crypto::IdentityKeyPair> keys_;
   std::vector<School> schools_;
+  std::map<std::string, v1::NoiseCalibration> calibration_;
   std::set<std::string> silent_;
   std::map<std::string, crypto::secagg::SecAggNode> nodes_;
   std::map<std::string, std::vector<uint64_t>> inputs_;

@@ -190,6 +190,7 @@ class AgentRunTest : public ::testing::Test {
     options.config.municipality = "GM0363";
     options.config.approvers.push_back(approver_.public_key());
     options.backoff_min = std::chrono::milliseconds(20);
+    options.noise = noise_;
     return Agent::Create(std::move(options), &*store_, &*audit_);
   }
   // Like stopping the kring-node process: everything in memory is gone.
@@ -211,6 +212,9 @@ class AgentRunTest : public ::testing::Test {
     v1::Task* task = m.mutable_task();
     task->set_query_id(query_id);
     task->set_ticket_bytes(api::CanonicalBytes(t));
+    // Calibrated as the coordinator does for three schools.
+    task->mutable_noise()->set_min_shares(config_.threshold());
+    task->mutable_noise()->set_max_shares(3);
     v1::Approval* a = task->add_approvals();
     a->set_approver_id("approver");
     a->set_approver_public_key(std::string(approver_.public_key().bytes()));
@@ -299,6 +303,7 @@ class AgentRunTest : public ::testing::Test {
       crypto::IdentityKeyPair::Generate(), crypto::IdentityKeyPair::Generate(),
       crypto::IdentityKeyPair::Generate()};
   std::string ticket_seed_ = std::string(32, '\x5a');
+  std::shared_ptr<query::NoiseSource> noise_;  // SystemNoise() when null
   v1::SecAggConfig config_;
   ScriptedCoordinator coordinator_;
   std::unique_ptr<grpc::Server> server_;
@@ -441,6 +446,96 @@ TEST_F(AgentRunTest, RepeatedMessageGetsTheSameAnswerAndAChangedOneNone) {
   ASSERT_EQ(Entries("rejected").size(), 1u);
   EXPECT_THAT(Entries("rejected")[0].summary,
               HasSubstr("second, different start of query q-1"));
+}
+
+// Zero noise that counts its samples and draws none until the test has
+// seen the school's decision (or a minute has passed).
+class GatedCountingNoise final : public query::NoiseSource {
+ public:
+  absl::StatusOr<std::vector<int64_t>> Sample(const crypto::Rational&,
+                                              size_t count) override {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, std::chrono::minutes(1), [&] { return open_; })) {
+      drawn_before_open_ = true;
+    }
+    samples_ += count;
+    cv_.notify_all();
+    return std::vector<int64_t>(count, 0);
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  // Waits (at most a minute) until `n` samples were drawn.
+  bool WaitFor(size_t n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::minutes(1),
+                        [&] { return samples_ >= n; });
+  }
+  size_t samples() {
+    std::lock_guard lock(mu_);
+    return samples_;
+  }
+  bool drawn_before_open() {
+    std::lock_guard lock(mu_);
+    return drawn_before_open_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  bool drawn_before_open_ = false;
+  size_t samples_ = 0;
+};
+
+// The noise is drawn after the decision has left and before the run
+// starts: no message of the run waits for the sampling (whose time could
+// tell the noise).
+TEST_F(AgentRunTest, NoiseIsDrawnWhenTheSchoolAcceptsNotWhenTheRunStarts) {
+  auto noise = std::make_shared<GatedCountingNoise>();
+  noise_ = noise;
+  bool contributed = false;
+  size_t drawn_at_accept = 0;
+  coordinator_.Add([&](Stream& s) {
+    ExpectAccepted(s, Task("q-1"));
+    // The decision arrived while sampling was still held back.
+    EXPECT_EQ(noise->samples(), 0u);
+    noise->Open();
+    ASSERT_TRUE(noise->WaitFor(config_.dims()));
+    drawn_at_accept = noise->samples();
+    contributed = RunSecureAggregation(s);
+  });
+  StartAgent();
+  ASSERT_TRUE(coordinator_.WaitIdle());
+  StopAgent();
+  EXPECT_TRUE(contributed);
+  EXPECT_FALSE(noise->drawn_before_open());
+  EXPECT_EQ(drawn_at_accept, config_.dims());
+  EXPECT_EQ(noise->samples(), drawn_at_accept);  // nothing drawn in the run
+}
+
+// A run whose threshold is below the calibration the school drew its
+// noise for would reveal a sum with too little noise: refused.
+TEST_F(AgentRunTest, ARunBelowTheNoiseCalibrationIsRefused) {
+  coordinator_.Add([&](Stream& s) {
+    v1::CoordinatorToNode task = Task("q-1");
+    task.mutable_task()->mutable_noise()->set_min_shares(3);
+    ExpectAccepted(s, task);
+    ASSERT_TRUE(s.Write(RunStart()));  // threshold 2 of 3
+    v1::NodeToCoordinator reply;
+    ASSERT_TRUE(s.Read(&reply));
+    ASSERT_TRUE(reply.has_abort()) << reply.DebugString();
+  });
+  StartAgent();
+  ASSERT_TRUE(coordinator_.WaitIdle());
+  StopAgent();
+  ASSERT_EQ(Entries("aborted").size(), 1u);
+  EXPECT_THAT(Entries("aborted")[0].summary,
+              HasSubstr("does not keep to the noise calibration this school "
+                        "accepted (sums of at least 3 of at most 3 schools)"));
+  EXPECT_TRUE(Entries("sent").empty());
 }
 
 }  // namespace

@@ -80,7 +80,8 @@ class SessionTest : public ::testing::Test {
   Session Make() {
     return Session(options_, &identity_, &audit_, &records_, &pending_);
   }
-  v1::CoordinatorToNode Task(int64_t respond_by = 0) {
+  v1::CoordinatorToNode Task(int64_t respond_by = 0, uint32_t min_shares = 2,
+                             uint32_t max_shares = 3) {
     v1::QueryTicket t;
     t.set_query_id("q-1");
     t.set_requester_id("r");
@@ -92,6 +93,8 @@ class SessionTest : public ::testing::Test {
     task->set_query_id("q-1");
     task->set_respond_by_unix_millis(respond_by);
     task->set_ticket_bytes(api::CanonicalBytes(t));
+    task->mutable_noise()->set_min_shares(min_shares);
+    task->mutable_noise()->set_max_shares(max_shares);
     v1::Approval* a = task->add_approvals();
     a->set_approver_public_key(std::string(approver_.public_key().bytes()));
     a->set_signature(
@@ -180,6 +183,47 @@ TEST_F(SessionTest, ManualAcceptWaitsForSchoolIt) {
   EXPECT_FALSE(replies[0].decision().accept());
   EXPECT_EQ(replies[0].decision().reason(),
             "declined by school IT: not this term");
+}
+
+// Without a noise calibration the school cannot draw its noise before the
+// run: it declines and says what to do.
+TEST_F(SessionTest, ATaskWithoutNoiseCalibrationIsDeclined) {
+  Session session = Make();
+  auto replies = session.Handle(Task(0, 0, 0), now_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_FALSE(replies[0].decision().accept());
+  EXPECT_THAT(replies[0].decision().reason(),
+              HasSubstr("does not say how many schools the noise is "
+                        "calibrated for"));
+  replies = session.Handle(Task(0, 4, 3), now_);  // min above max
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_FALSE(replies[0].decision().accept());
+}
+
+// Fewer schools accepted than the noise was calibrated for: the coordinator
+// asks again with a new calibration. School IT's acceptance stands (it is
+// the same approved query) and the school accepts at once.
+TEST_F(SessionTest, ARecalibratedTaskIsAcceptedAgainWithoutSchoolIt) {
+  options_.config.policy.manual_accept = true;
+  Session session = Make();
+  EXPECT_TRUE(session.Handle(Task(0, 4, 7), now_).empty());
+  pending_.decisions["q-1"] = {true, ""};
+  ASSERT_EQ(session.PollDecisions(now_).size(), 1u);
+  session.Prepare();
+  auto replies = session.Handle(Task(0, 2, 3), now_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].decision().accept());
+  EXPECT_EQ(pending_.put, std::vector<std::string>{"q-1"});  // asked once
+  EXPECT_THAT(audit_.entries.back().summary,
+              HasSubstr("Accepted query q-1 again: fewer schools took part, "
+                        "and the coordinator calibrated the noise for 2 to 3 "
+                        "schools"));
+  // The same task once more: the same answer, nothing new in the log.
+  const size_t logged = audit_.entries.size();
+  replies = session.Handle(Task(0, 2, 3), now_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(replies[0].decision().accept());
+  EXPECT_EQ(audit_.entries.size(), logged);
 }
 
 TEST_F(SessionTest, ARunThatCannotStartIsReportedWithoutDetails) {
