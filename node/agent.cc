@@ -213,20 +213,20 @@ bool Agent::Impl::WriteReply(Stream& stream,
   return true;
 }
 
-// School IT's decisions on waiting tasks, sent when found.
+// School IT's decisions on waiting tasks, sent when found. The session
+// stays locked until the noise of what was accepted is drawn, so that a
+// run start arriving meanwhile waits for it (lock order: session_mu, mu).
 void Agent::Impl::PollDecisions() {
-  std::vector<v1::NodeToCoordinator> replies;
-  {
-    std::lock_guard lock(session_mu);
-    replies = session.PollDecisions(Now());
-  }
+  std::lock_guard session_lock(session_mu);
+  const std::vector<v1::NodeToCoordinator> replies =
+      session.PollDecisions(Now());
+  if (replies.empty()) return;
   {
     std::lock_guard lock(mu);
     for (const auto& r : replies) {
       if (stream != nullptr) WriteChunked(*stream, r);
     }
   }
-  std::lock_guard lock(session_mu);
   session.Prepare();  // after the decisions left
 }
 

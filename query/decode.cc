@@ -96,6 +96,7 @@ absl::StatusOr<Result> DecodeNoisy(const Layout& layout, const NoisePlan& plan,
   for (size_t c = 0; c < layout.cell_count(); ++c) {
     uint64_t* block = &sum[c * layout.cell_width()];
     stat.RepairNoisy(layout, block);
+    stat.DropNoiseOnlyCounts(layout, plan, contributors, c, block);
     const int64_t indicator = noisy[c * layout.cell_width() + Layout::kSchools];
     block[Layout::kSchools] = std::min(
         plan.SchoolsAtLeast(indicator, contributors), block[Layout::kRecords]);

@@ -267,6 +267,38 @@ absl::Status Regression::DecodeCell(const Layout& layout, const uint64_t* block,
   return absl::OkStatus();
 }
 
+namespace {
+
+// Calls f(col) for the design column of every level of every categorical
+// predictor.
+template <typename F>
+void ForEachLevelColumn(const Layout& layout, F f) {
+  const Query& q = layout.query();
+  size_t col = 0;
+  for (const Predictor& p : q.predictors()) {
+    if (p.measure) ++col;
+  }
+  for (const Predictor& p : q.predictors()) {
+    if (!p.categorical) continue;
+    for (size_t l = 0; l < p.categorical->levels.size(); ++l) f(col++);
+  }
+}
+
+constexpr double kLevelNoiseSds = 3.0;
+
+}  // namespace
+
+void Regression::DropNoiseOnlyCounts(const Layout& layout,
+                                     const NoisePlan& plan, uint32_t shares,
+                                     size_t cell, uint64_t* block) const {
+  ForEachLevelColumn(layout, [&](size_t col) {
+    const size_t e = layout.SumOffset(col);
+    const double sd =
+        std::sqrt(plan.NoiseVariance(cell * layout.cell_width() + e, shares));
+    if (static_cast<double>(block[e]) <= kLevelNoiseSds * sd) block[e] = 0;
+  });
+}
+
 // Each coefficient b with sampling SE se and noise SD s: the interval
 // b -+ sqrt((t_0.975(df) se)^2 + (1.96 s)^2), and t = b / sqrt(se^2 + s^2).
 void Regression::AddNoise(const Layout& layout, const NoisePlan& plan,
@@ -311,6 +343,16 @@ void Regression::AddNoise(const Layout& layout, const NoisePlan& plan,
         p->value = TwoSidedP(est / total, df);
       }
     }
+  }
+  bool dropped = false;
+  ForEachLevelColumn(layout, [&](size_t col) {
+    dropped = dropped || block[layout.SumOffset(col)] == 0;
+  });
+  if (dropped) {
+    cell.notes.push_back(
+        "regression: a level with too few pupils to tell from the noise "
+        "(three noise SDs) has no coefficient; its pupils, if any, count "
+        "with the reference level");
   }
   const size_t r2 = names.size();
   if (std::isfinite(sd[r2])) {

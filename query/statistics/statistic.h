@@ -91,6 +91,14 @@ class StatisticKind {
   // its largest count element (an n, an option count), so no figure rests
   // on more respondents than records. Kinds add their own bounds.
   virtual void RepairNoisy(const Layout& layout, uint64_t* block) const;
+  // After RepairNoisy, with the noise known: sets to 0 the counts that
+  // cannot be told from noise where a figure would otherwise rest on noise
+  // alone (`shares` schools added noise under `plan`; `cell` is the
+  // block's cell index). By default nothing.
+  virtual void DropNoiseOnlyCounts(const Layout& /*layout*/,
+                                   const NoisePlan& /*plan*/,
+                                   uint32_t /*shares*/, size_t /*cell*/,
+                                   uint64_t* /*block*/) const {}
   // The figures of one cell with records from its summed `block`;
   // `cell.records` and `cell.respondents` are set. INVALID_ARGUMENT on
   // sums no set of records gives.

@@ -432,6 +432,28 @@ class Cluster {
   bool zero_noise_ = true;
 };
 
+// `kring-node audit` of a school.
+inline CommandResult Audit(Cluster& c, const std::string& school) {
+  return Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
+                 c.SchoolDir(school) + "' --key-file '" + c.SchoolKey(school) +
+                 "'");
+}
+
+// Waits (30 s at most) until the audit log of `school` contains `text`.
+inline bool WaitForAudit(Cluster& c, const std::string& school,
+                         const std::string& text) {
+  return WaitUntil(
+      [&] { return Audit(c, school).out.find(text) != std::string::npos; },
+      std::chrono::seconds(30), std::chrono::milliseconds(200));
+}
+
+// `kring-coordinator audit [flags]` of the cluster's coordinator.
+inline CommandResult CoordinatorAudit(Cluster& c,
+                                      const std::string& flags = "") {
+  return Command(std::string(KRING_COORDINATOR_BINARY) + " audit " + flags +
+                 " --data-dir '" + c.coordinator_dir() + "'");
+}
+
 }  // namespace kring::testing
 
 #endif  // KRING_TESTS_INTEGRATION_CLUSTER_H_

@@ -167,25 +167,6 @@ INSTANTIATE_TEST_SUITE_P(Ways, ImportDiskFullTest,
 
 // --- runs ---------------------------------------------------------------
 
-// `kring-node audit` of a school.
-CommandResult Audit(Cluster& c, const std::string& school) {
-  return Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
-                 c.SchoolDir(school) + "' --key-file '" + c.SchoolKey(school) +
-                 "'");
-}
-
-bool WaitForAudit(Cluster& c, const std::string& school,
-                  const std::string& text) {
-  return WaitUntil(
-      [&] { return Audit(c, school).out.find(text) != std::string::npos; },
-      std::chrono::seconds(30), std::chrono::milliseconds(200));
-}
-
-CommandResult CoordinatorAudit(Cluster& c, const std::string& flags = "") {
-  return Command(std::string(KRING_COORDINATOR_BINARY) + " audit " + flags +
-                 " --data-dir '" + c.coordinator_dir() + "'");
-}
-
 // The events the coordinator lists for a school.
 std::string Events(Cluster& c, const TestUser& admin,
                    const std::string& school) {

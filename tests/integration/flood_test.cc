@@ -189,8 +189,10 @@ TEST(FloodTest, OversizedUnauthenticatedMessageIsRefusedCheaply) {
                  static_cast<int>((peak_kib - peak_before_kib) / 1024));
   // Neither message was held whole (63 MiB each): gRPC reads a message
   // before it checks its size (grpc/grpc#43012), but only within the
-  // coordinator's 32 MiB memory quota. Measured: 35 MiB more at the peak.
-  EXPECT_LT(peak_kib - peak_before_kib, 48 * 1024);
+  // coordinator's 32 MiB memory quota. Measured: 35 MiB more at the peak
+  // on an idle machine, 56 MiB once on a loaded one (allocator arenas of
+  // the threads that read): always less than one whole message.
+  EXPECT_LT(peak_kib - peak_before_kib, 63 * 1024);
   EXPECT_TRUE(c.Call(admin, "ListNodes", v1::ListNodesRequest(), &nodes,
                      &v1::Coordinator::Stub::ListNodes)
                   .ok());

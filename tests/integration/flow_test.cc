@@ -25,6 +25,7 @@ namespace kring::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr const char* kSpec = R"({
   "statistic": "mean",
@@ -83,21 +84,6 @@ std::string Pooled(Cluster& c, const std::string& spec_json,
                    const std::vector<std::string>& schools,
                    uint32_t roster = 0) {
   return PooledRelease(c, spec_json, schools, roster).ToJson().dump(2);
-}
-
-// `kring-node audit` of a school.
-CommandResult Audit(Cluster& c, const std::string& school) {
-  return Command(std::string(KRING_NODE_BINARY) + " audit --data-dir '" +
-                 c.SchoolDir(school) + "' --key-file '" + c.SchoolKey(school) +
-                 "'");
-}
-
-// Waits until the audit log of `school` contains `text`.
-bool WaitForAudit(Cluster& c, const std::string& school,
-                  const std::string& text) {
-  return WaitUntil(
-      [&] { return Audit(c, school).out.find(text) != std::string::npos; },
-      std::chrono::seconds(30), std::chrono::milliseconds(200));
 }
 
 std::string ResultJson(Cluster& c, const TestUser& u, const std::string& id) {
@@ -879,6 +865,40 @@ TEST_F(FlowTest, ASchoolDeclinesOnceItsPrivacyBudgetIsSpent) {
   EXPECT_DOUBLE_EQ(ledger["waves"]["2025-26"]["spent"].get<double>(),
                    query::kDefaultQueryRho);
   EXPECT_DOUBLE_EQ(ledger["budget_per_wave"].get<double>(), 0.15);
+}
+
+// The schools draw their noise when they accept, calibrated for all six
+// schools asked. Three decline: too few for that calibration, so the three
+// that accepted are asked again with the noise calibrated for three. They
+// accept at once, draw again, and the release is the pooled computation of
+// the three with that calibration.
+TEST_F(FlowTest, TooManyDeclinesRecalibrateTheNoise) {
+  Schools(6, /*start=*/false);
+  for (const char* school : {"S4", "S5", "S6"}) {
+    const std::string yaml = c_.SchoolDir(school) + "/node.yaml";
+    ASSERT_EQ(Command("sed -i 's/max_rho_per_query: 0.25$/"
+                      "max_rho_per_query: 0.05/' '" +
+                      yaml + "'")
+                  .exit_code,
+              0);
+  }
+  Start({"S1", "S2", "S3", "S4", "S5", "S6"});
+  auto q = c_.Submit(researcher_, kSpec);
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(c_.Approve(approver_, *q).ok());
+  const std::string id = q->ticket().query_id();
+  v1::QueryInfo done = c_.WaitDone(researcher_, id);
+  ASSERT_EQ(done.state(), v1::QUERY_STATE_RELEASED) << done.reason();
+  EXPECT_EQ(done.participants(), 3u);
+  EXPECT_EQ(done.decisions_size(), 6);
+  EXPECT_EQ(ResultJson(c_, researcher_, id),
+            Pooled(c_, kSpec, {"S1", "S2", "S3"}, /*roster=*/3));
+  EXPECT_THAT(CoordinatorAudit(c_).out,
+              HasSubstr("only 3 schools accepted, fewer than the 4 its noise "
+                        "was calibrated for"));
+  EXPECT_THAT(Audit(c_, "S1").out,
+              HasSubstr("Accepted query " + id + " again: fewer schools"));
+  EXPECT_THAT(Audit(c_, "S4").out, Not(HasSubstr("Accepted query " + id)));
 }
 
 TEST_F(FlowTest, SchoolRefusesARunSmallerThanItsOwnMinimum) {

@@ -148,9 +148,11 @@ TEST(NoiseFiguresTest, WithoutNoiseEveryKindIsExact) {
         EXPECT_LT(high - b, 2.1 * se);
       }
     }
-    // DecodeNoisy of the exact sums: the same figures.
+    // DecodeNoisy of the exact sums with no noise in them (0 shares): the
+    // same figures. (With noise, a regression level within three noise SDs
+    // of 0 loses its dummy: ALevelThatMayBeNoiseOnlyGetsNoCoefficient.)
     std::vector<int64_t> as_noisy(sums.begin(), sums.end());
-    auto again = DecodeNoisy(layout, *plan, as_noisy, 24);
+    auto again = DecodeNoisy(layout, *plan, as_noisy, 0);
     ASSERT_TRUE(again.ok()) << again.status();
     EXPECT_EQ(again->Flat(), exact->Flat());
     kinds.insert(q.statistic());
@@ -369,6 +371,50 @@ TEST(NoiseFiguresTest, ARegressionOnANonPositiveDefiniteMatrixIsRepaired) {
   auto again = DecodeNoisy(layout, *same_plan, same, 24);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->Flat(), exact->Flat());
+}
+
+// A level whose noisy count cannot be told from noise (within three noise
+// SDs of 0) gets no dummy and the cell says so; levels with many pupils
+// keep theirs.
+TEST(NoiseFiguresTest, ALevelThatMayBeNoiseOnlyGetsNoCoefficient) {
+  const Query q = MustCreate(
+      R"({"statistic": "regression", "measures": ["belong_perception"],
+          "predictors": ["belong_opportunities", "gender"]})");
+  const Layout layout(q);
+  const std::vector<uint64_t> sums = ExactSums(layout, LoadSchools());
+  auto plan = NoisePlan::Create(layout, 0.1, 3, 10);
+  ASSERT_TRUE(plan.ok());
+  const std::vector<std::string>& names = layout.design_names();
+  std::vector<size_t> levels;
+  for (size_t col = 0; col < names.size(); ++col) {
+    if (names[col].find('=') != std::string::npos) levels.push_back(col);
+  }
+  ASSERT_GE(levels.size(), 2u);
+  // The level with the most pupils after the first (the reference).
+  size_t last = levels[1];
+  for (size_t col : levels) {
+    if (col != levels[0] &&
+        sums[layout.SumOffset(col)] > sums[layout.SumOffset(last)]) {
+      last = col;
+    }
+  }
+  const double sd = std::sqrt(plan->NoiseVariance(layout.SumOffset(last), 10));
+  ASSERT_GT(static_cast<double>(sums[layout.SumOffset(last)]), 3 * sd);
+  const std::string key = "belong_perception~" + names[last];
+  std::vector<int64_t> block(sums.begin(), sums.end());
+  Result r = DecodeOne(layout, block);
+  EXPECT_NE(statistics::FindFigure(r.cells[0].figures, key, "b"), nullptr);
+  // The last level's count now as an empty level's could come out noisy.
+  block[layout.SumOffset(last)] = static_cast<int64_t>(3 * sd);
+  r = DecodeOne(layout, block);
+  EXPECT_EQ(statistics::FindFigure(r.cells[0].figures, key, "b"), nullptr);
+  EXPECT_THAT(r.cells[0].notes, ::testing::Contains(::testing::HasSubstr(
+                                    "too few pupils to tell from the "
+                                    "noise")));
+  EXPECT_NE(
+      statistics::FindFigure(r.cells[0].figures,
+                             "belong_perception~belong_opportunities", "b"),
+      nullptr);
 }
 
 TEST(NoiseFiguresTest, DistributionSharesStayInRangeAndSumToOne) {
