@@ -12,6 +12,8 @@
 
 #include "gtest/gtest.h"
 #include "kring/v1/record.pb.h"
+#include "nlohmann/json.hpp"
+#include "query/spec.h"
 #include "survey/instrument.h"
 #include "survey/record.h"
 
@@ -73,6 +75,31 @@ inline std::vector<School> LoadSchools() {
   std::vector<School> out;
   for (auto& [id, s] : schools) out.push_back(std::move(s));
   return out;
+}
+
+// One query of the reference fixture (expected.json): its name and spec.
+struct FixtureSpec {
+  std::string name;
+  std::string json;
+};
+
+// Every query of the reference fixture: each statistic kind, with and
+// without group variables.
+inline std::vector<FixtureSpec> FixtureSpecs() {
+  auto j = nlohmann::json::parse(ReadFixture("expected.json"));
+  std::vector<FixtureSpec> out;
+  for (const auto& c : j["cases"]) out.push_back({c["name"], c["spec"].dump()});
+  return out;
+}
+
+// The query of a JSON spec over kring-belonging-v1; fails the calling test
+// if it does not parse.
+inline Query MustCreate(const std::string& json) {
+  auto spec = ParseQuerySpecJson(json);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  auto q = Query::Create(*spec, survey::Instrument::BelongingV1());
+  EXPECT_TRUE(q.ok()) << q.status();
+  return *std::move(q);
 }
 
 }  // namespace kring::query::testing

@@ -27,29 +27,12 @@
 namespace kring::query {
 namespace {
 
+using testing::FixtureSpecs;
+using testing::MustCreate;
+
 using testing::LoadSchools;
 using testing::ReadFixture;
 using testing::School;
-
-struct Spec {
-  std::string name;
-  std::string json;
-};
-
-std::vector<Spec> FixtureSpecs() {
-  auto j = nlohmann::json::parse(ReadFixture("expected.json"));
-  std::vector<Spec> out;
-  for (const auto& c : j["cases"]) out.push_back({c["name"], c["spec"].dump()});
-  return out;
-}
-
-Query MustCreate(const std::string& json) {
-  auto spec = ParseQuerySpecJson(json);
-  EXPECT_TRUE(spec.ok()) << spec.status();
-  auto q = Query::Create(*spec, survey::Instrument::BelongingV1());
-  EXPECT_TRUE(q.ok()) << q.status();
-  return *std::move(q);
-}
 
 std::vector<uint64_t> ExactSums(const Layout& layout,
                                 const std::vector<School>& schools) {
@@ -104,7 +87,7 @@ void ExpectValid(const Result& r) {
 TEST(NoiseFiguresTest, WithoutNoiseEveryKindIsExact) {
   const std::vector<School> schools = LoadSchools();
   std::set<Statistic> kinds;
-  for (const Spec& spec : FixtureSpecs()) {
+  for (const testing::FixtureSpec& spec : FixtureSpecs()) {
     SCOPED_TRACE(spec.name);
     const Query q = MustCreate(spec.json);
     const Layout layout(q);
@@ -176,7 +159,7 @@ std::string Described(const CellResult& c, const Figure& sd) {
 // every interval is at least as wide as without noise.
 TEST(NoiseFiguresTest, EveryNoisyFigureHasItsNoiseSd) {
   const std::vector<School> schools = LoadSchools();
-  for (const Spec& spec : FixtureSpecs()) {
+  for (const testing::FixtureSpec& spec : FixtureSpecs()) {
     SCOPED_TRACE(spec.name);
     const Query q = MustCreate(spec.json);
     const Layout layout(q);
@@ -247,7 +230,7 @@ TEST(NoiseFiguresTest, HeavyNoiseNeverGivesInvalidFigures) {
   const std::vector<School> schools = LoadSchools();
   crypto::DeterministicRandom rng(11);
   size_t cells = 0;
-  for (const Spec& spec : FixtureSpecs()) {
+  for (const testing::FixtureSpec& spec : FixtureSpecs()) {
     SCOPED_TRACE(spec.name);
     const Query q = MustCreate(spec.json);
     const Layout layout(q);

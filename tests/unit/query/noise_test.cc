@@ -25,33 +25,14 @@
 namespace kring::query {
 namespace {
 
+using testing::FixtureSpecs;
+using testing::MustCreate;
+
 using ::kring::testing::StatusIs;
 using ::testing::HasSubstr;
 using testing::LoadSchools;
 using testing::ReadFixture;
 using testing::School;
-
-struct Spec {
-  std::string name;
-  std::string json;
-};
-
-// Every query of the reference fixture: each statistic kind, with and
-// without group variables.
-std::vector<Spec> FixtureSpecs() {
-  auto j = nlohmann::json::parse(ReadFixture("expected.json"));
-  std::vector<Spec> out;
-  for (const auto& c : j["cases"]) out.push_back({c["name"], c["spec"].dump()});
-  return out;
-}
-
-Query MustCreate(const std::string& json) {
-  auto spec = ParseQuerySpecJson(json);
-  EXPECT_TRUE(spec.ok()) << spec.status();
-  auto q = Query::Create(*spec, survey::Instrument::BelongingV1());
-  EXPECT_TRUE(q.ok()) << q.status();
-  return *std::move(q);
-}
 
 // Adding or removing any one pupil of a school changes at most
 // cells_per_record cells of its vector, each element e by at most
@@ -61,7 +42,7 @@ TEST(NoiseTest, OnePupilNeverChangesTheVectorByMoreThanTheSensitivity) {
   const std::vector<School> schools = LoadSchools();
   ASSERT_GE(schools.size(), 3u);
   size_t checked = 0;
-  for (const Spec& spec : FixtureSpecs()) {
+  for (const testing::FixtureSpec& spec : FixtureSpecs()) {
     SCOPED_TRACE(spec.name);
     const Query q = MustCreate(spec.json);
     const Layout layout(q);
@@ -332,7 +313,7 @@ TEST(NoiseTest, NoisySumsOfRealDataAlwaysDecode) {
   const auto n = static_cast<uint32_t>(schools.size());
   crypto::DeterministicRandom rng(7);
   size_t cells = 0;
-  for (const Spec& spec : FixtureSpecs()) {
+  for (const testing::FixtureSpec& spec : FixtureSpecs()) {
     const Query q = MustCreate(spec.json);
     if (q.statistic() != Statistic::kMean &&
         q.statistic() != Statistic::kProportion &&

@@ -12,17 +12,12 @@
 #include "query/noise.h"
 #include "query/spec.h"
 #include "survey/instrument.h"
+#include "tests/unit/query/fixture.h"
 
 namespace kring::query {
 namespace {
 
-Query MustCreate(const std::string& json) {
-  auto spec = ParseQuerySpecJson(json);
-  EXPECT_TRUE(spec.ok()) << spec.status();
-  auto q = Query::Create(*spec, survey::Instrument::BelongingV1());
-  EXPECT_TRUE(q.ok()) << q.status();
-  return *std::move(q);
-}
+using testing::MustCreate;
 
 // sqrt(2 * 40 * ln 2): a sub-Gaussian tail beyond z SDs is at most 2^-40.
 const double kZ = std::sqrt(80.0 * std::log(2.0));
