@@ -101,12 +101,10 @@ void Correlation::AddNoise(const Layout& layout, const NoisePlan& plan,
       if (r == nullptr || n == nullptr || !std::isfinite(sd[at])) continue;
       cell.figures.push_back({pair, "noise_sd", sd[at]});
       const double rr = r->value, df = n->value - 2;
-      if (1.0 - rr * rr < 1e-12 || n->value <= 3) continue;
-      const double z = std::atanh(rr);
-      const double half = std::hypot(kZ975 / std::sqrt(n->value - 3),
-                                     kZ975 * sd[at] / (1.0 - rr * rr));
-      cell.figures.push_back({pair, "ci_low", std::tanh(z - half)});
-      cell.figures.push_back({pair, "ci_high", std::tanh(z + half)});
+      double low = 0, high = 0;
+      if (!NoisyFisherInterval(rr, n->value, sd[at], low, high)) continue;
+      cell.figures.push_back({pair, "ci_low", low});
+      cell.figures.push_back({pair, "ci_high", high});
       if (sd[at] > 0) {
         // t = r / se(r), se(r)^2 = (1 - r^2) / df, plus the noise variance.
         const double se2 = (1.0 - rr * rr) / df;

@@ -100,8 +100,10 @@ absl::Status Distribution::DecodeCell(const Layout& layout,
     for (size_t o = 0; o < options.size(); ++o) {
       out.Add(m.id, StrCat("count_", options[o].code), D(block[at + o]));
       if (n > 0) {
-        out.Add(m.id, StrCat("share_", options[o].code),
-                D(block[at + o]) / D(n));
+        const Wilson w = WilsonInterval(D(block[at + o]), D(n));
+        out.Add(m.id, StrCat("share_", options[o].code), w.p);
+        out.Add(m.id, StrCat("ci_low_", options[o].code), w.low);
+        out.Add(m.id, StrCat("ci_high_", options[o].code), w.high);
       }
     }
   }
@@ -133,9 +135,15 @@ void Distribution::AddNoise(const Layout& layout, const NoisePlan& plan,
           {m.id, StrCat("noise_sd_count_", code), std::sqrt(var)});
       if (n <= 0) continue;
       const double p = D(sums[at + o]) / n;
-      cell.figures.push_back(
-          {m.id, StrCat("noise_sd_share_", code),
-           std::sqrt((1 - p) * (1 - p) * var + p * p * (var_n - var)) / n});
+      const double sd =
+          std::sqrt((1 - p) * (1 - p) * var + p * p * (var_n - var)) / n;
+      cell.figures.push_back({m.id, StrCat("noise_sd_share_", code), sd});
+      const Wilson w = NoisyWilsonInterval(D(sums[at + o]), n, sd);
+      for (Figure& f : cell.figures) {
+        if (f.measure != m.id) continue;
+        if (f.stat == StrCat("ci_low_", code)) f.value = w.low;
+        if (f.stat == StrCat("ci_high_", code)) f.value = w.high;
+      }
     }
   }
 }
@@ -152,11 +160,21 @@ void Distribution::ShareFromRounded(std::vector<Figure>& figures) const {
     if (f.stat.starts_with("count_")) total[f.measure] += f.value;
   }
   for (Figure& f : figures) {
-    if (!f.stat.starts_with("share_")) continue;
+    const bool share = f.stat.starts_with("share_");
+    const bool low = f.stat.starts_with("ci_low_");
+    if (!share && !low && !f.stat.starts_with("ci_high_")) continue;
+    const std::string code = f.stat.substr(f.stat.rfind('_') + 1);
     const auto& m = by_measure[f.measure];
     const double n = total[f.measure];
-    const double count = m.at(StrCat("count_", f.stat.substr(6)));
-    f.value = n > 0 ? count / n : 0.0;
+    const double count = m.at(StrCat("count_", code));
+    if (n <= 0) {
+      f.value = 0.0;
+      continue;
+    }
+    auto sd = m.find(StrCat("noise_sd_share_", code));
+    const Wilson w =
+        NoisyWilsonInterval(count, n, sd == m.end() ? 0.0 : sd->second);
+    f.value = share ? w.p : low ? w.low : w.high;
   }
 }
 

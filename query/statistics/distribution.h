@@ -24,14 +24,15 @@ class Distribution final : public StatisticKind {
                           CellResult& cell) const override;
   // Per item: the noise SDs of n ("noise_sd_n"), of each answer's count
   // ("noise_sd_count_<code>") and share ("noise_sd_share_<code>", delta
-  // method; the shares of an item sum to 1).
+  // method; the shares of an item sum to 1); each share's Wilson interval
+  // (ci_low_<code>, ci_high_<code>) widened by its noise.
   void AddNoise(const Layout& layout, const NoisePlan& plan, uint32_t shares,
                 std::span<const uint64_t> sums,
                 CellResult& cell) const override;
   // "n" and "count", and count_<code>: the pupils per answer.
   bool CountsPeople(const Figure& f) const override;
-  // share_<code> from the rounded counts, over their sum (so an item's
-  // shares still sum to 1).
+  // share_<code> and its interval from the rounded counts, over their sum
+  // (so an item's shares still sum to 1).
   void ShareFromRounded(std::vector<Figure>& figures) const override;
 };
 

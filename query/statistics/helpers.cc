@@ -70,6 +70,27 @@ void WidenByNoise(double estimate, double noise_sd, double& low, double& high) {
   high = estimate + std::hypot(high - estimate, extra);
 }
 
+Wilson NoisyWilsonInterval(double k, double n, double noise_sd) {
+  Wilson w = WilsonInterval(k, n);
+  if (noise_sd > 0) {
+    WidenByNoise(w.p, noise_sd, w.low, w.high);
+    w.low = std::max(0.0, w.low);
+    w.high = std::min(1.0, w.high);
+  }
+  return w;
+}
+
+bool NoisyFisherInterval(double r, double n, double noise_sd, double& low,
+                         double& high) {
+  if (1.0 - r * r < 1e-12 || n <= 3) return false;
+  const double z = std::atanh(r);
+  const double half =
+      std::hypot(kZ975 / std::sqrt(n - 3), kZ975 * noise_sd / (1.0 - r * r));
+  low = std::tanh(z - half);
+  high = std::tanh(z + half);
+  return true;
+}
+
 const Figure* FindFigure(const std::vector<Figure>& figures,
                          std::string_view measure, std::string_view stat) {
   for (const Figure& f : figures) {

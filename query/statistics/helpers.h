@@ -50,12 +50,22 @@ struct Wilson {
   double high = 0;
 };
 Wilson WilsonInterval(double k, double n);
+// The Wilson interval of k of n widened by noise of SD `noise_sd`
+// (WidenByNoise) and kept in [0, 1] (n > 0).
+Wilson NoisyWilsonInterval(double k, double n, double noise_sd);
 
 // Writes the figures of one cell. Refers to `cell`, which must outlive it.
 // Widens [low, high] around `estimate` by noise of SD `noise_sd`: each
 // half-width h becomes sqrt(h^2 + (z * noise_sd)^2), z the 97.5% normal
 // quantile (the noise and the sampling error are independent).
 void WidenByNoise(double estimate, double noise_sd, double& low, double& high);
+
+// The 95% Fisher z interval of a correlation r over n pupils, widened by
+// noise of SD `noise_sd` on r (on the z scale: noise_sd / (1 - r^2)):
+// tanh(atanh(r) -+ sqrt((z/sqrt(n-3))^2 + (z noise_sd/(1-r^2))^2)). False
+// (and nothing set) when n <= 3 or |r| is 1.
+bool NoisyFisherInterval(double r, double n, double noise_sd, double& low,
+                         double& high);
 
 // The 97.5% quantile of the standard normal distribution.
 inline constexpr double kZ975 = 1.959963984540054;

@@ -88,20 +88,6 @@ double ShareNoiseSd(double p, double n, double var_k, double var_n) {
   return std::sqrt((var_k + p * p * var_n) / (n * n));
 }
 
-// The Wilson interval of k of n, widened by the noise and kept in [0, 1].
-void Interval(double k, double n, double noise_sd, double& p, double& low,
-              double& high) {
-  const Wilson w = WilsonInterval(k, n);
-  p = w.p;
-  low = w.low;
-  high = w.high;
-  if (noise_sd > 0) {
-    WidenByNoise(p, noise_sd, low, high);
-    low = std::max(0.0, low);
-    high = std::min(1.0, high);
-  }
-}
-
 }  // namespace
 
 void Proportion::AddNoise(const Layout& layout, const NoisePlan& plan,
@@ -117,12 +103,11 @@ void Proportion::AddNoise(const Layout& layout, const NoisePlan& plan,
     const double sd = ShareNoiseSd(k->value / n->value, n->value,
                                    plan.NoiseVariance(n_at + 1, shares),
                                    plan.NoiseVariance(n_at, shares));
-    double p = 0, low = 0, high = 0;
-    Interval(k->value, n->value, sd, p, low, high);
+    const Wilson w = NoisyWilsonInterval(k->value, n->value, sd);
     for (Figure& f : cell.figures) {
       if (f.measure != id) continue;
-      if (f.stat == "ci_low") f.value = low;
-      if (f.stat == "ci_high") f.value = high;
+      if (f.stat == "ci_low") f.value = w.low;
+      if (f.stat == "ci_high") f.value = w.high;
     }
     cell.figures.push_back({id, "noise_sd", sd});
   }
@@ -163,10 +148,9 @@ void Proportion::ShareFromRounded(std::vector<Figure>& figures) const {
     const double n = n_it == m.end() ? 0.0 : n_it->second;
     if (n <= 0) continue;
     auto sd_it = m.find("noise_sd");
-    double p = 0, low = 0, high = 0;
-    Interval(m.at("k"), n, sd_it == m.end() ? 0.0 : sd_it->second, p, low,
-             high);
-    f.value = f.stat == "p" ? p : f.stat == "ci_low" ? low : high;
+    const Wilson w = NoisyWilsonInterval(
+        m.at("k"), n, sd_it == m.end() ? 0.0 : sd_it->second);
+    f.value = f.stat == "p" ? w.p : f.stat == "ci_low" ? w.low : w.high;
   }
 }
 

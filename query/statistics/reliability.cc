@@ -138,15 +138,21 @@ void Reliability::AddNoise(const Layout& layout, const NoisePlan& plan,
                     BlockNoiseVariance(layout, plan, shares, cell.cell));
   const Measure& scale = layout.query().measures()[0];
   const survey::Instrument& ins = layout.query().instrument();
+  const Figure* n = FindFigure(cell.figures, scale.id, "n");
   for (size_t i = 0; i < scale.scale_items.size(); ++i) {
     const std::string& item = ins.items()[scale.scale_items[i]].id;
-    if (FindFigure(cell.figures, item, "item_rest_r") != nullptr &&
-        std::isfinite(sd[i + 1])) {
-      cell.figures.push_back({item, "noise_sd", sd[i + 1]});
+    const Figure* r = FindFigure(cell.figures, item, "item_rest_r");
+    if (r == nullptr || !std::isfinite(sd[i + 1])) continue;
+    const double rr = r->value;
+    cell.figures.push_back({item, "noise_sd", sd[i + 1]});
+    double low = 0, high = 0;
+    if (n != nullptr &&
+        NoisyFisherInterval(rr, n->value, sd[i + 1], low, high)) {
+      cell.figures.push_back({item, "ci_low", low});
+      cell.figures.push_back({item, "ci_high", high});
     }
   }
   const Figure* alpha = FindFigure(cell.figures, scale.id, "alpha");
-  const Figure* n = FindFigure(cell.figures, scale.id, "n");
   if (alpha == nullptr || n == nullptr || !std::isfinite(sd[0])) return;
   const double a = alpha->value;
   const double df1 = n->value - 1;

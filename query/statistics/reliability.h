@@ -15,8 +15,9 @@ class Reliability final : public CrossProducts {
   absl::Status DecodeCell(const Layout& layout, const uint64_t* block,
                           CellResult& cell) const override;
   // The noise SDs of alpha and of every item-rest correlation (delta
-  // method), and a 95% interval for alpha (Feldt's F interval, widened by
-  // the noise, at most 1).
+  // method), a 95% interval for alpha (Feldt's F interval, widened by the
+  // noise, at most 1) and for each item-rest correlation (Fisher z,
+  // widened by the noise: NoisyFisherInterval).
   void AddNoise(const Layout& layout, const NoisePlan& plan, uint32_t shares,
                 std::span<const uint64_t> sums,
                 CellResult& cell) const override;

@@ -409,6 +409,89 @@ TEST(NoiseTest, IntervalsOfMeansAndSharesIncludeTheNoise) {
   }
 }
 
+// Each answer share of a distribution has a Wilson interval, widened by its
+// noise in a release and kept in [0, 1]; each item-rest correlation of a
+// release has a Fisher z interval that includes its noise.
+TEST(NoiseTest, IntervalsOfAnswerSharesAndItemRestCorrelations) {
+  const std::vector<School> schools = LoadSchools();
+  const auto n = static_cast<uint32_t>(schools.size());
+  auto decoded = [&](const Query& q, Result& exact, Result& noisy) {
+    const Layout layout(q);
+    std::vector<uint64_t> sum(layout.size(), 0);
+    for (const School& s : schools) {
+      auto c = Contribution(layout, s.records, s.municipality);
+      ASSERT_TRUE(c.ok());
+      for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*c)[i];
+    }
+    auto r = Decode(layout, sum);
+    ASSERT_TRUE(r.ok());
+    exact = *r;
+    noisy = *r;
+    auto plan = NoisePlan::Create(layout, 0.1, 3, n);
+    ASSERT_TRUE(plan.ok());
+    AddNoiseToResult(layout, *plan, n, noisy);
+  };
+  Result exact, noisy;
+  decoded(MustCreate(R"({"statistic": "distribution", "measures": ["ST034Q01"],
+                         "groupBy": ["gender"]})"),
+          exact, noisy);
+  size_t shares = 0;
+  for (size_t c = 0; c < noisy.cells.size(); ++c) {
+    for (const Figure& f : exact.cells[c].figures) {
+      if (!f.stat.starts_with("share_")) continue;
+      const std::string code = f.stat.substr(6);
+      const auto get = [&](const Result& r, const std::string& stat) {
+        const Figure* g =
+            statistics::FindFigure(r.cells[c].figures, "ST034Q01", stat);
+        EXPECT_NE(g, nullptr) << stat;
+        return g == nullptr ? std::nan("") : g->value;
+      };
+      const double low0 = get(exact, "ci_low_" + code);
+      const double high0 = get(exact, "ci_high_" + code);
+      EXPECT_LE(low0, f.value);
+      EXPECT_GE(high0, f.value);
+      const double low = get(noisy, "ci_low_" + code);
+      const double high = get(noisy, "ci_high_" + code);
+      EXPECT_GT(get(noisy, "noise_sd_share_" + code), 0);
+      EXPECT_LE(low, low0);
+      EXPECT_GE(high, high0);
+      EXPECT_GT(high - low, high0 - low0);
+      EXPECT_GE(low, 0.0);
+      EXPECT_LE(high, 1.0);
+      ++shares;
+    }
+  }
+  EXPECT_GT(shares, 8u);
+  decoded(MustCreate(R"({"statistic": "reliability",
+                         "measures": ["belong_perception"]})"),
+          exact, noisy);
+  size_t items = 0;
+  for (const Figure& f : noisy.cells[0].figures) {
+    if (f.stat != "item_rest_r") continue;
+    const auto& figures = noisy.cells[0].figures;
+    const Figure* low = statistics::FindFigure(figures, f.measure, "ci_low");
+    const Figure* high = statistics::FindFigure(figures, f.measure, "ci_high");
+    const Figure* sd = statistics::FindFigure(figures, f.measure, "noise_sd");
+    ASSERT_NE(low, nullptr) << f.measure;
+    ASSERT_NE(high, nullptr) << f.measure;
+    ASSERT_NE(sd, nullptr) << f.measure;
+    EXPECT_LT(low->value, f.value);
+    EXPECT_GT(high->value, f.value);
+    EXPECT_GE(low->value, -1.0);
+    EXPECT_LE(high->value, 1.0);
+    // Wider than the interval without noise.
+    double low0 = 0, high0 = 0;
+    const Figure* nn =
+        statistics::FindFigure(figures, "belong_perception", "n");
+    ASSERT_NE(nn, nullptr);
+    ASSERT_TRUE(
+        statistics::NoisyFisherInterval(f.value, nn->value, 0, low0, high0));
+    EXPECT_GT(high->value - low->value, high0 - low0);
+    ++items;
+  }
+  EXPECT_GE(items, 3u);
+}
+
 TEST(NoiseTest, NoiseVarianceGrowsWithTheSchoolsThatAddIt) {
   const Query q = MustCreate(R"({"statistic": "count"})");
   const Layout layout(q);
