@@ -142,6 +142,11 @@ int main(int argc, char** argv) {
       ->add_option("--threads", sa.threads,
                    "Threads simulating nodes in parallel")
       ->check(CLI::Range(1, 256));
+  secagg
+      ->add_option("--coordinator-threads", sa.coordinator_threads,
+                   "Coordinator worker threads (signature checks, "
+                   "unmasking); 0 = one per core")
+      ->check(CLI::Range(0, 256));
   secagg->add_flag("--json", sa_json, "Print one JSON object");
   secagg->add_flag("--progress", sa.progress, "Progress notes on stderr");
   secagg->callback([&] {

@@ -7,7 +7,9 @@
 #include "crypto/key_agreement.h"
 #include "crypto/secagg/bit_pack.h"
 #include "crypto/secagg/internal/masks.h"
+#include "crypto/secagg/internal/parallel.h"
 #include "crypto/secagg/internal/transcript.h"
+#include "crypto/secagg/internal/unmask.h"
 #include "util/str_cat.h"
 
 namespace kring::crypto::secagg {
@@ -34,15 +36,21 @@ size_t Count(const std::vector<bool>& v) {
 }  // namespace
 
 absl::StatusOr<SecAggCoordinator> SecAggCoordinator::Create(
-    std::shared_ptr<const SecAggSetup> setup) {
+    std::shared_ptr<const SecAggSetup> setup, int threads) {
   if (setup == nullptr) {
     return absl::InvalidArgumentError("secagg coordinator: setup is null");
   }
-  return SecAggCoordinator(std::move(setup));
+  if (threads < 0) {
+    return absl::InvalidArgumentError(StrCat(
+        "secagg coordinator: threads must be 0 (one per core) or more, got ",
+        threads));
+  }
+  return SecAggCoordinator(std::move(setup), internal::WorkerCount(threads));
 }
 
-SecAggCoordinator::SecAggCoordinator(std::shared_ptr<const SecAggSetup> setup)
-    : setup_(std::move(setup)) {
+SecAggCoordinator::SecAggCoordinator(std::shared_ptr<const SecAggSetup> setup,
+                                     int threads)
+    : setup_(std::move(setup)), threads_(threads) {
   const uint32_t n = setup_->size();
   expected_.assign(n, true);
   answered_.assign(n, false);
@@ -114,14 +122,8 @@ absl::Status SecAggCoordinator::VerifyFrom(uint32_t sender,
   return absl::OkStatus();
 }
 
-absl::Status SecAggCoordinator::Admit(uint32_t sender, std::string_view context,
-                                      const std::string& bytes,
-                                      const std::string& signature) const {
-  if (auto s = CheckSender(sender); !s.ok()) return s;
-  return VerifyFrom(sender, context, bytes, signature);
-}
-
-absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
+absl::Status SecAggCoordinator::CheckEnvelope(
+    const v1::SecAggMessage& message) const {
   if (round_ > kRoundUnmask) {
     return absl::FailedPreconditionError(
         "secagg coordinator: the run is over; no more messages are accepted");
@@ -139,6 +141,97 @@ absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
                " message while collecting round ", round_,
                " (replayed or late message?)"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status SecAggCoordinator::VerifyMessage(
+    const v1::SecAggMessage& message) const {
+  const std::string_view session = setup_->session();
+  switch (message.body_case()) {
+    case v1::SecAggMessage::kAdvertiseKeys: {
+      const auto& m = message.advertise_keys();
+      return VerifyFrom(m.sender(), internal::kAdvertiseContext,
+                        internal::AdvertiseBytes(session, m), m.signature());
+    }
+    case v1::SecAggMessage::kShareKeys: {
+      const auto& m = message.share_keys();
+      return VerifyFrom(m.sender(), internal::kShareKeysContext,
+                        internal::ShareKeysBytes(session, m), m.signature());
+    }
+    case v1::SecAggMessage::kMaskedInput: {
+      const auto& m = message.masked_input();
+      return VerifyFrom(m.sender(), internal::kMaskedInputContext,
+                        internal::MaskedInputBytes(session, m), m.signature());
+    }
+    case v1::SecAggMessage::kConsistencySignature: {
+      const auto& m = message.consistency_signature();
+      if (m.sender() >= setup_->size()) return CheckSender(m.sender());
+      const auto& keys = adverts_[m.sender()];
+      return VerifyFrom(m.sender(), internal::kConsistencyContext,
+                        internal::ConsistencyBytes(
+                            session, m.sender(), survivors_hash_,
+                            internal::KeysHash(keys.cipher_public_key(),
+                                               keys.mask_public_key())),
+                        m.signature());
+    }
+    case v1::SecAggMessage::kUnmaskResponse: {
+      const auto& m = message.unmask_response();
+      return VerifyFrom(m.sender(), internal::kUnmaskContext,
+                        internal::UnmaskBytes(session, m), m.signature());
+    }
+    default:
+      return absl::InvalidArgumentError("secagg coordinator: empty message");
+  }
+}
+
+absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
+  return ReceiveVerified(message, nullptr);
+}
+
+std::vector<absl::Status> SecAggCoordinator::ReceiveAll(
+    std::span<const v1::SecAggMessage* const> messages) {
+  // Signatures first, in parallel: they depend only on the message and on
+  // state that stays fixed while a round's messages are collected.
+  std::vector<std::optional<absl::Status>> verified(messages.size());
+  internal::ParallelForWorkers(messages.size(), threads_, [&](size_t i, int) {
+    if (CheckEnvelope(*messages[i]).ok()) {
+      verified[i] = VerifyMessage(*messages[i]);
+    }
+  });
+  std::vector<absl::Status> out;
+  out.reserve(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    out.push_back(ReceiveVerified(
+        *messages[i], verified[i].has_value() ? &*verified[i] : nullptr));
+  }
+  return out;
+}
+
+absl::Status SecAggCoordinator::ReceiveVerified(
+    const v1::SecAggMessage& message, const absl::Status* verified) {
+  if (auto s = CheckEnvelope(message); !s.ok()) return s;
+  uint32_t sender = 0;
+  switch (message.body_case()) {
+    case v1::SecAggMessage::kAdvertiseKeys:
+      sender = message.advertise_keys().sender();
+      break;
+    case v1::SecAggMessage::kShareKeys:
+      sender = message.share_keys().sender();
+      break;
+    case v1::SecAggMessage::kMaskedInput:
+      sender = message.masked_input().sender();
+      break;
+    case v1::SecAggMessage::kConsistencySignature:
+      sender = message.consistency_signature().sender();
+      break;
+    default:
+      sender = message.unmask_response().sender();
+  }
+  if (auto s = CheckSender(sender); !s.ok()) return s;
+  if (auto s = verified != nullptr ? *verified : VerifyMessage(message);
+      !s.ok()) {
+    return s;
+  }
   switch (message.body_case()) {
     case v1::SecAggMessage::kAdvertiseKeys:
       return ReceiveAdvertise(message.advertise_keys());
@@ -154,12 +247,6 @@ absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
 }
 
 absl::Status SecAggCoordinator::ReceiveAdvertise(const v1::AdvertiseKeys& m) {
-  if (auto s =
-          Admit(m.sender(), internal::kAdvertiseContext,
-                internal::AdvertiseBytes(setup_->session(), m), m.signature());
-      !s.ok()) {
-    return s;
-  }
   if (!ValidateX25519PublicKey(m.cipher_public_key()).ok() ||
       !ValidateX25519PublicKey(m.mask_public_key()).ok()) {
     return absl::InvalidArgumentError(StrCat(
@@ -171,12 +258,6 @@ absl::Status SecAggCoordinator::ReceiveAdvertise(const v1::AdvertiseKeys& m) {
 }
 
 absl::Status SecAggCoordinator::ReceiveShareKeys(const v1::ShareKeys& m) {
-  if (auto s =
-          Admit(m.sender(), internal::kShareKeysContext,
-                internal::ShareKeysBytes(setup_->session(), m), m.signature());
-      !s.ok()) {
-    return s;
-  }
   std::unordered_set<uint32_t> recipients;
   for (const auto& es : m.shares()) {
     if (es.sender() != m.sender() || es.recipient() >= setup_->size() ||
@@ -210,12 +291,6 @@ absl::Status SecAggCoordinator::ReceiveShareKeys(const v1::ShareKeys& m) {
 }
 
 absl::Status SecAggCoordinator::ReceiveMaskedInput(const v1::MaskedInput& m) {
-  if (auto s = Admit(m.sender(), internal::kMaskedInputContext,
-                     internal::MaskedInputBytes(setup_->session(), m),
-                     m.signature());
-      !s.ok()) {
-    return s;
-  }
   const RingModulus ring = setup_->ring();
   auto y = UnpackBits(m.packed(), ring.bits(), setup_->dims());
   if (!y.ok()) {
@@ -233,28 +308,12 @@ absl::Status SecAggCoordinator::ReceiveMaskedInput(const v1::MaskedInput& m) {
 
 absl::Status SecAggCoordinator::ReceiveConsistency(
     const v1::ConsistencySignature& m) {
-  if (auto s =
-          Admit(m.sender(), internal::kConsistencyContext,
-                internal::ConsistencyBytes(
-                    setup_->session(), m.sender(), survivors_hash_,
-                    internal::KeysHash(adverts_[m.sender()].cipher_public_key(),
-                                       adverts_[m.sender()].mask_public_key())),
-                m.signature());
-      !s.ok()) {
-    return s;
-  }
   consistency_[m.sender()] = m.signature();
   answered_[m.sender()] = true;
   return absl::OkStatus();
 }
 
 absl::Status SecAggCoordinator::ReceiveUnmask(const v1::UnmaskResponse& m) {
-  if (auto s =
-          Admit(m.sender(), internal::kUnmaskContext,
-                internal::UnmaskBytes(setup_->session(), m), m.signature());
-      !s.ok()) {
-    return s;
-  }
   // Validate everything before recording anything.
   std::unordered_set<uint32_t> owners;
   std::vector<ShamirShare> parsed;
@@ -456,62 +515,91 @@ absl::Status SecAggCoordinator::CheckContributorsCompleted() const {
   return absl::OkStatus();
 }
 
+absl::Status SecAggCoordinator::UnmaskOwner(uint32_t w,
+                                            const internal::UnmaskPlan& plan,
+                                            std::span<uint64_t> acc) const {
+  const size_t t = setup_->threshold();
+  const std::string_view session = setup_->session();
+  const RingModulus ring = setup_->ring();
+  if (revealed_[w].size() < t || plan.interpolator_of[w] < 0) {
+    return absl::FailedPreconditionError(
+        StrCat("only ", revealed_[w].size(),
+               " holders revealed their share of node ", w, "'s ",
+               masked_[w] ? "self mask" : "mask key", "; ", t, " are needed"));
+  }
+  // Exactly t shares: any t reconstruct, and the secret is checked against
+  // the commitment or the advertised public key below.
+  auto secret = plan.interpolators[plan.interpolator_of[w]].Reconstruct(
+      plan.shares_of[w]);
+  if (!secret.ok()) {
+    return absl::DataLossError(StrCat("cannot reconstruct a secret of node ", w,
+                                      ": ", ToStd(secret.status().message())));
+  }
+  if (masked_[w]) {
+    if (internal::SelfMaskCommitment(session, secret->view()) !=
+        commitments_[w]) {
+      return absl::DataLossError(
+          StrCat("the reconstructed self mask of node ", w,
+                 " does not match its commitment (a holder revealed a corrupt "
+                 "share)"));
+    }
+    auto prg = internal::SelfMask(*secret, session);
+    if (!prg.ok()) return prg.status();
+    prg->SubtractFrom(ring, acc);
+    return absl::OkStatus();
+  }
+  // w dropped after sharing keys: remove its pairwise masks from the inputs
+  // of its surviving neighbours.
+  auto keys = X25519KeyPair::FromSecret(*std::move(secret));
+  if (!keys.ok() || keys->public_key() != adverts_[w].mask_public_key()) {
+    return absl::DataLossError(
+        StrCat("the reconstructed mask key of node ", w,
+               " does not match the key it advertised (corrupt shares)"));
+  }
+  for (uint32_t v : setup_->graph().Neighbours(w)) {
+    if (!masked_[v]) continue;
+    auto prg = internal::PairwiseMask(*keys, setup_->node_id(w),
+                                      adverts_[v].mask_public_key(),
+                                      setup_->node_id(v), session);
+    if (!prg.ok()) return prg.status();
+    // v added PRG(s_vw) when w > v and subtracted it when w < v.
+    if (w > v) {
+      prg->SubtractFrom(ring, acc);
+    } else {
+      prg->AddTo(ring, acc);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::Finish() {
   if (absl::Status s = CheckContributorsCompleted(); !s.ok()) {
     return Fail(std::string(ToStd(s.message())));
   }
   const uint32_t n = setup_->size();
-  const int t = static_cast<int>(setup_->threshold());
+  auto plan = internal::PlanUnmask(setup_->graph(), revealed_,
+                                   setup_->threshold(), threads_);
+  if (!plan.ok()) return Fail(std::string(ToStd(plan.status().message())));
+  // Owners are independent: each worker removes masks from its own partial
+  // sum, and the partial sums are added at the end (addition mod 2^m is
+  // exact and commutative, so the result does not depend on the split).
+  // The run fails with the first failing owner in roster order, as a
+  // sequential pass would.
   const RingModulus ring = setup_->ring();
-  const std::string_view session = setup_->session();
-  for (uint32_t w = 0; w < n; ++w) {
-    if (!shared_[w]) continue;
-    std::vector<ShamirShare>& shares = revealed_[w];
-    if (shares.size() < static_cast<size_t>(t)) {
-      return Fail(StrCat("only ", shares.size(),
-                         " holders revealed their share of node ", w, "'s ",
-                         masked_[w] ? "self mask" : "mask key", "; ", t,
-                         " are needed"));
-    }
-    // Exactly t shares: any t reconstruct, and the mask key is checked
-    // against the advertised public key below.
-    auto secret = ShamirReconstruct(std::span(shares).first(t), t);
-    if (!secret.ok()) {
-      return Fail(StrCat("cannot reconstruct a secret of node ", w, ": ",
-                         ToStd(secret.status().message())));
-    }
-    if (masked_[w]) {
-      if (internal::SelfMaskCommitment(session, secret->view()) !=
-          commitments_[w]) {
-        return Fail(StrCat("the reconstructed self mask of node ", w,
-                           " does not match its commitment (a holder "
-                           "revealed a corrupt share)"));
-      }
-      auto prg = internal::SelfMask(*secret, session);
-      if (!prg.ok()) return Fail(std::string(ToStd(prg.status().message())));
-      prg->SubtractFrom(ring, sum_);
-      continue;
-    }
-    // w dropped after sharing keys: remove its pairwise masks from the
-    // inputs of its surviving neighbours.
-    auto keys = X25519KeyPair::FromSecret(*std::move(secret));
-    if (!keys.ok() || keys->public_key() != adverts_[w].mask_public_key()) {
-      return Fail(StrCat("the reconstructed mask key of node ", w,
-                         " does not match the key it advertised (corrupt "
-                         "shares)"));
-    }
-    for (uint32_t v : setup_->graph().Neighbours(w)) {
-      if (!masked_[v]) continue;
-      auto prg = internal::PairwiseMask(*keys, setup_->node_id(w),
-                                        adverts_[v].mask_public_key(),
-                                        setup_->node_id(v), session);
-      if (!prg.ok()) return Fail(std::string(ToStd(prg.status().message())));
-      // v added PRG(s_vw) when w > v and subtracted it when w < v.
-      if (w > v) {
-        prg->SubtractFrom(ring, sum_);
-      } else {
-        prg->AddTo(ring, sum_);
-      }
+  if (sum_.empty()) sum_.assign(setup_->dims(), 0);
+  std::vector<std::vector<uint64_t>> partial(threads_);
+  std::vector<absl::Status> outcome(n);
+  internal::ParallelForWorkers(n, threads_, [&](size_t w, int worker) {
+    if (!shared_[w]) return;
+    if (partial[worker].empty()) partial[worker].assign(sum_.size(), 0);
+    outcome[w] = UnmaskOwner(static_cast<uint32_t>(w), *plan, partial[worker]);
+  });
+  for (const absl::Status& s : outcome) {
+    if (!s.ok()) return Fail(std::string(ToStd(s.message())));
+  }
+  for (const auto& p : partial) {
+    for (size_t i = 0; i < p.size(); ++i) {
+      sum_[i] = ring.Reduce(sum_[i] + p[i]);
     }
   }
   result_.sum = std::move(sum_);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ struct SecAggResult {
   std::vector<uint32_t> contributors;  // sorted roster indices
 };
 
+namespace internal {
+struct UnmaskPlan;
+}  // namespace internal
+
 // The coordinator side of secure aggregation as a pure state machine. The
 // driver feeds it node messages with Receive() and calls CloseRound() when
 // every expected node has answered (AllReceived()) or the round's deadline
@@ -39,11 +44,18 @@ struct SecAggResult {
 // masks cannot be checked fails the run (ReportAbort, Finish).
 //
 // The coordinator verifies the signature of every message it receives and
-// relays encrypted shares it cannot open. Not thread-safe.
+// relays encrypted shares it cannot open. Not thread-safe; it uses worker
+// threads of its own inside ReceiveAll() and the final CloseRound(), with
+// results identical to a single-threaded run.
 class SecAggCoordinator {
  public:
+  // `threads`: worker threads for signature checks and unmasking (0 = one
+  // per core, 1 = the calling thread only).
   static absl::StatusOr<SecAggCoordinator> Create(
-      std::shared_ptr<const SecAggSetup> setup);
+      std::shared_ptr<const SecAggSetup> setup, int threads = 0);
+
+  // The number of worker threads it uses (resolved from Create's `threads`).
+  int threads() const { return threads_; }
 
   // The round whose node messages are being collected (0..4), or 5 once
   // finished.
@@ -57,6 +69,13 @@ class SecAggCoordinator {
   // from nodes not expected in this round, duplicates, bad signatures and
   // malformed contents.
   absl::Status Receive(const v1::SecAggMessage& message);
+
+  // Receive() for each message in turn, with the signature checks of all of
+  // them (the expensive, independent part) done first on the worker
+  // threads. One status per message, the same as successive Receive() calls
+  // would return; null pointers are not allowed.
+  std::vector<absl::Status> ReceiveAll(
+      std::span<const v1::SecAggMessage* const> messages);
 
   // Nodes that received a message for the current round and have not
   // answered yet.
@@ -78,8 +97,16 @@ class SecAggCoordinator {
   const SecAggResult& result() const { return result_; }
 
  private:
-  explicit SecAggCoordinator(std::shared_ptr<const SecAggSetup> setup);
+  SecAggCoordinator(std::shared_ptr<const SecAggSetup> setup, int threads);
 
+  // Receive(), with the signature check's result `verified` if it was done
+  // already (else it is done here).
+  absl::Status ReceiveVerified(const v1::SecAggMessage& message,
+                               const absl::Status* verified);
+  // The signature check of a message of the current round (envelope
+  // already checked). Reads no state that Receive() changes within a round,
+  // so it may run concurrently for different messages.
+  absl::Status VerifyMessage(const v1::SecAggMessage& message) const;
   absl::Status ReceiveAdvertise(const v1::AdvertiseKeys& m);
   absl::Status ReceiveShareKeys(const v1::ShareKeys& m);
   absl::Status ReceiveMaskedInput(const v1::MaskedInput& m);
@@ -89,12 +116,15 @@ class SecAggCoordinator {
                           const std::string& bytes,
                           const std::string& signature) const;
   absl::Status CheckSender(uint32_t sender) const;
-  // CheckSender, then VerifyFrom.
-  absl::Status Admit(uint32_t sender, std::string_view context,
-                     const std::string& bytes,
-                     const std::string& signature) const;
+  // The envelope checks of Receive(): run, query and round.
+  absl::Status CheckEnvelope(const v1::SecAggMessage& message) const;
   absl::Status Fail(std::string reason);
   absl::StatusOr<std::vector<Outgoing>> Finish();
+  // Reconstructs owner w's revealed secret as planned and removes its self
+  // mask or its pairwise masks from `acc` (a partial sum, added to the sum
+  // afterwards). Thread-safe for different w and different `acc`.
+  absl::Status UnmaskOwner(uint32_t w, const internal::UnmaskPlan& plan,
+                           std::span<uint64_t> acc) const;
   // OK if every contributor's masks are known to match the survivor set:
   // it revealed shares of exactly its committee members that shared keys
   // (round 4), or it confirmed the survivor set (round 3) and no neighbour
@@ -103,6 +133,7 @@ class SecAggCoordinator {
   v1::SecAggMessage Envelope(uint32_t round) const;
 
   std::shared_ptr<const SecAggSetup> setup_;
+  int threads_ = 1;
   uint32_t round_ = 0;
   std::string failure_;
   // expected_[i]: node i was sent a message for the current round (round 0:
