@@ -150,8 +150,19 @@ absl::Status SecAggCoordinator::VerifyMessage(
   switch (message.body_case()) {
     case v1::SecAggMessage::kAdvertiseKeys: {
       const auto& m = message.advertise_keys();
-      return VerifyFrom(m.sender(), internal::kAdvertiseContext,
-                        internal::AdvertiseBytes(session, m), m.signature());
+      if (auto s =
+              VerifyFrom(m.sender(), internal::kAdvertiseContext,
+                         internal::AdvertiseBytes(session, m), m.signature());
+          !s.ok()) {
+        return s;
+      }
+      // Stateless like the signature, so checked here, on the workers.
+      if (!ValidateX25519PublicKey(m.cipher_public_key()).ok() ||
+          !ValidateX25519PublicKey(m.mask_public_key()).ok()) {
+        return absl::InvalidArgumentError(StrCat(
+            "node ", m.sender(), " advertised malformed or small-order keys"));
+      }
+      return absl::OkStatus();
     }
     case v1::SecAggMessage::kShareKeys: {
       const auto& m = message.share_keys();
@@ -247,11 +258,7 @@ absl::Status SecAggCoordinator::ReceiveVerified(
 }
 
 absl::Status SecAggCoordinator::ReceiveAdvertise(const v1::AdvertiseKeys& m) {
-  if (!ValidateX25519PublicKey(m.cipher_public_key()).ok() ||
-      !ValidateX25519PublicKey(m.mask_public_key()).ok()) {
-    return absl::InvalidArgumentError(StrCat(
-        "node ", m.sender(), " advertised malformed or small-order keys"));
-  }
+  // Signature and keys were checked by VerifyMessage.
   adverts_[m.sender()] = m;
   answered_[m.sender()] = true;
   return absl::OkStatus();
@@ -381,84 +388,19 @@ absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::CloseRound() {
                        "; at least ", t, " are needed"));
   }
   std::vector<Outgoing> out;
-  const uint32_t closing = round_;
-  switch (closing) {
-    case kRoundAdvertise: {
-      advertised_ = answered_;
-      for (uint32_t u = 0; u < n; ++u) {
-        if (!advertised_[u]) continue;
-        Outgoing o{u, Envelope(kRoundShareKeys)};
-        auto* nk = o.message.mutable_neighbour_keys();
-        for (uint32_t v : setup_->graph().Neighbours(u)) {
-          if (advertised_[v]) *nk->add_keys() = adverts_[v];
-        }
-        out.push_back(std::move(o));
-      }
+  switch (round_) {
+    case kRoundAdvertise:
+      out = CloseAdvertise();
       break;
-    }
-    case kRoundShareKeys: {
-      shared_ = answered_;
-      std::vector<Outgoing> by_node(n);
-      for (uint32_t v = 0; v < n; ++v) {
-        by_node[v] = Outgoing{v, Envelope(kRoundMaskedInput)};
-        by_node[v].message.mutable_incoming_shares();
-      }
-      for (uint32_t u = 0; u < n; ++u) {
-        if (!shared_[u]) continue;
-        for (auto& es : *share_keys_[u].mutable_shares()) {
-          if (!shared_[es.recipient()]) continue;
-          *by_node[es.recipient()]
-               .message.mutable_incoming_shares()
-               ->add_shares() = std::move(es);
-        }
-        share_keys_[u] = v1::ShareKeys();
-      }
-      for (uint32_t v = 0; v < n; ++v) {
-        if (shared_[v]) out.push_back(std::move(by_node[v]));
-      }
-      share_keys_.clear();
+    case kRoundShareKeys:
+      out = CloseShareKeys();
       break;
-    }
-    case kRoundMaskedInput: {
-      masked_ = answered_;
-      survivors_.assign(internal::BitmapBytes(n), '\0');
-      for (uint32_t v = 0; v < n; ++v) {
-        if (masked_[v]) internal::BitmapSet(survivors_, v);
-      }
-      survivors_hash_ = internal::Hash32(survivors_);
-      for (uint32_t v = 0; v < n; ++v) {
-        if (!masked_[v]) continue;
-        Outgoing o{v, Envelope(kRoundConsistency)};
-        o.message.mutable_survivor_set()->set_bitmap(survivors_);
-        out.push_back(std::move(o));
-      }
+    case kRoundMaskedInput:
+      out = CloseMaskedInput();
       break;
-    }
-    case kRoundConsistency: {
-      signed_ = answered_;
-      for (uint32_t v = 0; v < n; ++v) {
-        if (!signed_[v]) continue;
-        Outgoing o{v, Envelope(kRoundUnmask)};
-        auto* req = o.message.mutable_unmask_request();
-        // t - 1 neighbours' signatures (the node counts its own) are what a
-        // node needs to check that t holders saw the same survivor set;
-        // more would only cost it signature checks.
-        for (uint32_t w : setup_->graph().Neighbours(v)) {
-          if (!signed_[w]) continue;
-          if (static_cast<uint32_t>(req->signatures_size()) + 1 >=
-              setup_->threshold()) {
-            break;
-          }
-          auto* cs = req->add_signatures();
-          cs->set_sender(w);
-          cs->set_signature(consistency_[w]);
-        }
-        out.push_back(std::move(o));
-      }
-      revealed_.clear();
-      revealed_.resize(n);
+    case kRoundConsistency:
+      out = CloseConsistency();
       break;
-    }
     default:
       return Finish();
   }
@@ -468,6 +410,93 @@ absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::CloseRound() {
   std::fill(answered_.begin(), answered_.end(), false);
   ++round_;
   return out;
+}
+
+std::vector<Outgoing> SecAggCoordinator::ForLive(
+    const std::vector<bool>& live, uint32_t next_round,
+    const std::function<void(uint32_t, v1::SecAggMessage&)>& fill) const {
+  std::vector<uint32_t> to;
+  for (uint32_t u = 0; u < setup_->size(); ++u) {
+    if (live[u]) to.push_back(u);
+  }
+  std::vector<Outgoing> out(to.size());
+  internal::ParallelForWorkers(to.size(), threads_, [&](size_t i, int) {
+    out[i] = Outgoing{to[i], Envelope(next_round)};
+    fill(to[i], out[i].message);
+  });
+  return out;
+}
+
+std::vector<Outgoing> SecAggCoordinator::CloseAdvertise() {
+  advertised_ = answered_;
+  return ForLive(advertised_, kRoundShareKeys,
+                 [&](uint32_t u, v1::SecAggMessage& m) {
+                   auto* nk = m.mutable_neighbour_keys();
+                   for (uint32_t v : setup_->graph().Neighbours(u)) {
+                     if (advertised_[v]) *nk->add_keys() = adverts_[v];
+                   }
+                 });
+}
+
+std::vector<Outgoing> SecAggCoordinator::CloseShareKeys() {
+  const uint32_t n = setup_->size();
+  shared_ = answered_;
+  std::vector<Outgoing> by_node(n);
+  for (uint32_t v = 0; v < n; ++v) {
+    by_node[v] = Outgoing{v, Envelope(kRoundMaskedInput)};
+    by_node[v].message.mutable_incoming_shares();
+  }
+  for (uint32_t u = 0; u < n; ++u) {
+    if (!shared_[u]) continue;
+    for (auto& es : *share_keys_[u].mutable_shares()) {
+      if (!shared_[es.recipient()]) continue;
+      *by_node[es.recipient()].message.mutable_incoming_shares()->add_shares() =
+          std::move(es);
+    }
+    share_keys_[u] = v1::ShareKeys();
+  }
+  std::vector<Outgoing> out;
+  for (uint32_t v = 0; v < n; ++v) {
+    if (shared_[v]) out.push_back(std::move(by_node[v]));
+  }
+  share_keys_.clear();
+  return out;
+}
+
+std::vector<Outgoing> SecAggCoordinator::CloseMaskedInput() {
+  const uint32_t n = setup_->size();
+  masked_ = answered_;
+  survivors_.assign(internal::BitmapBytes(n), '\0');
+  for (uint32_t v = 0; v < n; ++v) {
+    if (masked_[v]) internal::BitmapSet(survivors_, v);
+  }
+  survivors_hash_ = internal::Hash32(survivors_);
+  return ForLive(masked_, kRoundConsistency,
+                 [&](uint32_t, v1::SecAggMessage& m) {
+                   m.mutable_survivor_set()->set_bitmap(survivors_);
+                 });
+}
+
+std::vector<Outgoing> SecAggCoordinator::CloseConsistency() {
+  signed_ = answered_;
+  revealed_.clear();
+  revealed_.resize(setup_->size());
+  return ForLive(signed_, kRoundUnmask, [&](uint32_t v, v1::SecAggMessage& m) {
+    auto* req = m.mutable_unmask_request();
+    // t - 1 neighbours' signatures (the node counts its own) are what a node
+    // needs to check that t holders saw the same survivor set; more would
+    // only cost it signature checks.
+    for (uint32_t w : setup_->graph().Neighbours(v)) {
+      if (!signed_[w]) continue;
+      if (static_cast<uint32_t>(req->signatures_size()) + 1 >=
+          setup_->threshold()) {
+        break;
+      }
+      auto* cs = req->add_signatures();
+      cs->set_sender(w);
+      cs->set_signature(consistency_[w]);
+    }
+  });
 }
 
 absl::Status SecAggCoordinator::ReportAbort(uint32_t node,

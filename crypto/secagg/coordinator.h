@@ -2,6 +2,7 @@
 #define KRING_CRYPTO_SECAGG_COORDINATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -119,6 +120,17 @@ class SecAggCoordinator {
   // The envelope checks of Receive(): run, query and round.
   absl::Status CheckEnvelope(const v1::SecAggMessage& message) const;
   absl::Status Fail(std::string reason);
+  // The messages of `next_round` for the nodes marked in `live`, in node
+  // order, each filled by fill(node, message) on the worker threads.
+  std::vector<Outgoing> ForLive(
+      const std::vector<bool>& live, uint32_t next_round,
+      const std::function<void(uint32_t, v1::SecAggMessage&)>& fill) const;
+  // CloseRound() of rounds 0..3: record the round's live set, build the
+  // next round's messages.
+  std::vector<Outgoing> CloseAdvertise();
+  std::vector<Outgoing> CloseShareKeys();
+  std::vector<Outgoing> CloseMaskedInput();
+  std::vector<Outgoing> CloseConsistency();
   absl::StatusOr<std::vector<Outgoing>> Finish();
   // Reconstructs owner w's revealed secret as planned and removes its self
   // mask or its pairwise masks from `acc` (a partial sum, added to the sum
