@@ -1,7 +1,6 @@
 #include "crypto/secagg/coordinator.h"
 
 #include <algorithm>
-#include <unordered_set>
 
 #include "absl/status/status.h"
 #include "crypto/key_agreement.h"
@@ -196,30 +195,48 @@ absl::Status SecAggCoordinator::VerifyMessage(
 }
 
 absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
-  return ReceiveVerified(message, nullptr);
+  return ReceivePrepared(message, nullptr);
 }
 
-std::vector<absl::Status> SecAggCoordinator::ReceiveAll(
-    std::span<const v1::SecAggMessage* const> messages) {
-  // Signatures first, in parallel: they depend only on the message and on
-  // state that stays fixed while a round's messages are collected.
-  std::vector<std::optional<absl::Status>> verified(messages.size());
-  internal::ParallelForWorkers(messages.size(), threads_, [&](size_t i, int) {
-    if (CheckEnvelope(*messages[i]).ok()) {
-      verified[i] = VerifyMessage(*messages[i]);
-    }
-  });
-  std::vector<absl::Status> out;
-  out.reserve(messages.size());
-  for (size_t i = 0; i < messages.size(); ++i) {
-    out.push_back(ReceiveVerified(
-        *messages[i], verified[i].has_value() ? &*verified[i] : nullptr));
+SecAggCoordinator::Prepared SecAggCoordinator::Prepare(
+    const v1::SecAggMessage& message) const {
+  Prepared out;
+  out.status = VerifyMessage(message);
+  if (!out.status.ok()) return out;
+  switch (message.body_case()) {
+    case v1::SecAggMessage::kShareKeys:
+      out.status = CheckShareKeys(message.share_keys());
+      if (out.status.ok()) out.share_keys = message.share_keys();
+      break;
+    case v1::SecAggMessage::kUnmaskResponse:
+      out.status = CheckUnmask(message.unmask_response(), out);
+      break;
+    default:
+      break;
   }
   return out;
 }
 
-absl::Status SecAggCoordinator::ReceiveVerified(
-    const v1::SecAggMessage& message, const absl::Status* verified) {
+std::vector<absl::Status> SecAggCoordinator::ReceiveAll(
+    std::span<const v1::SecAggMessage* const> messages) {
+  // The checks that do not depend on earlier messages of the round
+  // (signatures, contents) first, in parallel: they read only state that
+  // stays fixed while a round's messages are collected.
+  std::vector<std::optional<Prepared>> prepared(messages.size());
+  internal::ParallelForWorkers(messages.size(), threads_, [&](size_t i, int) {
+    if (CheckEnvelope(*messages[i]).ok()) prepared[i] = Prepare(*messages[i]);
+  });
+  std::vector<absl::Status> out;
+  out.reserve(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    out.push_back(ReceivePrepared(
+        *messages[i], prepared[i].has_value() ? &*prepared[i] : nullptr));
+  }
+  return out;
+}
+
+absl::Status SecAggCoordinator::ReceivePrepared(
+    const v1::SecAggMessage& message, Prepared* prepared) {
   if (auto s = CheckEnvelope(message); !s.ok()) return s;
   uint32_t sender = 0;
   switch (message.body_case()) {
@@ -239,42 +256,64 @@ absl::Status SecAggCoordinator::ReceiveVerified(
       sender = message.unmask_response().sender();
   }
   if (auto s = CheckSender(sender); !s.ok()) return s;
-  if (auto s = verified != nullptr ? *verified : VerifyMessage(message);
-      !s.ok()) {
-    return s;
+  Prepared local;
+  if (prepared == nullptr) {
+    local = Prepare(message);
+    prepared = &local;
+  }
+  if (!prepared->status.ok()) {
+    if (prepared->fails_run) {
+      return Fail(std::string(ToStd(prepared->status.message())));
+    }
+    return prepared->status;
   }
   switch (message.body_case()) {
     case v1::SecAggMessage::kAdvertiseKeys:
-      return ReceiveAdvertise(message.advertise_keys());
+      adverts_[sender] = message.advertise_keys();
+      break;
     case v1::SecAggMessage::kShareKeys:
-      return ReceiveShareKeys(message.share_keys());
+      commitments_[sender] = message.share_keys().self_mask_commitment();
+      share_keys_[sender] = *std::move(prepared->share_keys);
+      break;
     case v1::SecAggMessage::kMaskedInput:
-      return ReceiveMaskedInput(message.masked_input());
+      if (auto s = ReceiveMaskedInput(message.masked_input()); !s.ok()) {
+        return s;
+      }
+      break;
     case v1::SecAggMessage::kConsistencySignature:
-      return ReceiveConsistency(message.consistency_signature());
-    default:
-      return ReceiveUnmask(message.unmask_response());
+      consistency_[sender] = message.consistency_signature().signature();
+      break;
+    default: {
+      const auto& m = message.unmask_response();
+      for (size_t i = 0; i < prepared->shares.size(); ++i) {
+        revealed_[m.shares(static_cast<int>(i)).owner()].push_back(
+            std::move(prepared->shares[i]));
+      }
+    }
   }
-}
-
-absl::Status SecAggCoordinator::ReceiveAdvertise(const v1::AdvertiseKeys& m) {
-  // Signature and keys were checked by VerifyMessage.
-  adverts_[m.sender()] = m;
-  answered_[m.sender()] = true;
+  answered_[sender] = true;
   return absl::OkStatus();
 }
 
-absl::Status SecAggCoordinator::ReceiveShareKeys(const v1::ShareKeys& m) {
-  std::unordered_set<uint32_t> recipients;
+absl::Status SecAggCoordinator::CheckShareKeys(const v1::ShareKeys& m) const {
+  std::vector<uint32_t> recipients;
+  recipients.reserve(m.shares_size());
   for (const auto& es : m.shares()) {
     if (es.sender() != m.sender() || es.recipient() >= setup_->size() ||
         !advertised_[es.recipient()] ||
-        !setup_->graph().AreNeighbours(m.sender(), es.recipient()) ||
-        !recipients.insert(es.recipient()).second) {
+        !setup_->graph().AreNeighbours(m.sender(), es.recipient())) {
       return absl::InvalidArgumentError(StrCat(
           "node ", m.sender(), " sent a share for node ", es.recipient(),
           ", which is not one of its live neighbours (or was sent twice)"));
     }
+    recipients.push_back(es.recipient());
+  }
+  std::sort(recipients.begin(), recipients.end());
+  if (auto dup = std::adjacent_find(recipients.begin(), recipients.end());
+      dup != recipients.end()) {
+    return absl::InvalidArgumentError(StrCat(
+        "node ", m.sender(), " sent a share for node ", *dup,
+        ", which is not one of its live neighbours (or was sent twice)"));
   }
   size_t live_neighbours = 0;
   for (uint32_t v : setup_->graph().Neighbours(m.sender())) {
@@ -291,9 +330,6 @@ absl::Status SecAggCoordinator::ReceiveShareKeys(const v1::ShareKeys& m) {
     return absl::InvalidArgumentError(
         StrCat("node ", m.sender(), " sent no commitment to its self mask"));
   }
-  commitments_[m.sender()] = m.self_mask_commitment();
-  share_keys_[m.sender()] = m;
-  answered_[m.sender()] = true;
   return absl::OkStatus();
 }
 
@@ -309,31 +345,26 @@ absl::Status SecAggCoordinator::ReceiveMaskedInput(const v1::MaskedInput& m) {
   for (size_t i = 0; i < sum_.size(); ++i) {
     sum_[i] = ring.Reduce(sum_[i] + (*y)[i]);
   }
-  answered_[m.sender()] = true;
   return absl::OkStatus();
 }
 
-absl::Status SecAggCoordinator::ReceiveConsistency(
-    const v1::ConsistencySignature& m) {
-  consistency_[m.sender()] = m.signature();
-  answered_[m.sender()] = true;
-  return absl::OkStatus();
-}
-
-absl::Status SecAggCoordinator::ReceiveUnmask(const v1::UnmaskResponse& m) {
-  // Validate everything before recording anything.
-  std::unordered_set<uint32_t> owners;
-  std::vector<ShamirShare> parsed;
+absl::Status SecAggCoordinator::CheckUnmask(const v1::UnmaskResponse& m,
+                                            Prepared& out) const {
+  std::vector<uint32_t> owners;
+  owners.reserve(m.shares_size());
+  out.shares.reserve(m.shares_size());
   for (const auto& rs : m.shares()) {
     const uint32_t owner = rs.owner();
     bool holder = owner < setup_->size() && shared_[owner] &&
                   (owner == m.sender() ||
                    setup_->graph().AreNeighbours(owner, m.sender()));
-    if (!holder || !owners.insert(owner).second) {
+    if (!holder ||
+        std::find(owners.begin(), owners.end(), owner) != owners.end()) {
       return absl::InvalidArgumentError(
           StrCat("node ", m.sender(), " revealed a share of node ", owner,
                  ", which it does not hold (or revealed it twice)"));
     }
+    owners.push_back(owner);
     const auto want = masked_[owner] ? v1::RevealedShare::SELF_MASK
                                      : v1::RevealedShare::MASK_KEY;
     if (rs.kind() != want) {
@@ -349,25 +380,22 @@ absl::Status SecAggCoordinator::ReceiveUnmask(const v1::UnmaskResponse& m) {
       return absl::InvalidArgumentError(StrCat(
           "node ", m.sender(), " revealed a malformed share of node ", owner));
     }
-    parsed.push_back(*std::move(share));
+    out.shares.push_back(*std::move(share));
   }
   // A node masked with exactly the peers whose shares it holds, and it
   // reveals a share of each: one that holds no share of a committee member
   // that shared keys left that member's mask out of its input.
+  std::sort(owners.begin(), owners.end());
   for (uint32_t w : setup_->Committee(m.sender())) {
-    if (shared_[w] && !owners.count(w)) {
-      return Fail(StrCat(
+    if (shared_[w] && !std::binary_search(owners.begin(), owners.end(), w)) {
+      out.fails_run = true;
+      return absl::FailedPreconditionError(StrCat(
           "node ", m.sender(), " (\"", setup_->node_id(m.sender()),
           "\") never received the shares of node ", w,
           ", so its masked input leaves out the mask it shares with node ", w,
           " and the sum would be wrong"));
     }
   }
-  for (size_t i = 0; i < parsed.size(); ++i) {
-    revealed_[m.shares(static_cast<int>(i)).owner()].push_back(
-        std::move(parsed[i]));
-  }
-  answered_[m.sender()] = true;
   return absl::OkStatus();
 }
 

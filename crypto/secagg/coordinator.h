@@ -100,19 +100,30 @@ class SecAggCoordinator {
  private:
   SecAggCoordinator(std::shared_ptr<const SecAggSetup> setup, int threads);
 
-  // Receive(), with the signature check's result `verified` if it was done
-  // already (else it is done here).
-  absl::Status ReceiveVerified(const v1::SecAggMessage& message,
-                               const absl::Status* verified);
-  // The signature check of a message of the current round (envelope
-  // already checked). Reads no state that Receive() changes within a round,
-  // so it may run concurrently for different messages.
+  // What the workers of ReceiveAll() work out for one message: the outcome
+  // of every check that does not depend on earlier messages of the round,
+  // and the contents to record.
+  struct Prepared {
+    absl::Status status;     // signature and contents
+    bool fails_run = false;  // `status` is why the whole run fails
+    std::optional<v1::ShareKeys> share_keys;  // round 1: a copy to keep
+    std::vector<ShamirShare> shares;          // round 4: parsed shares
+  };
+  // The checks of a message of the current round (envelope already
+  // checked) that read no state Receive() changes within a round, so they
+  // may run concurrently for different messages.
+  Prepared Prepare(const v1::SecAggMessage& message) const;
+  // Receive(), with Prepare()'s result if it was done already.
+  absl::Status ReceivePrepared(const v1::SecAggMessage& message,
+                               Prepared* prepared);
+  // The signature check (and, round 0, the advertised keys' validity).
   absl::Status VerifyMessage(const v1::SecAggMessage& message) const;
-  absl::Status ReceiveAdvertise(const v1::AdvertiseKeys& m);
-  absl::Status ReceiveShareKeys(const v1::ShareKeys& m);
+  absl::Status CheckShareKeys(const v1::ShareKeys& m) const;
+  // Parses the revealed shares into out.shares; sets out.fails_run when the
+  // sender left out a committee member's mask.
+  absl::Status CheckUnmask(const v1::UnmaskResponse& m, Prepared& out) const;
+  // Adds a masked input to the sum.
   absl::Status ReceiveMaskedInput(const v1::MaskedInput& m);
-  absl::Status ReceiveConsistency(const v1::ConsistencySignature& m);
-  absl::Status ReceiveUnmask(const v1::UnmaskResponse& m);
   absl::Status VerifyFrom(uint32_t sender, std::string_view context,
                           const std::string& bytes,
                           const std::string& signature) const;

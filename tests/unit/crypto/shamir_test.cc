@@ -324,9 +324,12 @@ TEST(ShamirInterpolatorTest, RejectsMismatchedMalformedAndCorruptShares) {
   bad[1] = ShamirShare{2, SecretBytes(63)};
   EXPECT_THAT(interp.Reconstruct(Pointers(bad, {0, 1, 2})),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  // A corrupted (but canonical) share moves the result out of range.
+  // A share replaced by random field elements (the same point of an
+  // unrelated sharing) moves the result out of the secret range.
+  KRING_ASSERT_OK_AND_ASSIGN(
+      auto other, ShamirSplit(SecretBytes::Random(32), 3, Points(5)));
   auto corrupt = Pick(shares, {0, 1, 2});
-  corrupt[2].y.data()[3] ^= 0x10;
+  corrupt[2] = other[2].Clone();
   EXPECT_THAT(interp.Reconstruct(Pointers(corrupt, {0, 1, 2})),
               StatusIs(absl::StatusCode::kDataLoss));
   // Bad point sets.
