@@ -66,6 +66,7 @@ nlohmann::json RunSecAggBench(const SecAggBenchOptions& o) {
   out["node_ms_p95"] = Quantile(ms, 0.95);
   out["coordinator_ms"] = 1e3 * rep.coordinator_seconds;
   out["coordinator_threads"] = rep.coordinator_threads;
+  out["coordinator_cpu_ms"] = 1e3 * rep.coordinator_cpu_seconds;
   std::vector<double> round_ms;
   for (double s : rep.coordinator_round_seconds) round_ms.push_back(1e3 * s);
   out["coordinator_ms_by_round"] = round_ms;

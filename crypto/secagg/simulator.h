@@ -66,6 +66,9 @@ struct SimulationReport {
   std::vector<double> node_seconds;  // compute per node that finished
   double coordinator_seconds = 0;
   int coordinator_threads = 0;  // as resolved by the coordinator
+  // CPU time of the coordinator calls over all its threads; unlike
+  // coordinator_seconds, it hardly depends on other load on the machine.
+  double coordinator_cpu_seconds = 0;
   // coordinator_seconds split by the round being collected (0..4): the
   // Receive() calls of that round's replies plus the CloseRound() ending it.
   std::vector<double> coordinator_round_seconds;

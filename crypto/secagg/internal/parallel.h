@@ -21,14 +21,17 @@ inline int WorkerCount(int requested) {
       std::max<unsigned>(1, std::thread::hardware_concurrency()));
 }
 
+// Below this many items, starting threads costs more than it saves.
+inline constexpr size_t kMinItemsForThreads = 16;
+
 // Calls fn(i, worker) for every i in [0, n) on `workers` threads (worker in
 // [0, workers)), handing out items one by one so that uneven items balance.
-// Runs on the calling thread alone when workers <= 1 or n < 2. Returns when
-// every call is done. `fn` must be safe to call concurrently for different
-// i and different workers.
+// Runs on the calling thread alone when workers <= 1 or n <
+// kMinItemsForThreads. Returns when every call is done. `fn` must be safe
+// to call concurrently for different i and different workers.
 template <typename Fn>
 void ParallelForWorkers(size_t n, int workers, Fn&& fn) {
-  if (workers <= 1 || n < 2) {
+  if (workers <= 1 || n < kMinItemsForThreads) {
     for (size_t i = 0; i < n; ++i) fn(i, 0);
     return;
   }
