@@ -77,6 +77,63 @@ void AddDpCommand(CLI::App& app, kring::bench::DpBenchOptions& opts) {
       [&] { std::cout << kring::bench::RunDpBench(opts).dump(2) << "\n"; });
 }
 
+// `kring-bench secagg`; `opts` and `json` must outlive parsing.
+void AddSecAggCommand(CLI::App& app, kring::bench::SecAggBenchOptions& opts,
+                      bool& json) {
+  CLI::App* secagg = app.add_subcommand(
+      "secagg",
+      "Simulates one secure aggregation in process (every node and the "
+      "coordinator, real cryptography, random dropouts) and reports per-node "
+      "and coordinator time, bytes sent and whether the sum is exact.");
+  secagg->add_option("--nodes", opts.nodes, "Number of school nodes")
+      ->check(CLI::Range(3u, 1000000u));
+  secagg->add_option("--dims", opts.dims, "Vector length")
+      ->check(CLI::Range(1u, 10000000u));
+  secagg
+      ->add_option("--dropout", opts.dropout,
+                   "Fraction of nodes that drop out, at random rounds")
+      ->check(CLI::Range(0.0, 0.9));
+  secagg
+      ->add_option("--graph", opts.graph,
+                   "Neighbour graph: auto (complete up to 100 nodes), "
+                   "complete, or sparse (SecAgg+ Harary graph)")
+      ->check(CLI::IsMember({"auto", "complete", "sparse"}));
+  secagg->add_option("--bound", opts.input_bound,
+                     "Largest value of an input element (sets the modulus)");
+  secagg
+      ->add_option("--corrupt-fraction", opts.corrupt_fraction,
+                   "Fraction of nodes assumed to collude with the "
+                   "coordinator when choosing k and t")
+      ->check(CLI::Range(0.0, 0.5));
+  secagg
+      ->add_option("--max-dropout", opts.max_dropout,
+                   "Dropout fraction k and t must tolerate (at least "
+                   "--dropout)")
+      ->check(CLI::Range(0.0, 0.9));
+  secagg->add_option("--seed", opts.seed, "Seed for inputs, keys and dropouts");
+  secagg
+      ->add_option("--threads", opts.threads,
+                   "Threads simulating nodes in parallel")
+      ->check(CLI::Range(1, 256));
+  secagg
+      ->add_option("--coordinator-threads", opts.coordinator_threads,
+                   "Coordinator worker threads (signature checks, "
+                   "unmasking); 0 = one per core")
+      ->check(CLI::Range(0, 256));
+  secagg->add_flag("--json", json, "Print one JSON object");
+  secagg->add_flag("--progress", opts.progress, "Progress notes on stderr");
+  secagg->callback([&] {
+    nlohmann::json j = kring::bench::RunSecAggBench(opts);
+    if (json) {
+      std::cout << j.dump() << "\n";
+      return;
+    }
+    for (const auto& [k, v] : j.items()) {
+      std::cout << k << ": " << v.dump() << "\n";
+    }
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -107,53 +164,7 @@ int main(int argc, char** argv) {
 
   kring::bench::SecAggBenchOptions sa;
   bool sa_json = false;
-  CLI::App* secagg = app.add_subcommand(
-      "secagg",
-      "Simulates one secure aggregation in process (every node and the "
-      "coordinator, real cryptography, random dropouts) and reports per-node "
-      "and coordinator time, bytes sent and whether the sum is exact.");
-  secagg->add_option("--nodes", sa.nodes, "Number of school nodes")
-      ->check(CLI::Range(3u, 1000000u));
-  secagg->add_option("--dims", sa.dims, "Vector length")
-      ->check(CLI::Range(1u, 10000000u));
-  secagg
-      ->add_option("--dropout", sa.dropout,
-                   "Fraction of nodes that drop out, at random rounds")
-      ->check(CLI::Range(0.0, 0.9));
-  secagg
-      ->add_option("--graph", sa.graph,
-                   "Neighbour graph: auto (complete up to 100 nodes), "
-                   "complete, or sparse (SecAgg+ Harary graph)")
-      ->check(CLI::IsMember({"auto", "complete", "sparse"}));
-  secagg->add_option("--bound", sa.input_bound,
-                     "Largest value of an input element (sets the modulus)");
-  secagg
-      ->add_option("--corrupt-fraction", sa.corrupt_fraction,
-                   "Fraction of nodes assumed to collude with the "
-                   "coordinator when choosing k and t")
-      ->check(CLI::Range(0.0, 0.5));
-  secagg
-      ->add_option("--max-dropout", sa.max_dropout,
-                   "Dropout fraction k and t must tolerate (at least "
-                   "--dropout)")
-      ->check(CLI::Range(0.0, 0.9));
-  secagg->add_option("--seed", sa.seed, "Seed for inputs, keys and dropouts");
-  secagg
-      ->add_option("--threads", sa.threads,
-                   "Threads simulating nodes in parallel")
-      ->check(CLI::Range(1, 256));
-  secagg->add_flag("--json", sa_json, "Print one JSON object");
-  secagg->add_flag("--progress", sa.progress, "Progress notes on stderr");
-  secagg->callback([&] {
-    nlohmann::json j = kring::bench::RunSecAggBench(sa);
-    if (sa_json) {
-      std::cout << j.dump() << "\n";
-      return;
-    }
-    for (const auto& [k, v] : j.items()) {
-      std::cout << k << ": " << v.dump() << "\n";
-    }
-  });
+  AddSecAggCommand(app, sa, sa_json);
 
   kring::bench::ImportBenchOptions imp;
   CLI::App* import = app.add_subcommand(

@@ -21,6 +21,7 @@ nlohmann::json RunSecAggBench(const SecAggBenchOptions& o) {
   config.input_bound = o.input_bound;
   config.seed = o.seed;
   config.threads = o.threads;
+  config.coordinator_threads = o.coordinator_threads;
   config.graph = o.graph == "complete" ? SimulationConfig::Graph::kComplete
                  : o.graph == "sparse" ? SimulationConfig::Graph::kSparse
                                        : SimulationConfig::Graph::kAuto;
@@ -64,6 +65,11 @@ nlohmann::json RunSecAggBench(const SecAggBenchOptions& o) {
   out["node_ms_median"] = Median(ms);
   out["node_ms_p95"] = Quantile(ms, 0.95);
   out["coordinator_ms"] = 1e3 * rep.coordinator_seconds;
+  out["coordinator_threads"] = rep.coordinator_threads;
+  out["coordinator_cpu_ms"] = 1e3 * rep.coordinator_cpu_seconds;
+  std::vector<double> round_ms;
+  for (double s : rep.coordinator_round_seconds) round_ms.push_back(1e3 * s);
+  out["coordinator_ms_by_round"] = round_ms;
   double bytes =
       rep.bytes_sent.empty()
           ? 0.0

@@ -20,6 +20,8 @@ struct SecAggBenchOptions {
   // Per-node times are measured per call; more threads finish sooner but
   // contend for the cores and inflate per-node figures.
   int threads = 1;
+  // Coordinator worker threads; 0 = one per core.
+  int coordinator_threads = 0;
   bool progress = false;  // progress notes on stderr
 };
 

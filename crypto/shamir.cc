@@ -30,12 +30,15 @@ Scalar FromU32(uint32_t x) {
   return s;
 }
 
+// l, little-endian.
+constexpr uint8_t kOrder[kScalar] = {
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+    0xa2, 0xde, 0xf9, 0xde, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10};
+
+// s < l, in constant time (sodium_compare), without a reduction.
 bool IsCanonical(const uint8_t* s) {
-  uint8_t wide[crypto_core_ristretto255_NONREDUCEDSCALARBYTES] = {};
-  std::memcpy(wide, s, kScalar);
-  uint8_t reduced[kScalar];
-  crypto_core_ristretto255_scalar_reduce(reduced, wide);
-  return sodium_memcmp(reduced, s, kScalar) == 0;
+  return sodium_compare(s, kOrder, kScalar) < 0;
 }
 
 bool FitsInHalf(const uint8_t* s) {
@@ -61,32 +64,59 @@ absl::Status CheckDistinctNonZero(std::span<const uint32_t> xs,
   return absl::OkStatus();
 }
 
+Scalar FromU64(uint64_t v) {
+  Scalar s;
+  for (int i = 0; i < 8; ++i) s.v[i] = static_cast<uint8_t>(v >> (8 * i));
+  return s;
+}
+
+// den[j] = prod_{m != j} (x_j - x_m). The points are public, so the
+// differences (below 2^32) are multiplied as exact integers for as long as
+// the product fits in 64 bits, and only then folded into the field: a few
+// field multiplications per 64-bit word instead of one per difference.
+void Denominators(std::span<const uint32_t> xs, std::vector<Scalar>& den) {
+  const size_t t = xs.size();
+  for (size_t j = 0; j < t; ++j) {
+    Scalar d = FromU32(1);
+    uint64_t acc = 1;
+    bool negative = false;
+    for (size_t m = 0; m < t; ++m) {
+      if (m == j) continue;
+      const uint64_t diff =
+          xs[j] > xs[m] ? uint64_t{xs[j]} - xs[m] : uint64_t{xs[m]} - xs[j];
+      negative ^= xs[j] < xs[m];
+      uint64_t product;
+      if (__builtin_mul_overflow(acc, diff, &product)) {
+        Scalar word = FromU64(acc);
+        crypto_core_ristretto255_scalar_mul(d.data(), d.data(), word.data());
+        product = diff;
+      }
+      acc = product;
+    }
+    Scalar word = FromU64(acc);
+    crypto_core_ristretto255_scalar_mul(den[j].data(), d.data(), word.data());
+    if (negative) {
+      crypto_core_ristretto255_scalar_negate(den[j].data(), den[j].data());
+    }
+  }
+}
+
 // Lagrange basis weights for interpolating at `at` from the points `xs`:
-// w_j = prod_{m != j} (at - x_m) / (x_j - x_m). The t denominators are
-// inverted together with one field inversion (Montgomery's trick).
+// w_j = prod_{m != j} (at - x_m) / (x_j - x_m). The numerators come from
+// prefix and suffix products, and the t denominators are inverted together
+// with one field inversion (Montgomery's trick). The points are public; no
+// secret enters this computation.
 absl::StatusOr<std::vector<Scalar>> LagrangeWeights(
     std::span<const uint32_t> xs, uint32_t at) {
   const size_t t = xs.size();
-  std::vector<Scalar> sx(t), diff_at(t), num(t), den(t), w(t);
+  std::vector<Scalar> diff_at(t), den(t), w(t);
   Scalar s_at = FromU32(at);
   for (size_t j = 0; j < t; ++j) {
-    sx[j] = FromU32(xs[j]);
+    Scalar sx = FromU32(xs[j]);
     crypto_core_ristretto255_scalar_sub(diff_at[j].data(), s_at.data(),
-                                        sx[j].data());
+                                        sx.data());
   }
-  for (size_t j = 0; j < t; ++j) {
-    num[j] = FromU32(1);
-    den[j] = FromU32(1);
-    Scalar d;
-    for (size_t m = 0; m < t; ++m) {
-      if (m == j) continue;
-      crypto_core_ristretto255_scalar_mul(num[j].data(), num[j].data(),
-                                          diff_at[m].data());
-      crypto_core_ristretto255_scalar_sub(d.data(), sx[j].data(), sx[m].data());
-      crypto_core_ristretto255_scalar_mul(den[j].data(), den[j].data(),
-                                          d.data());
-    }
-  }
+  Denominators(xs, den);
   // prefix[j] = den[0] * ... * den[j-1]
   std::vector<Scalar> prefix(t + 1);
   prefix[0] = FromU32(1);
@@ -99,27 +129,39 @@ absl::StatusOr<std::vector<Scalar>> LagrangeWeights(
       0) {
     return absl::InvalidArgumentError("duplicate share points");
   }
-  // Walk back: inv = 1 / (den[0] ... den[j]) at the top of each step.
+  // Walk back: inv = 1 / (den[0] ... den[j]) at the top of each step, and
+  // suffix = prod_{m > j} (at - x_m).
+  Scalar suffix = FromU32(1);
   for (size_t j = t; j-- > 0;) {
     Scalar inv_j;
     crypto_core_ristretto255_scalar_mul(inv_j.data(), inv.data(),
                                         prefix[j].data());
     crypto_core_ristretto255_scalar_mul(inv.data(), inv.data(), den[j].data());
-    crypto_core_ristretto255_scalar_mul(w[j].data(), num[j].data(),
+    // w[j] = prod_{m > j} (at - x_m) / den[j]; the factors m < j follow.
+    crypto_core_ristretto255_scalar_mul(w[j].data(), suffix.data(),
                                         inv_j.data());
+    crypto_core_ristretto255_scalar_mul(suffix.data(), suffix.data(),
+                                        diff_at[j].data());
+  }
+  Scalar before = FromU32(1);
+  for (size_t j = 0; j < t; ++j) {
+    crypto_core_ristretto255_scalar_mul(w[j].data(), w[j].data(),
+                                        before.data());
+    crypto_core_ristretto255_scalar_mul(before.data(), before.data(),
+                                        diff_at[j].data());
   }
   return w;
 }
 
-// y = sum_j w_j * shares[j].y (both halves).
-SecretBytes Combine(std::span<const ShamirShare> shares,
-                    const std::vector<Scalar>& w) {
+// y = sum_j w_j * y_j (both halves), where y(j) is the value of share j.
+template <typename Weights, typename ValueOf>
+SecretBytes CombineWith(const Weights& w, ValueOf y) {
   SecretBytes out(ShamirShare::kValueBytes);
   for (size_t half = 0; half < 2; ++half) {
     Scalar acc, t;
     for (size_t j = 0; j < w.size(); ++j) {
       crypto_core_ristretto255_scalar_mul(t.data(), w[j].data(),
-                                          shares[j].y.data() + half * kScalar);
+                                          y(j) + half * kScalar);
       crypto_core_ristretto255_scalar_add(acc.data(), acc.data(), t.data());
     }
     std::memcpy(out.data() + half * kScalar, acc.data(), kScalar);
@@ -127,22 +169,47 @@ SecretBytes Combine(std::span<const ShamirShare> shares,
   return out;
 }
 
+SecretBytes Combine(std::span<const ShamirShare> shares,
+                    const std::vector<Scalar>& w) {
+  return CombineWith(w, [&](size_t j) { return shares[j].y.data(); });
+}
+
+// The value of `s` is two canonical scalars.
+absl::Status CheckValue(const ShamirShare& s) {
+  if (s.y.size() != ShamirShare::kValueBytes) {
+    return absl::InvalidArgumentError(StrCat("malformed share at x = ", s.x,
+                                             ": value is ", s.y.size(),
+                                             " bytes, expected 64"));
+  }
+  if (!IsCanonical(s.y.data()) || !IsCanonical(s.y.data() + kScalar)) {
+    return absl::InvalidArgumentError(StrCat(
+        "malformed share at x = ", s.x, ": not a canonical field element"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckShares(std::span<const ShamirShare> shares,
                          bool allow_zero = false) {
   std::vector<uint32_t> xs;
+  xs.reserve(shares.size());
   for (const auto& s : shares) {
-    if (s.y.size() != ShamirShare::kValueBytes) {
-      return absl::InvalidArgumentError(StrCat("malformed share at x = ", s.x,
-                                               ": value is ", s.y.size(),
-                                               " bytes, expected 64"));
-    }
-    if (!IsCanonical(s.y.data()) || !IsCanonical(s.y.data() + kScalar)) {
-      return absl::InvalidArgumentError(StrCat(
-          "malformed share at x = ", s.x, ": not a canonical field element"));
-    }
+    if (auto st = CheckValue(s); !st.ok()) return st;
     xs.push_back(s.x);
   }
   return CheckDistinctNonZero(xs, allow_zero);
+}
+
+// The 32-byte secret in the low halves of y0, or DATA_LOSS if a half is out
+// of range (a corrupt share).
+absl::StatusOr<SecretBytes> SecretFrom(const SecretBytes& y0) {
+  if (!FitsInHalf(y0.data()) || !FitsInHalf(y0.data() + kScalar)) {
+    return absl::DataLossError(
+        "shares are inconsistent: they do not interpolate to a valid secret");
+  }
+  SecretBytes secret(2 * kHalf);
+  std::memcpy(secret.data(), y0.data(), kHalf);
+  std::memcpy(secret.data() + kHalf, y0.data() + kScalar, kHalf);
+  return secret;
 }
 
 }  // namespace
@@ -168,17 +235,24 @@ absl::StatusOr<ShamirShare> ShamirShare::Parse(std::string_view bytes) {
     share.x |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
   }
   share.y = SecretBytes::CopyFrom(bytes.substr(4));
-  std::array<ShamirShare, 1> one{std::move(share)};
-  if (auto s = CheckShares(one); !s.ok()) return s;
-  return std::move(one[0]);
+  if (share.x == 0) {
+    return absl::InvalidArgumentError(
+        "share point x = 0 is not allowed (it would be the secret)");
+  }
+  if (auto s = CheckValue(share); !s.ok()) return s;
+  return share;
 }
 
 absl::StatusOr<ShamirShare> ShamirShare::FromParts(uint32_t x,
                                                    std::span<const uint8_t> y) {
   if (auto s = Init(); !s.ok()) return s;
-  std::array<ShamirShare, 1> one{ShamirShare{x, SecretBytes::CopyFrom(y)}};
-  if (auto s = CheckShares(one); !s.ok()) return s;
-  return std::move(one[0]);
+  if (x == 0) {
+    return absl::InvalidArgumentError(
+        "share point x = 0 is not allowed (it would be the secret)");
+  }
+  ShamirShare share{x, SecretBytes::CopyFrom(y)};
+  if (auto s = CheckValue(share); !s.ok()) return s;
+  return share;
 }
 
 absl::StatusOr<std::vector<ShamirShare>> ShamirSplit(
@@ -246,11 +320,8 @@ absl::StatusOr<SecretBytes> ShamirReconstruct(
   for (const auto& s : basis) xs.push_back(s.x);
   auto w = LagrangeWeights(xs, 0);
   if (!w.ok()) return w.status();
-  SecretBytes y0 = Combine(basis, *w);
-  if (!FitsInHalf(y0.data()) || !FitsInHalf(y0.data() + kScalar)) {
-    return absl::DataLossError(
-        "shares are inconsistent: they do not interpolate to a valid secret");
-  }
+  auto secret = SecretFrom(Combine(basis, *w));
+  if (!secret.ok()) return secret.status();
   for (size_t i = threshold; i < shares.size(); ++i) {
     auto wi = LagrangeWeights(xs, shares[i].x);
     if (!wi.ok()) return wi.status();
@@ -261,10 +332,41 @@ absl::StatusOr<SecretBytes> ShamirReconstruct(
                  " does not lie on the polynomial of the others"));
     }
   }
-  SecretBytes secret(2 * kHalf);
-  std::memcpy(secret.data(), y0.data(), kHalf);
-  std::memcpy(secret.data() + kHalf, y0.data() + kScalar, kHalf);
   return secret;
+}
+
+absl::StatusOr<ShamirInterpolator> ShamirInterpolator::Create(
+    std::span<const uint32_t> xs) {
+  if (auto s = Init(); !s.ok()) return s;
+  if (xs.empty()) {
+    return absl::InvalidArgumentError(
+        "an interpolator needs at least one share point");
+  }
+  if (auto s = CheckDistinctNonZero(xs); !s.ok()) return s;
+  auto w = LagrangeWeights(xs, 0);
+  if (!w.ok()) return w.status();
+  std::vector<Weight> weights(w->size());
+  for (size_t j = 0; j < w->size(); ++j) weights[j] = (*w)[j].v;
+  return ShamirInterpolator(std::vector<uint32_t>(xs.begin(), xs.end()),
+                            std::move(weights));
+}
+
+absl::StatusOr<SecretBytes> ShamirInterpolator::Reconstruct(
+    std::span<const ShamirShare* const> shares) const {
+  if (shares.size() != xs_.size()) {
+    return absl::InvalidArgumentError(StrCat("this interpolator takes exactly ",
+                                             xs_.size(), " shares, got ",
+                                             shares.size()));
+  }
+  for (size_t j = 0; j < shares.size(); ++j) {
+    if (shares[j] == nullptr || shares[j]->x != xs_[j]) {
+      return absl::InvalidArgumentError(StrCat(
+          "share ", j, " is not at the interpolator's point x = ", xs_[j]));
+    }
+    if (auto s = CheckValue(*shares[j]); !s.ok()) return s;
+  }
+  return SecretFrom(
+      CombineWith(weights_, [&](size_t j) { return shares[j]->y.data(); }));
 }
 
 namespace internal {

@@ -1,6 +1,7 @@
 #ifndef KRING_CRYPTO_SHAMIR_H_
 #define KRING_CRYPTO_SHAMIR_H_
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -56,6 +57,38 @@ absl::StatusOr<std::vector<ShamirShare>> ShamirSplit(
 // lie on the same polynomials, else the shares are inconsistent (an error).
 absl::StatusOr<SecretBytes> ShamirReconstruct(
     std::span<const ShamirShare> shares, int threshold);
+
+// Interpolation at 0 from one fixed set of share points. The Lagrange
+// weights depend only on the (public) points, so they are computed once, with
+// a single field inversion, and reused for every secret shared at the same
+// points (the secure-aggregation coordinator reconstructs thousands of
+// secrets whose revealed shares come from the same holders). Immutable after
+// creation; Reconstruct() may be called from several threads at once.
+class ShamirInterpolator {
+ public:
+  // `xs`: at least one distinct, non-zero point.
+  static absl::StatusOr<ShamirInterpolator> Create(
+      std::span<const uint32_t> xs);
+
+  // The points, in the order Reconstruct() expects the shares.
+  const std::vector<uint32_t>& points() const { return xs_; }
+
+  // The secret shared at threshold points().size() by `shares`, where
+  // shares[j]->x == points()[j]. Rejects a wrong count, mismatched points
+  // and malformed values (INVALID_ARGUMENT), and a result outside the secret
+  // range (DATA_LOSS), exactly as ShamirReconstruct() does for that many
+  // shares; the result is identical to ShamirReconstruct()'s.
+  absl::StatusOr<SecretBytes> Reconstruct(
+      std::span<const ShamirShare* const> shares) const;
+
+ private:
+  using Weight = std::array<uint8_t, 32>;
+  ShamirInterpolator(std::vector<uint32_t> xs, std::vector<Weight> w)
+      : xs_(std::move(xs)), weights_(std::move(w)) {}
+
+  std::vector<uint32_t> xs_;
+  std::vector<Weight> weights_;  // public: derived from the points only
+};
 
 namespace internal {
 // Evaluates, at `x`, the polynomials of degree < points.size() through the

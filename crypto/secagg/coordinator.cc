@@ -1,13 +1,14 @@
 #include "crypto/secagg/coordinator.h"
 
 #include <algorithm>
-#include <unordered_set>
 
 #include "absl/status/status.h"
 #include "crypto/key_agreement.h"
 #include "crypto/secagg/bit_pack.h"
 #include "crypto/secagg/internal/masks.h"
+#include "crypto/secagg/internal/parallel.h"
 #include "crypto/secagg/internal/transcript.h"
+#include "crypto/secagg/internal/unmask.h"
 #include "util/str_cat.h"
 
 namespace kring::crypto::secagg {
@@ -34,15 +35,21 @@ size_t Count(const std::vector<bool>& v) {
 }  // namespace
 
 absl::StatusOr<SecAggCoordinator> SecAggCoordinator::Create(
-    std::shared_ptr<const SecAggSetup> setup) {
+    std::shared_ptr<const SecAggSetup> setup, int threads) {
   if (setup == nullptr) {
     return absl::InvalidArgumentError("secagg coordinator: setup is null");
   }
-  return SecAggCoordinator(std::move(setup));
+  if (threads < 0) {
+    return absl::InvalidArgumentError(StrCat(
+        "secagg coordinator: threads must be 0 (one per core) or more, got ",
+        threads));
+  }
+  return SecAggCoordinator(std::move(setup), internal::WorkerCount(threads));
 }
 
-SecAggCoordinator::SecAggCoordinator(std::shared_ptr<const SecAggSetup> setup)
-    : setup_(std::move(setup)) {
+SecAggCoordinator::SecAggCoordinator(std::shared_ptr<const SecAggSetup> setup,
+                                     int threads)
+    : setup_(std::move(setup)), threads_(threads) {
   const uint32_t n = setup_->size();
   expected_.assign(n, true);
   answered_.assign(n, false);
@@ -114,14 +121,8 @@ absl::Status SecAggCoordinator::VerifyFrom(uint32_t sender,
   return absl::OkStatus();
 }
 
-absl::Status SecAggCoordinator::Admit(uint32_t sender, std::string_view context,
-                                      const std::string& bytes,
-                                      const std::string& signature) const {
-  if (auto s = CheckSender(sender); !s.ok()) return s;
-  return VerifyFrom(sender, context, bytes, signature);
-}
-
-absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
+absl::Status SecAggCoordinator::CheckEnvelope(
+    const v1::SecAggMessage& message) const {
   if (round_ > kRoundUnmask) {
     return absl::FailedPreconditionError(
         "secagg coordinator: the run is over; no more messages are accepted");
@@ -139,54 +140,180 @@ absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
                " message while collecting round ", round_,
                " (replayed or late message?)"));
   }
-  switch (message.body_case()) {
-    case v1::SecAggMessage::kAdvertiseKeys:
-      return ReceiveAdvertise(message.advertise_keys());
-    case v1::SecAggMessage::kShareKeys:
-      return ReceiveShareKeys(message.share_keys());
-    case v1::SecAggMessage::kMaskedInput:
-      return ReceiveMaskedInput(message.masked_input());
-    case v1::SecAggMessage::kConsistencySignature:
-      return ReceiveConsistency(message.consistency_signature());
-    default:
-      return ReceiveUnmask(message.unmask_response());
-  }
-}
-
-absl::Status SecAggCoordinator::ReceiveAdvertise(const v1::AdvertiseKeys& m) {
-  if (auto s =
-          Admit(m.sender(), internal::kAdvertiseContext,
-                internal::AdvertiseBytes(setup_->session(), m), m.signature());
-      !s.ok()) {
-    return s;
-  }
-  if (!ValidateX25519PublicKey(m.cipher_public_key()).ok() ||
-      !ValidateX25519PublicKey(m.mask_public_key()).ok()) {
-    return absl::InvalidArgumentError(StrCat(
-        "node ", m.sender(), " advertised malformed or small-order keys"));
-  }
-  adverts_[m.sender()] = m;
-  answered_[m.sender()] = true;
   return absl::OkStatus();
 }
 
-absl::Status SecAggCoordinator::ReceiveShareKeys(const v1::ShareKeys& m) {
-  if (auto s =
-          Admit(m.sender(), internal::kShareKeysContext,
-                internal::ShareKeysBytes(setup_->session(), m), m.signature());
-      !s.ok()) {
-    return s;
+absl::Status SecAggCoordinator::VerifyMessage(
+    const v1::SecAggMessage& message) const {
+  const std::string_view session = setup_->session();
+  switch (message.body_case()) {
+    case v1::SecAggMessage::kAdvertiseKeys: {
+      const auto& m = message.advertise_keys();
+      if (auto s =
+              VerifyFrom(m.sender(), internal::kAdvertiseContext,
+                         internal::AdvertiseBytes(session, m), m.signature());
+          !s.ok()) {
+        return s;
+      }
+      // Stateless like the signature, so checked here, on the workers.
+      if (!ValidateX25519PublicKey(m.cipher_public_key()).ok() ||
+          !ValidateX25519PublicKey(m.mask_public_key()).ok()) {
+        return absl::InvalidArgumentError(StrCat(
+            "node ", m.sender(), " advertised malformed or small-order keys"));
+      }
+      return absl::OkStatus();
+    }
+    case v1::SecAggMessage::kShareKeys: {
+      const auto& m = message.share_keys();
+      return VerifyFrom(m.sender(), internal::kShareKeysContext,
+                        internal::ShareKeysBytes(session, m), m.signature());
+    }
+    case v1::SecAggMessage::kMaskedInput: {
+      const auto& m = message.masked_input();
+      return VerifyFrom(m.sender(), internal::kMaskedInputContext,
+                        internal::MaskedInputBytes(session, m), m.signature());
+    }
+    case v1::SecAggMessage::kConsistencySignature: {
+      const auto& m = message.consistency_signature();
+      if (m.sender() >= setup_->size()) return CheckSender(m.sender());
+      const auto& keys = adverts_[m.sender()];
+      return VerifyFrom(m.sender(), internal::kConsistencyContext,
+                        internal::ConsistencyBytes(
+                            session, m.sender(), survivors_hash_,
+                            internal::KeysHash(keys.cipher_public_key(),
+                                               keys.mask_public_key())),
+                        m.signature());
+    }
+    case v1::SecAggMessage::kUnmaskResponse: {
+      const auto& m = message.unmask_response();
+      return VerifyFrom(m.sender(), internal::kUnmaskContext,
+                        internal::UnmaskBytes(session, m), m.signature());
+    }
+    default:
+      return absl::InvalidArgumentError("secagg coordinator: empty message");
   }
-  std::unordered_set<uint32_t> recipients;
+}
+
+absl::Status SecAggCoordinator::Receive(const v1::SecAggMessage& message) {
+  return ReceivePrepared(message, nullptr);
+}
+
+SecAggCoordinator::Prepared SecAggCoordinator::Prepare(
+    const v1::SecAggMessage& message) const {
+  Prepared out;
+  out.status = VerifyMessage(message);
+  if (!out.status.ok()) return out;
+  switch (message.body_case()) {
+    case v1::SecAggMessage::kShareKeys:
+      out.status = CheckShareKeys(message.share_keys());
+      if (out.status.ok()) out.share_keys = message.share_keys();
+      break;
+    case v1::SecAggMessage::kUnmaskResponse:
+      out.status = CheckUnmask(message.unmask_response(), out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+std::vector<absl::Status> SecAggCoordinator::ReceiveAll(
+    std::span<const v1::SecAggMessage* const> messages) {
+  // The checks that do not depend on earlier messages of the round
+  // (signatures, contents) first, in parallel: they read only state that
+  // stays fixed while a round's messages are collected.
+  std::vector<std::optional<Prepared>> prepared(messages.size());
+  internal::ParallelForWorkers(messages.size(), threads_, [&](size_t i, int) {
+    if (CheckEnvelope(*messages[i]).ok()) prepared[i] = Prepare(*messages[i]);
+  });
+  std::vector<absl::Status> out;
+  out.reserve(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    out.push_back(ReceivePrepared(
+        *messages[i], prepared[i].has_value() ? &*prepared[i] : nullptr));
+  }
+  return out;
+}
+
+absl::Status SecAggCoordinator::ReceivePrepared(
+    const v1::SecAggMessage& message, Prepared* prepared) {
+  if (auto s = CheckEnvelope(message); !s.ok()) return s;
+  uint32_t sender = 0;
+  switch (message.body_case()) {
+    case v1::SecAggMessage::kAdvertiseKeys:
+      sender = message.advertise_keys().sender();
+      break;
+    case v1::SecAggMessage::kShareKeys:
+      sender = message.share_keys().sender();
+      break;
+    case v1::SecAggMessage::kMaskedInput:
+      sender = message.masked_input().sender();
+      break;
+    case v1::SecAggMessage::kConsistencySignature:
+      sender = message.consistency_signature().sender();
+      break;
+    default:
+      sender = message.unmask_response().sender();
+  }
+  if (auto s = CheckSender(sender); !s.ok()) return s;
+  Prepared local;
+  if (prepared == nullptr) {
+    local = Prepare(message);
+    prepared = &local;
+  }
+  if (!prepared->status.ok()) {
+    if (prepared->fails_run) {
+      return Fail(std::string(ToStd(prepared->status.message())));
+    }
+    return prepared->status;
+  }
+  switch (message.body_case()) {
+    case v1::SecAggMessage::kAdvertiseKeys:
+      adverts_[sender] = message.advertise_keys();
+      break;
+    case v1::SecAggMessage::kShareKeys:
+      commitments_[sender] = message.share_keys().self_mask_commitment();
+      share_keys_[sender] = *std::move(prepared->share_keys);
+      break;
+    case v1::SecAggMessage::kMaskedInput:
+      if (auto s = ReceiveMaskedInput(message.masked_input()); !s.ok()) {
+        return s;
+      }
+      break;
+    case v1::SecAggMessage::kConsistencySignature:
+      consistency_[sender] = message.consistency_signature().signature();
+      break;
+    default: {
+      const auto& m = message.unmask_response();
+      for (size_t i = 0; i < prepared->shares.size(); ++i) {
+        revealed_[m.shares(static_cast<int>(i)).owner()].push_back(
+            std::move(prepared->shares[i]));
+      }
+    }
+  }
+  answered_[sender] = true;
+  return absl::OkStatus();
+}
+
+absl::Status SecAggCoordinator::CheckShareKeys(const v1::ShareKeys& m) const {
+  std::vector<uint32_t> recipients;
+  recipients.reserve(m.shares_size());
   for (const auto& es : m.shares()) {
     if (es.sender() != m.sender() || es.recipient() >= setup_->size() ||
         !advertised_[es.recipient()] ||
-        !setup_->graph().AreNeighbours(m.sender(), es.recipient()) ||
-        !recipients.insert(es.recipient()).second) {
+        !setup_->graph().AreNeighbours(m.sender(), es.recipient())) {
       return absl::InvalidArgumentError(StrCat(
           "node ", m.sender(), " sent a share for node ", es.recipient(),
           ", which is not one of its live neighbours (or was sent twice)"));
     }
+    recipients.push_back(es.recipient());
+  }
+  std::sort(recipients.begin(), recipients.end());
+  if (auto dup = std::adjacent_find(recipients.begin(), recipients.end());
+      dup != recipients.end()) {
+    return absl::InvalidArgumentError(StrCat(
+        "node ", m.sender(), " sent a share for node ", *dup,
+        ", which is not one of its live neighbours (or was sent twice)"));
   }
   size_t live_neighbours = 0;
   for (uint32_t v : setup_->graph().Neighbours(m.sender())) {
@@ -203,19 +330,10 @@ absl::Status SecAggCoordinator::ReceiveShareKeys(const v1::ShareKeys& m) {
     return absl::InvalidArgumentError(
         StrCat("node ", m.sender(), " sent no commitment to its self mask"));
   }
-  commitments_[m.sender()] = m.self_mask_commitment();
-  share_keys_[m.sender()] = m;
-  answered_[m.sender()] = true;
   return absl::OkStatus();
 }
 
 absl::Status SecAggCoordinator::ReceiveMaskedInput(const v1::MaskedInput& m) {
-  if (auto s = Admit(m.sender(), internal::kMaskedInputContext,
-                     internal::MaskedInputBytes(setup_->session(), m),
-                     m.signature());
-      !s.ok()) {
-    return s;
-  }
   const RingModulus ring = setup_->ring();
   auto y = UnpackBits(m.packed(), ring.bits(), setup_->dims());
   if (!y.ok()) {
@@ -227,47 +345,26 @@ absl::Status SecAggCoordinator::ReceiveMaskedInput(const v1::MaskedInput& m) {
   for (size_t i = 0; i < sum_.size(); ++i) {
     sum_[i] = ring.Reduce(sum_[i] + (*y)[i]);
   }
-  answered_[m.sender()] = true;
   return absl::OkStatus();
 }
 
-absl::Status SecAggCoordinator::ReceiveConsistency(
-    const v1::ConsistencySignature& m) {
-  if (auto s =
-          Admit(m.sender(), internal::kConsistencyContext,
-                internal::ConsistencyBytes(
-                    setup_->session(), m.sender(), survivors_hash_,
-                    internal::KeysHash(adverts_[m.sender()].cipher_public_key(),
-                                       adverts_[m.sender()].mask_public_key())),
-                m.signature());
-      !s.ok()) {
-    return s;
-  }
-  consistency_[m.sender()] = m.signature();
-  answered_[m.sender()] = true;
-  return absl::OkStatus();
-}
-
-absl::Status SecAggCoordinator::ReceiveUnmask(const v1::UnmaskResponse& m) {
-  if (auto s =
-          Admit(m.sender(), internal::kUnmaskContext,
-                internal::UnmaskBytes(setup_->session(), m), m.signature());
-      !s.ok()) {
-    return s;
-  }
-  // Validate everything before recording anything.
-  std::unordered_set<uint32_t> owners;
-  std::vector<ShamirShare> parsed;
+absl::Status SecAggCoordinator::CheckUnmask(const v1::UnmaskResponse& m,
+                                            Prepared& out) const {
+  std::vector<uint32_t> owners;
+  owners.reserve(m.shares_size());
+  out.shares.reserve(m.shares_size());
   for (const auto& rs : m.shares()) {
     const uint32_t owner = rs.owner();
     bool holder = owner < setup_->size() && shared_[owner] &&
                   (owner == m.sender() ||
                    setup_->graph().AreNeighbours(owner, m.sender()));
-    if (!holder || !owners.insert(owner).second) {
+    if (!holder ||
+        std::find(owners.begin(), owners.end(), owner) != owners.end()) {
       return absl::InvalidArgumentError(
           StrCat("node ", m.sender(), " revealed a share of node ", owner,
                  ", which it does not hold (or revealed it twice)"));
     }
+    owners.push_back(owner);
     const auto want = masked_[owner] ? v1::RevealedShare::SELF_MASK
                                      : v1::RevealedShare::MASK_KEY;
     if (rs.kind() != want) {
@@ -283,25 +380,22 @@ absl::Status SecAggCoordinator::ReceiveUnmask(const v1::UnmaskResponse& m) {
       return absl::InvalidArgumentError(StrCat(
           "node ", m.sender(), " revealed a malformed share of node ", owner));
     }
-    parsed.push_back(*std::move(share));
+    out.shares.push_back(*std::move(share));
   }
   // A node masked with exactly the peers whose shares it holds, and it
   // reveals a share of each: one that holds no share of a committee member
   // that shared keys left that member's mask out of its input.
+  std::sort(owners.begin(), owners.end());
   for (uint32_t w : setup_->Committee(m.sender())) {
-    if (shared_[w] && !owners.count(w)) {
-      return Fail(StrCat(
+    if (shared_[w] && !std::binary_search(owners.begin(), owners.end(), w)) {
+      out.fails_run = true;
+      return absl::FailedPreconditionError(StrCat(
           "node ", m.sender(), " (\"", setup_->node_id(m.sender()),
           "\") never received the shares of node ", w,
           ", so its masked input leaves out the mask it shares with node ", w,
           " and the sum would be wrong"));
     }
   }
-  for (size_t i = 0; i < parsed.size(); ++i) {
-    revealed_[m.shares(static_cast<int>(i)).owner()].push_back(
-        std::move(parsed[i]));
-  }
-  answered_[m.sender()] = true;
   return absl::OkStatus();
 }
 
@@ -322,84 +416,19 @@ absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::CloseRound() {
                        "; at least ", t, " are needed"));
   }
   std::vector<Outgoing> out;
-  const uint32_t closing = round_;
-  switch (closing) {
-    case kRoundAdvertise: {
-      advertised_ = answered_;
-      for (uint32_t u = 0; u < n; ++u) {
-        if (!advertised_[u]) continue;
-        Outgoing o{u, Envelope(kRoundShareKeys)};
-        auto* nk = o.message.mutable_neighbour_keys();
-        for (uint32_t v : setup_->graph().Neighbours(u)) {
-          if (advertised_[v]) *nk->add_keys() = adverts_[v];
-        }
-        out.push_back(std::move(o));
-      }
+  switch (round_) {
+    case kRoundAdvertise:
+      out = CloseAdvertise();
       break;
-    }
-    case kRoundShareKeys: {
-      shared_ = answered_;
-      std::vector<Outgoing> by_node(n);
-      for (uint32_t v = 0; v < n; ++v) {
-        by_node[v] = Outgoing{v, Envelope(kRoundMaskedInput)};
-        by_node[v].message.mutable_incoming_shares();
-      }
-      for (uint32_t u = 0; u < n; ++u) {
-        if (!shared_[u]) continue;
-        for (auto& es : *share_keys_[u].mutable_shares()) {
-          if (!shared_[es.recipient()]) continue;
-          *by_node[es.recipient()]
-               .message.mutable_incoming_shares()
-               ->add_shares() = std::move(es);
-        }
-        share_keys_[u] = v1::ShareKeys();
-      }
-      for (uint32_t v = 0; v < n; ++v) {
-        if (shared_[v]) out.push_back(std::move(by_node[v]));
-      }
-      share_keys_.clear();
+    case kRoundShareKeys:
+      out = CloseShareKeys();
       break;
-    }
-    case kRoundMaskedInput: {
-      masked_ = answered_;
-      survivors_.assign(internal::BitmapBytes(n), '\0');
-      for (uint32_t v = 0; v < n; ++v) {
-        if (masked_[v]) internal::BitmapSet(survivors_, v);
-      }
-      survivors_hash_ = internal::Hash32(survivors_);
-      for (uint32_t v = 0; v < n; ++v) {
-        if (!masked_[v]) continue;
-        Outgoing o{v, Envelope(kRoundConsistency)};
-        o.message.mutable_survivor_set()->set_bitmap(survivors_);
-        out.push_back(std::move(o));
-      }
+    case kRoundMaskedInput:
+      out = CloseMaskedInput();
       break;
-    }
-    case kRoundConsistency: {
-      signed_ = answered_;
-      for (uint32_t v = 0; v < n; ++v) {
-        if (!signed_[v]) continue;
-        Outgoing o{v, Envelope(kRoundUnmask)};
-        auto* req = o.message.mutable_unmask_request();
-        // t - 1 neighbours' signatures (the node counts its own) are what a
-        // node needs to check that t holders saw the same survivor set;
-        // more would only cost it signature checks.
-        for (uint32_t w : setup_->graph().Neighbours(v)) {
-          if (!signed_[w]) continue;
-          if (static_cast<uint32_t>(req->signatures_size()) + 1 >=
-              setup_->threshold()) {
-            break;
-          }
-          auto* cs = req->add_signatures();
-          cs->set_sender(w);
-          cs->set_signature(consistency_[w]);
-        }
-        out.push_back(std::move(o));
-      }
-      revealed_.clear();
-      revealed_.resize(n);
+    case kRoundConsistency:
+      out = CloseConsistency();
       break;
-    }
     default:
       return Finish();
   }
@@ -409,6 +438,93 @@ absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::CloseRound() {
   std::fill(answered_.begin(), answered_.end(), false);
   ++round_;
   return out;
+}
+
+std::vector<Outgoing> SecAggCoordinator::ForLive(
+    const std::vector<bool>& live, uint32_t next_round,
+    const std::function<void(uint32_t, v1::SecAggMessage&)>& fill) const {
+  std::vector<uint32_t> to;
+  for (uint32_t u = 0; u < setup_->size(); ++u) {
+    if (live[u]) to.push_back(u);
+  }
+  std::vector<Outgoing> out(to.size());
+  internal::ParallelForWorkers(to.size(), threads_, [&](size_t i, int) {
+    out[i] = Outgoing{to[i], Envelope(next_round)};
+    fill(to[i], out[i].message);
+  });
+  return out;
+}
+
+std::vector<Outgoing> SecAggCoordinator::CloseAdvertise() {
+  advertised_ = answered_;
+  return ForLive(advertised_, kRoundShareKeys,
+                 [&](uint32_t u, v1::SecAggMessage& m) {
+                   auto* nk = m.mutable_neighbour_keys();
+                   for (uint32_t v : setup_->graph().Neighbours(u)) {
+                     if (advertised_[v]) *nk->add_keys() = adverts_[v];
+                   }
+                 });
+}
+
+std::vector<Outgoing> SecAggCoordinator::CloseShareKeys() {
+  const uint32_t n = setup_->size();
+  shared_ = answered_;
+  std::vector<Outgoing> by_node(n);
+  for (uint32_t v = 0; v < n; ++v) {
+    by_node[v] = Outgoing{v, Envelope(kRoundMaskedInput)};
+    by_node[v].message.mutable_incoming_shares();
+  }
+  for (uint32_t u = 0; u < n; ++u) {
+    if (!shared_[u]) continue;
+    for (auto& es : *share_keys_[u].mutable_shares()) {
+      if (!shared_[es.recipient()]) continue;
+      *by_node[es.recipient()].message.mutable_incoming_shares()->add_shares() =
+          std::move(es);
+    }
+    share_keys_[u] = v1::ShareKeys();
+  }
+  std::vector<Outgoing> out;
+  for (uint32_t v = 0; v < n; ++v) {
+    if (shared_[v]) out.push_back(std::move(by_node[v]));
+  }
+  share_keys_.clear();
+  return out;
+}
+
+std::vector<Outgoing> SecAggCoordinator::CloseMaskedInput() {
+  const uint32_t n = setup_->size();
+  masked_ = answered_;
+  survivors_.assign(internal::BitmapBytes(n), '\0');
+  for (uint32_t v = 0; v < n; ++v) {
+    if (masked_[v]) internal::BitmapSet(survivors_, v);
+  }
+  survivors_hash_ = internal::Hash32(survivors_);
+  return ForLive(masked_, kRoundConsistency,
+                 [&](uint32_t, v1::SecAggMessage& m) {
+                   m.mutable_survivor_set()->set_bitmap(survivors_);
+                 });
+}
+
+std::vector<Outgoing> SecAggCoordinator::CloseConsistency() {
+  signed_ = answered_;
+  revealed_.clear();
+  revealed_.resize(setup_->size());
+  return ForLive(signed_, kRoundUnmask, [&](uint32_t v, v1::SecAggMessage& m) {
+    auto* req = m.mutable_unmask_request();
+    // t - 1 neighbours' signatures (the node counts its own) are what a node
+    // needs to check that t holders saw the same survivor set; more would
+    // only cost it signature checks.
+    for (uint32_t w : setup_->graph().Neighbours(v)) {
+      if (!signed_[w]) continue;
+      if (static_cast<uint32_t>(req->signatures_size()) + 1 >=
+          setup_->threshold()) {
+        break;
+      }
+      auto* cs = req->add_signatures();
+      cs->set_sender(w);
+      cs->set_signature(consistency_[w]);
+    }
+  });
 }
 
 absl::Status SecAggCoordinator::ReportAbort(uint32_t node,
@@ -456,62 +572,91 @@ absl::Status SecAggCoordinator::CheckContributorsCompleted() const {
   return absl::OkStatus();
 }
 
+absl::Status SecAggCoordinator::UnmaskOwner(uint32_t w,
+                                            const internal::UnmaskPlan& plan,
+                                            std::span<uint64_t> acc) const {
+  const size_t t = setup_->threshold();
+  const std::string_view session = setup_->session();
+  const RingModulus ring = setup_->ring();
+  if (revealed_[w].size() < t || plan.interpolator_of[w] < 0) {
+    return absl::FailedPreconditionError(
+        StrCat("only ", revealed_[w].size(),
+               " holders revealed their share of node ", w, "'s ",
+               masked_[w] ? "self mask" : "mask key", "; ", t, " are needed"));
+  }
+  // Exactly t shares: any t reconstruct, and the secret is checked against
+  // the commitment or the advertised public key below.
+  auto secret = plan.interpolators[plan.interpolator_of[w]].Reconstruct(
+      plan.shares_of[w]);
+  if (!secret.ok()) {
+    return absl::DataLossError(StrCat("cannot reconstruct a secret of node ", w,
+                                      ": ", ToStd(secret.status().message())));
+  }
+  if (masked_[w]) {
+    if (internal::SelfMaskCommitment(session, secret->view()) !=
+        commitments_[w]) {
+      return absl::DataLossError(
+          StrCat("the reconstructed self mask of node ", w,
+                 " does not match its commitment (a holder revealed a corrupt "
+                 "share)"));
+    }
+    auto prg = internal::SelfMask(*secret, session);
+    if (!prg.ok()) return prg.status();
+    prg->SubtractFrom(ring, acc);
+    return absl::OkStatus();
+  }
+  // w dropped after sharing keys: remove its pairwise masks from the inputs
+  // of its surviving neighbours.
+  auto keys = X25519KeyPair::FromSecret(*std::move(secret));
+  if (!keys.ok() || keys->public_key() != adverts_[w].mask_public_key()) {
+    return absl::DataLossError(
+        StrCat("the reconstructed mask key of node ", w,
+               " does not match the key it advertised (corrupt shares)"));
+  }
+  for (uint32_t v : setup_->graph().Neighbours(w)) {
+    if (!masked_[v]) continue;
+    auto prg = internal::PairwiseMask(*keys, setup_->node_id(w),
+                                      adverts_[v].mask_public_key(),
+                                      setup_->node_id(v), session);
+    if (!prg.ok()) return prg.status();
+    // v added PRG(s_vw) when w > v and subtracted it when w < v.
+    if (w > v) {
+      prg->SubtractFrom(ring, acc);
+    } else {
+      prg->AddTo(ring, acc);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Outgoing>> SecAggCoordinator::Finish() {
   if (absl::Status s = CheckContributorsCompleted(); !s.ok()) {
     return Fail(std::string(ToStd(s.message())));
   }
   const uint32_t n = setup_->size();
-  const int t = static_cast<int>(setup_->threshold());
+  auto plan = internal::PlanUnmask(setup_->graph(), revealed_,
+                                   setup_->threshold(), threads_);
+  if (!plan.ok()) return Fail(std::string(ToStd(plan.status().message())));
+  // Owners are independent: each worker removes masks from its own partial
+  // sum, and the partial sums are added at the end (addition mod 2^m is
+  // exact and commutative, so the result does not depend on the split).
+  // The run fails with the first failing owner in roster order, as a
+  // sequential pass would.
   const RingModulus ring = setup_->ring();
-  const std::string_view session = setup_->session();
-  for (uint32_t w = 0; w < n; ++w) {
-    if (!shared_[w]) continue;
-    std::vector<ShamirShare>& shares = revealed_[w];
-    if (shares.size() < static_cast<size_t>(t)) {
-      return Fail(StrCat("only ", shares.size(),
-                         " holders revealed their share of node ", w, "'s ",
-                         masked_[w] ? "self mask" : "mask key", "; ", t,
-                         " are needed"));
-    }
-    // Exactly t shares: any t reconstruct, and the mask key is checked
-    // against the advertised public key below.
-    auto secret = ShamirReconstruct(std::span(shares).first(t), t);
-    if (!secret.ok()) {
-      return Fail(StrCat("cannot reconstruct a secret of node ", w, ": ",
-                         ToStd(secret.status().message())));
-    }
-    if (masked_[w]) {
-      if (internal::SelfMaskCommitment(session, secret->view()) !=
-          commitments_[w]) {
-        return Fail(StrCat("the reconstructed self mask of node ", w,
-                           " does not match its commitment (a holder "
-                           "revealed a corrupt share)"));
-      }
-      auto prg = internal::SelfMask(*secret, session);
-      if (!prg.ok()) return Fail(std::string(ToStd(prg.status().message())));
-      prg->SubtractFrom(ring, sum_);
-      continue;
-    }
-    // w dropped after sharing keys: remove its pairwise masks from the
-    // inputs of its surviving neighbours.
-    auto keys = X25519KeyPair::FromSecret(*std::move(secret));
-    if (!keys.ok() || keys->public_key() != adverts_[w].mask_public_key()) {
-      return Fail(StrCat("the reconstructed mask key of node ", w,
-                         " does not match the key it advertised (corrupt "
-                         "shares)"));
-    }
-    for (uint32_t v : setup_->graph().Neighbours(w)) {
-      if (!masked_[v]) continue;
-      auto prg = internal::PairwiseMask(*keys, setup_->node_id(w),
-                                        adverts_[v].mask_public_key(),
-                                        setup_->node_id(v), session);
-      if (!prg.ok()) return Fail(std::string(ToStd(prg.status().message())));
-      // v added PRG(s_vw) when w > v and subtracted it when w < v.
-      if (w > v) {
-        prg->SubtractFrom(ring, sum_);
-      } else {
-        prg->AddTo(ring, sum_);
-      }
+  if (sum_.empty()) sum_.assign(setup_->dims(), 0);
+  std::vector<std::vector<uint64_t>> partial(threads_);
+  std::vector<absl::Status> outcome(n);
+  internal::ParallelForWorkers(n, threads_, [&](size_t w, int worker) {
+    if (!shared_[w]) return;
+    if (partial[worker].empty()) partial[worker].assign(sum_.size(), 0);
+    outcome[w] = UnmaskOwner(static_cast<uint32_t>(w), *plan, partial[worker]);
+  });
+  for (const absl::Status& s : outcome) {
+    if (!s.ok()) return Fail(std::string(ToStd(s.message())));
+  }
+  for (const auto& p : partial) {
+    for (size_t i = 0; i < p.size(); ++i) {
+      sum_[i] = ring.Reduce(sum_[i] + p[i]);
     }
   }
   result_.sum = std::move(sum_);

@@ -42,6 +42,12 @@ class NeighbourGraph {
   std::vector<uint32_t> Neighbours(uint32_t u) const;
   // Symmetric; O(1). False if u == v or either is >= size().
   bool AreNeighbours(uint32_t u, uint32_t v) const;
+  // u's place on the ring, 0..size()-1 (u itself for the complete graph):
+  // the neighbours of a sparse graph's node are the nodes within degree()/2
+  // places of it, cyclically. Precondition: u < size().
+  uint32_t RingPosition(uint32_t u) const {
+    return complete_ ? u : position_[u];
+  }
 
  private:
   NeighbourGraph(uint32_t n, uint32_t k, bool complete,

@@ -1,8 +1,10 @@
 #include "crypto/secagg/simulator.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -163,8 +165,14 @@ class Simulation {
   // Runs every round, then fills in the result and the per-node figures.
   void Run() {
     CreateNodes();
-    auto coordinator = SecAggCoordinator::Create(setup_);
+    auto coordinator =
+        SecAggCoordinator::Create(setup_, c_.coordinator_threads);
+    if (!coordinator.ok()) {
+      rep_.status = coordinator.status();
+      return;
+    }
     coordinator_ = &*coordinator;
+    rep_.coordinator_threads = coordinator_->threads();
     StartNodes();
     RunRounds();
     if (rep_.status.ok() && !coordinator_->finished()) {
@@ -180,6 +188,12 @@ class Simulation {
   void RunRounds();
   void DeliverToNodes(uint32_t round, std::vector<Outgoing>& out);
   void DeliverReplies();
+  // Adds coordinator time spent on `round` (0..4) to the report.
+  // Also adds the process CPU time used since `cpu_start` (the nodes are
+  // idle while the coordinator runs, so that is the coordinator's, over all
+  // its worker threads).
+  void AddCoordinatorTime(uint32_t round, double seconds,
+                          std::clock_t cpu_start);
   void Summarize();
 
   const SimulationConfig& c_;
@@ -225,20 +239,32 @@ void Simulation::CreateNodes() {
 
 // Hands the nodes' replies to the coordinator in node order.
 void Simulation::DeliverReplies() {
-  auto start = std::chrono::steady_clock::now();
+  std::vector<const v1::SecAggMessage*> batch;
   for (uint32_t i = 0; i < n_; ++i) {
     if (!replies_[i].has_value()) continue;
-    if (c_.on_reply) {
-      rep_.coordinator_seconds += Seconds(start);
-      c_.on_reply(i, *replies_[i]);
-      start = std::chrono::steady_clock::now();
-    }
-    auto s = coordinator_->Receive(*replies_[i]);
-    if (!s.ok())
-      rep_.coordinator_rejects.push_back(std::string(ToStd(s.message())));
-    replies_[i].reset();
+    if (c_.on_reply) c_.on_reply(i, *replies_[i]);
+    batch.push_back(&*replies_[i]);
   }
-  rep_.coordinator_seconds += Seconds(start);
+  const uint32_t round = coordinator_->round();
+  const std::clock_t cpu_start = std::clock();
+  auto start = std::chrono::steady_clock::now();
+  std::vector<absl::Status> received = coordinator_->ReceiveAll(batch);
+  AddCoordinatorTime(round, Seconds(start), cpu_start);
+  for (const absl::Status& s : received) {
+    if (!s.ok()) {
+      rep_.coordinator_rejects.push_back(std::string(ToStd(s.message())));
+    }
+  }
+  for (auto& r : replies_) r.reset();
+}
+
+void Simulation::AddCoordinatorTime(uint32_t round, double seconds,
+                                    std::clock_t cpu_start) {
+  rep_.coordinator_cpu_seconds +=
+      static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  rep_.coordinator_seconds += seconds;
+  rep_.coordinator_round_seconds.resize(5, 0.0);
+  rep_.coordinator_round_seconds[std::min<uint32_t>(round, 4)] += seconds;
 }
 
 // Round 0: every node advertises its keys.
@@ -266,9 +292,11 @@ void Simulation::RunRounds() {
                             "): ", n_ - coordinator_->Pending().size(),
                             " nodes answered"));
     }
+    const uint32_t closing = coordinator_->round();
+    const std::clock_t cpu_start = std::clock();
     auto start = std::chrono::steady_clock::now();
     auto outgoing = coordinator_->CloseRound();
-    rep_.coordinator_seconds += Seconds(start);
+    AddCoordinatorTime(closing, Seconds(start), cpu_start);
     if (!outgoing.ok()) {
       rep_.status = outgoing.status();
       break;

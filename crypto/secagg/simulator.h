@@ -39,6 +39,9 @@ struct SimulationConfig {
   double dropout = 0.0;
   std::map<uint32_t, DropPoint> drops;  // explicit drops (added to dropout)
   int threads = 1;
+  // Worker threads of the coordinator (signature checks, unmasking); 0 =
+  // one per core. The result does not depend on it.
+  int coordinator_threads = 0;
   // Called on every coordinator -> node message before delivery; may
   // modify it (adversarial tests).
   std::function<void(uint32_t to, v1::SecAggMessage&)> on_deliver;
@@ -62,6 +65,13 @@ struct SimulationReport {
   bool sum_correct = false;
   std::vector<double> node_seconds;  // compute per node that finished
   double coordinator_seconds = 0;
+  int coordinator_threads = 0;  // as resolved by the coordinator
+  // CPU time of the coordinator calls over all its threads; unlike
+  // coordinator_seconds, it hardly depends on other load on the machine.
+  double coordinator_cpu_seconds = 0;
+  // coordinator_seconds split by the round being collected (0..4): the
+  // Receive() calls of that round's replies plus the CloseRound() ending it.
+  std::vector<double> coordinator_round_seconds;
   double plaintext_sum_seconds = 0;  // summing the same inputs in the clear
   std::vector<uint64_t> bytes_sent;  // per node that finished
   std::map<uint32_t, std::string> node_aborts;   // node -> reason
