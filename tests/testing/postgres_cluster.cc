@@ -67,7 +67,8 @@ int PostgresCluster::Run(const std::vector<std::string>& argv) const {
 }
 
 absl::StatusOr<std::unique_ptr<PostgresCluster>> PostgresCluster::Start() {
-  const std::string bin = kBinDir;
+  const char* override_bin = std::getenv("KRING_TEST_POSTGRES_BIN");
+  const std::string bin = override_bin != nullptr ? override_bin : kBinDir;
   for (const char* tool : {"/initdb", "/pg_ctl", "/postgres"}) {
     if (::access((bin + tool).c_str(), X_OK) != 0) {
       return absl::FailedPreconditionError(
@@ -78,6 +79,7 @@ absl::StatusOr<std::unique_ptr<PostgresCluster>> PostgresCluster::Start() {
     }
   }
   auto c = std::unique_ptr<PostgresCluster>(new PostgresCluster());
+  c->bin_ = bin;
   if (::geteuid() == 0) {
     const passwd* pw = ::getpwnam("postgres");
     if (pw == nullptr) {
@@ -131,8 +133,8 @@ absl::StatusOr<std::unique_ptr<PostgresCluster>> PostgresCluster::Start() {
 
 PostgresCluster::~PostgresCluster() {
   if (started_) {
-    (void)Run({std::string(kBinDir) + "/pg_ctl", "-D", (dir_ / "data").string(),
-               "-m", "immediate", "-w", "stop"});
+    (void)Run({bin_ + "/pg_ctl", "-D", (dir_ / "data").string(), "-m",
+               "immediate", "-w", "stop"});
   }
   std::error_code ec;
   if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);

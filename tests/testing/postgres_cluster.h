@@ -21,7 +21,8 @@ namespace kring::testing {
 
 class PostgresCluster {
  public:
-  // Where Debian's postgresql-15 package puts the server binaries.
+  // Where Debian's postgresql-15 package puts the server binaries
+  // (KRING_TEST_POSTGRES_BIN in the environment overrides it).
   static constexpr const char* kBinDir = "/usr/lib/postgresql/15/bin";
 
   // Creates and starts the cluster and waits (up to a minute) until it
@@ -44,6 +45,7 @@ class PostgresCluster {
   int Run(const std::vector<std::string>& argv) const;
   std::filesystem::path log() const { return dir_ / "server.log"; }
 
+  std::string bin_;
   std::filesystem::path dir_;
   int port_ = 0;
   uid_t uid_ = 0;

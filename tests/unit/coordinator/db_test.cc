@@ -11,6 +11,7 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 
@@ -34,6 +35,10 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 enum class Backend { kSqlite, kPostgres };
+
+void PrintTo(Backend b, std::ostream* os) {
+  *os << (b == Backend::kSqlite ? "sqlite" : "postgres");
+}
 
 std::string Name(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
@@ -291,6 +296,17 @@ TEST(ConnectionStringTest, PasswordNeverAppearsInMessages) {
                            HasSubstr("kring:***@127.0.0.1:1")));
   EXPECT_THAT(std::string(db.status().message()), Not(HasSubstr("s3cret")));
   std::filesystem::remove_all(tmpl);
+}
+
+// Without PostgreSQL's server binaries the postgres tests fail (never
+// skip), saying which Debian package to install.
+TEST(PostgresClusterTest, MissingBinariesFailNamingThePackage) {
+  ::setenv("KRING_TEST_POSTGRES_BIN", "/nonexistent/postgresql/bin", 1);
+  auto pg = PostgresCluster::Start();
+  ::unsetenv("KRING_TEST_POSTGRES_BIN");
+  EXPECT_THAT(pg, StatusIs(absl::StatusCode::kFailedPrecondition,
+                           HasSubstr("install the Debian package "
+                                     "postgresql-15")));
 }
 
 // One coordinator is active at a time: a second waits as the standby and
