@@ -1,5 +1,6 @@
 #include "coordinator/cli/session.h"
 
+#include <cstdlib>
 #include <utility>
 
 #include "cli/support.h"
@@ -11,12 +12,20 @@ void AddCommonOptions(CLI::App& sub, Common& c) {
   sub.add_option("--data-dir", c.data_dir,
                  "Directory holding coordinator.db (default "
                  "./kring-coordinator-data)");
+  // The environment gives the default and the flag overrides it (CLI11's
+  // envname would let the variable win over the flag here, where every
+  // subcommand binds the same Common). Never shown in --help: it may hold
+  // a password.
+  if (const char* env = std::getenv("KRING_COORDINATOR_DATABASE");
+      env != nullptr && c.database.empty()) {
+    c.database = env;
+  }
   sub.add_option("--database", c.database,
                  "postgresql://user@host:port/dbname to keep the state in "
-                 "PostgreSQL instead of coordinator.db (the password from "
-                 "~/.pgpass or PGPASSWORD, not the URL, on shared machines); "
-                 "audit.key stays in --data-dir")
-      ->envname("KRING_COORDINATOR_DATABASE");
+                 "PostgreSQL instead of coordinator.db (or "
+                 "KRING_COORDINATOR_DATABASE; the password from ~/.pgpass or "
+                 "PGPASSWORD, not the URL, on shared machines); audit.key "
+                 "stays in --data-dir");
 }
 
 absl::StatusOr<std::unique_ptr<CoordinatorDb>> OpenDb(const Common& c,

@@ -110,6 +110,13 @@ TEST_F(PostgresFlowTest, CoordinatorOnPostgresReleasesAQuery) {
       Command(std::string(KRING_COORDINATOR_BINARY) +
               " audit --verify --data-dir '" + c_->coordinator_dir() + "'");
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  // --database wins over KRING_COORDINATOR_DATABASE; no password is shown.
+  auto other = Command(std::string(KRING_COORDINATOR_BINARY) +
+                       " audit --data-dir '" + c_->coordinator_dir() +
+                       "' --database postgresql://kring:s3cret@127.0.0.1:1/k");
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_THAT(other.out, HasSubstr("kring:***@127.0.0.1:1/k"));
+  EXPECT_THAT(other.out, ::testing::Not(HasSubstr("s3cret")));
 }
 
 // A port that was free a moment ago on 127.0.0.1 (the standby binds it
