@@ -4,6 +4,8 @@
 // while a query runs; the standby on the same database takes over, the
 // nodes (given both addresses) reconnect to it, the running query fails
 // cleanly and is re-run, and nothing submitted or released is lost.
+// (The kill comes from kring-node-faulty --sigkill-after, as in
+// flow_test.cc's CoordinatorKillTest, at each stage of a run.)
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -148,37 +150,55 @@ void GiveBothAddresses(Cluster& c, const std::string& name,
   std::ofstream(yaml, std::ios::trunc) << out;
 }
 
-TEST_F(PostgresFlowTest, StandbyTakesOverWhenTheActiveIsKilledMidRun) {
-  c_->StartCoordinator(/*decision_seconds=*/120, /*round_seconds=*/8);
-  const std::string active = c_->address();
-  // The standby: its own data directory with the shared audit.key.
-  const auto standby_dir = c_->dir() / "coord-standby";
-  std::filesystem::create_directories(standby_dir);
-  ::chmod(standby_dir.c_str(), 0700);
-  std::filesystem::copy_file(
-      std::filesystem::path(c_->coordinator_dir()) / "audit.key",
-      standby_dir / "audit.key");
-  const std::string standby = "127.0.0.1:" + std::to_string(FreePort());
-  const auto standby_port_file = c_->dir() / "standby.port";
-  const auto standby_log = c_->dir() / "standby.log";
-  Process standby_process(
-      {KRING_COORDINATOR_BINARY, "serve", "--data-dir", standby_dir.string(),
-       "--listen", standby, "--insecure-loopback", "--port-file",
-       standby_port_file.string(), "--decision-seconds", "120",
-       "--round-seconds", "8", "--failover-poll-seconds", "0.2"},
-      standby_log);
-  ASSERT_TRUE(WaitUntil(
-      [&] { return ReadAll(standby_log).find("standby") != std::string::npos; },
-      std::chrono::seconds(30)))
-      << ReadAll(standby_log);
-  EXPECT_FALSE(std::filesystem::exists(standby_port_file));
-
-  for (const char* s : {"S1", "S2", "S3", "S4"}) {
-    c_->AddSchool(s, "GM0363", 20 + s[1], 150, approver_);
-    GiveBothAddresses(*c_, s, active, standby);
+// The active coordinator is killed (SIGKILL, by school S4's test hook
+// right after S4 answered `stage` of a run: its decision or a
+// secure-aggregation round); the standby on the same database takes over.
+class PostgresFailoverTest : public PostgresFlowTest,
+                             public ::testing::WithParamInterface<std::string> {
+ protected:
+  // Starts the standby (its own data directory with the shared audit.key)
+  // on `address_`, and waits until it says it is the standby.
+  void StartStandby() {
+    standby_dir_ = c_->dir() / "coord-standby";
+    std::filesystem::create_directories(standby_dir_);
+    ::chmod(standby_dir_.c_str(), 0700);
+    std::filesystem::copy_file(
+        std::filesystem::path(c_->coordinator_dir()) / "audit.key",
+        standby_dir_ / "audit.key");
+    address_ = "127.0.0.1:" + std::to_string(FreePort());
+    port_file_ = c_->dir() / "standby.port";
+    log_ = c_->dir() / "standby.log";
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{
+            KRING_COORDINATOR_BINARY, "serve", "--data-dir",
+            standby_dir_.string(), "--listen", address_, "--insecure-loopback",
+            "--port-file", port_file_.string(), "--decision-seconds", "60",
+            "--round-seconds", "8", "--failover-poll-seconds", "0.2"},
+        log_);
+    ASSERT_TRUE(WaitUntil(
+        [&] { return ReadAll(log_).find("standby") != std::string::npos; },
+        std::chrono::seconds(30)))
+        << ReadAll(log_);
+    EXPECT_FALSE(std::filesystem::exists(port_file_));
   }
-  for (const char* s : {"S1", "S2", "S3", "S4"}) c_->StartNode(s);
-  c_->WaitConnected(admin_, {"S1", "S2", "S3", "S4"});
+
+  std::filesystem::path standby_dir_, port_file_, log_;
+  std::string address_;
+  std::unique_ptr<Process> process_;
+};
+
+TEST_P(PostgresFailoverTest, StandbyTakesOverWhenTheActiveIsKilledMidRun) {
+  const std::string stage = GetParam();
+  c_->StartCoordinator(/*decision_seconds=*/60, /*round_seconds=*/8);
+  const std::string active = c_->address();
+  StartStandby();
+  const std::vector<std::string> all = {"S1", "S2", "S3", "S4"};
+  for (const std::string& s : all) {
+    c_->AddSchool(s, "GM0363", 20 + s[1], 150, approver_);
+    GiveBothAddresses(*c_, s, active, address_);
+    c_->StartNode(s);
+  }
+  c_->WaitConnected(admin_, all);
   // Released before the failover.
   const std::string released = Run();
   v1::QueryInfo first = c_->WaitDone(researcher_, released);
@@ -187,50 +207,44 @@ TEST_F(PostgresFlowTest, StandbyTakesOverWhenTheActiveIsKilledMidRun) {
   // Submitted, not approved yet.
   auto waiting = c_->Submit(researcher_, kSpec);
   ASSERT_TRUE(waiting.ok()) << waiting.status();
-  // Running: S4 is offline, so the run waits for its decision.
-  c_->StopNode("S4", SIGKILL);
+  // S4 kills the active coordinator in the middle of the next run.
+  c_->StopNode("S4");
+  c_->StartFaultyNode("S4", {"--sigkill-after", stage, "--sigkill-pid",
+                             std::to_string(c_->coordinator_pid())});
+  c_->WaitConnected(admin_, all);
   const std::string running = Run();
-  for (const char* s : {"S1", "S2", "S3"}) {
-    ASSERT_TRUE(WaitUntil(
-        [&] {
-          return Command(std::string(KRING_NODE_BINARY) +
-                         " audit --data-dir '" + c_->SchoolDir(s) +
-                         "' --key-file '" + c_->SchoolKey(s) + "'")
-                     .out.find("Accepted query " + running) !=
-                 std::string::npos;
-        },
-        std::chrono::seconds(60), std::chrono::milliseconds(200)))
-        << s;
-  }
-  ASSERT_EQ(c_->Get(researcher_, running).state(), v1::QUERY_STATE_RUNNING);
-
-  // The active coordinator dies.
-  const auto killed_at = std::chrono::steady_clock::now();
-  ASSERT_EQ(::kill(c_->coordinator_pid(), SIGKILL), 0);
   ASSERT_TRUE(WaitUntil([&] { return c_->CoordinatorExited(); },
-                        std::chrono::seconds(30)));
-  ASSERT_TRUE(
-      WaitUntil([&] { return std::filesystem::exists(standby_port_file); },
-                std::chrono::seconds(60)))
-      << ReadAll(standby_log);
-  const auto took_over = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - killed_at);
-  std::cout << "failover: the standby served " << took_over.count()
-            << " ms after the SIGKILL\n";
-  EXPECT_THAT(ReadAll(standby_log), HasSubstr("active on"));
-  c_->UseCoordinatorAt(standby);
+                        std::chrono::seconds(60)))
+      << "S4 did not kill the coordinator after " << stage;
+  const auto killed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitUntil([&] { return std::filesystem::exists(port_file_); },
+                        std::chrono::seconds(60)))
+      << ReadAll(log_);
+  std::cout << "failover: the standby served "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - killed_at)
+                   .count()
+            << " ms after the active coordinator died\n";
+  EXPECT_THAT(ReadAll(log_), HasSubstr("active on"));
+  c_->UseCoordinatorAt(address_);
 
-  // The running query failed cleanly; nothing else was lost.
+  // The running query failed cleanly (killed right after S4's unmasking
+  // shares, the sum may have been released first); nothing else was lost.
   v1::QueryInfo failed = c_->WaitDone(researcher_, running);
-  EXPECT_EQ(failed.state(), v1::QUERY_STATE_FAILED);
-  EXPECT_THAT(failed.reason(), HasSubstr("restarted"));
+  if (failed.state() == v1::QUERY_STATE_RELEASED) {
+    EXPECT_EQ(stage, "4") << "released without S4's round " << stage;
+  } else {
+    EXPECT_EQ(failed.state(), v1::QUERY_STATE_FAILED);
+    EXPECT_THAT(failed.reason(), HasSubstr("restarted during the run"));
+  }
   EXPECT_EQ(c_->Get(researcher_, released).state(), v1::QUERY_STATE_RELEASED);
   EXPECT_EQ(ResultJson(released), released_json);
   EXPECT_EQ(c_->Get(researcher_, waiting->ticket().query_id()).state(),
             v1::QUERY_STATE_AWAITING_APPROVAL);
   // The nodes found the standby; the query is re-run there and released.
+  c_->StopNode("S4");
   c_->StartNode("S4");
-  c_->WaitConnected(admin_, {"S1", "S2", "S3", "S4"});
+  c_->WaitConnected(admin_, all);
   const std::string rerun = Run();
   v1::QueryInfo again = c_->WaitDone(researcher_, rerun);
   ASSERT_EQ(again.state(), v1::QUERY_STATE_RELEASED) << again.reason();
@@ -238,9 +252,17 @@ TEST_F(PostgresFlowTest, StandbyTakesOverWhenTheActiveIsKilledMidRun) {
   // One audit log across both coordinators, and it verifies.
   auto verify =
       Command(std::string(KRING_COORDINATOR_BINARY) +
-              " audit --verify --data-dir '" + standby_dir.string() + "'");
+              " audit --verify --data-dir '" + standby_dir_.string() + "'");
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }
+
+INSTANTIATE_TEST_SUITE_P(Stages, PostgresFailoverTest,
+                         ::testing::Values("decision", "0", "1", "2", "3", "4"),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           return i.param == "decision"
+                                      ? "AfterDecision"
+                                      : "AfterRound" + i.param;
+                         });
 
 }  // namespace
 }  // namespace kring::testing
