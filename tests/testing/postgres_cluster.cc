@@ -109,7 +109,8 @@ absl::StatusOr<std::unique_ptr<PostgresCluster>> PostgresCluster::Start() {
   c->port_ = FreePort();
   const std::string options =
       StrCat("-h 127.0.0.1 -p ", c->port_, " -k ", c->dir_.string(),
-             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+             " -c shared_buffers=16MB -c max_connections=40");
   if (c->Run({bin + "/pg_ctl", "-D", data, "-l", c->log().string(), "-o",
               options, "-W", "start"}) != 0) {
     return absl::InternalError(
