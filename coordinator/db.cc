@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "coordinator/db_migrations.h"
 #include "crypto/internal/files.h"
 #include "storage/audit_chain.h"
 #include "storage/database.h"
@@ -83,22 +84,46 @@ absl::StatusOr<crypto::SecretBytes> AuditKey(const std::filesystem::path& path,
   return out;
 }
 
-constexpr const char* kSchema =
-    "CREATE TABLE codes(code_hash BLOB PRIMARY KEY, brin TEXT,"
-    "  name TEXT, municipality TEXT, expires INTEGER, used INTEGER);"
-    "CREATE TABLE schools(school_id TEXT PRIMARY KEY, brin TEXT,"
-    "  name TEXT, municipality TEXT, identity_key BLOB,"
-    "  version TEXT, last_seen INTEGER);"
-    "CREATE TABLE users(user_id TEXT PRIMARY KEY, role INTEGER,"
-    "  public_key BLOB, municipalities TEXT);"
-    "CREATE TABLE queries(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  query_id TEXT UNIQUE, info BLOB);"
-    "CREATE TABLE results(query_id TEXT PRIMARY KEY, tbl TEXT,"
-    "  json TEXT, csv TEXT);"
-    "CREATE TABLE grants(query_id TEXT, user_id TEXT,"
-    "  PRIMARY KEY(query_id, user_id));"
-    "CREATE TABLE ledger(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  entry TEXT);";
+// Where the state is, for messages (never with a password).
+std::string Where(const std::filesystem::path& dir, std::string_view database) {
+  return database.empty() ? dir.string()
+                          : storage::RedactConnectionString(database);
+}
+
+// Opens the SQLite file or PostgreSQL database; checks that a coordinator
+// is there (or, with `create`, is not yet).
+absl::StatusOr<std::unique_ptr<storage::Database>> OpenStore(
+    const std::filesystem::path& dir, std::string_view database, bool create) {
+  storage::OpenOptions options;
+  options.label = "coordinator database";
+  options.create = create;
+  if (database.empty()) {
+    auto db = storage::Database::Open(dir / "coordinator.db", options);
+    if (db.ok()) ::chmod((dir / "coordinator.db").c_str(), 0600);
+    return db;
+  }
+  if (!storage::IsPostgresUrl(database)) {
+    return absl::InvalidArgumentError(StrCat(
+        "--database must be a postgresql:// URL (or empty for SQLite in the "
+        "data directory), not \"",
+        storage::RedactConnectionString(database), "\""));
+  }
+  auto db = storage::Database::OpenPostgres(std::string(database), options);
+  if (!db.ok()) return db.status();
+  auto exists = HasCoordinatorTables(**db);
+  if (!exists.ok()) return exists.status();
+  if (create && *exists) {
+    return absl::AlreadyExistsError(
+        StrCat("a coordinator already exists in ", Where(dir, database)));
+  }
+  if (!create && !*exists) {
+    return absl::NotFoundError(
+        StrCat("no coordinator in ", Where(dir, database),
+               "; create one with `kring-coordinator init --data-dir ",
+               dir.string(), " --database ...`"));
+  }
+  return db;
+}
 
 }  // namespace
 
@@ -124,32 +149,34 @@ CoordinatorDb::~CoordinatorDb() = default;
 
 absl::StatusOr<std::unique_ptr<CoordinatorDb>> CoordinatorDb::Open(
     const std::filesystem::path& dir, bool create) {
+  return Open(dir, "", create);
+}
+
+absl::StatusOr<std::unique_ptr<CoordinatorDb>> CoordinatorDb::Open(
+    const std::filesystem::path& dir, std::string_view database, bool create) {
   if (sodium_init() < 0) return absl::InternalError("libsodium init failed");
-  const auto path = dir / "coordinator.db";
   std::error_code ec;
-  const bool exists = std::filesystem::exists(path, ec);
-  if (create && exists) {
-    return absl::AlreadyExistsError(
-        StrCat("a coordinator already exists in ", dir.string()));
-  }
-  if (!create && !exists) {
-    return absl::NotFoundError(
-        StrCat("no coordinator in ", dir.string(),
-               "; create one with `kring-coordinator init --data-dir ",
-               dir.string(), "`"));
+  if (database.empty()) {
+    const bool exists = std::filesystem::exists(dir / "coordinator.db", ec);
+    if (create && exists) {
+      return absl::AlreadyExistsError(
+          StrCat("a coordinator already exists in ", dir.string()));
+    }
+    if (!create && !exists) {
+      return absl::NotFoundError(
+          StrCat("no coordinator in ", dir.string(),
+                 "; create one with `kring-coordinator init --data-dir ",
+                 dir.string(), "`"));
+    }
   }
   if (create) {
     std::filesystem::create_directories(dir, ec);
     ::chmod(dir.c_str(), 0700);
   }
-  storage::OpenOptions options;
-  options.label = "coordinator database";
-  options.create = create;
   auto impl = std::make_unique<Impl>();
-  auto db = storage::Database::Open(path, options);
+  auto db = OpenStore(dir, database, create);
   if (!db.ok()) return db.status();
   impl->db = *std::move(db);
-  ::chmod(path.c_str(), 0600);
   auto key = AuditKey(dir / "audit.key", create);
   if (!key.ok()) return key.status();
   auto chain = storage::AuditChain::Create(
@@ -158,19 +185,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorDb>> CoordinatorDb::Open(
        "kring-coordinator audit --verify"});
   if (!chain.ok()) return chain.status();
   impl->audit.emplace(*std::move(chain));
-  if (auto s = impl->db->Exec("PRAGMA journal_mode = WAL;"
-                              "PRAGMA synchronous = NORMAL;");
-      !s.ok()) {
-    return s;
+  if (impl->db->dialect() == storage::Dialect::kSqlite) {
+    if (auto s = impl->db->Exec("PRAGMA journal_mode = WAL;"
+                                "PRAGMA synchronous = NORMAL;");
+        !s.ok()) {
+      return s;
+    }
   }
-  if (create) {
-    auto tx = storage::Transaction::Begin(
-        *impl->db, storage::Transaction::Mode::kDeferred);
-    if (!tx.ok()) return tx.status();
-    if (auto s = impl->db->Exec(kSchema); !s.ok()) return s;
-    if (auto s = impl->audit->CreateTables(); !s.ok()) return s;
-    if (auto s = tx->Commit(); !s.ok()) return s;
-  }
+  if (auto s = Migrate(*impl->db, CoordinatorMigrations()); !s.ok()) return s;
   return std::unique_ptr<CoordinatorDb>(new CoordinatorDb(std::move(impl)));
 }
 
@@ -209,11 +231,17 @@ absl::StatusOr<School> CoordinatorDb::RedeemEnrollmentCode(
   s.brin = std::string(st->Text(0));
   s.name = std::string(st->Text(1));
   s.municipality = std::string(st->Text(2));
-  auto use =
-      impl_->db->Prepare("UPDATE codes SET used = 1 WHERE code_hash = ?");
+  // Only one redemption wins, also with two coordinators on one database.
+  auto use = impl_->db->Prepare(
+      "UPDATE codes SET used = 1 WHERE code_hash = ? AND used = 0");
   if (use.ok()) use->Bind(1, Hash(code));
   if (auto status = impl_->Done(use, "use enrollment code"); !status.ok()) {
     return status;
+  }
+  if (impl_->db->Changes() != 1) {
+    return absl::NotFoundError(
+        "this enrollment code was used just now; ask the coordinator's "
+        "operator for a new one");
   }
   return s;
 }
@@ -221,9 +249,12 @@ absl::StatusOr<School> CoordinatorDb::RedeemEnrollmentCode(
 absl::Status CoordinatorDb::PutSchool(const School& s) {
   std::lock_guard lock(impl_->mu);
   auto st = impl_->db->Prepare(
-      "INSERT OR REPLACE INTO schools(school_id, brin, name, "
-      "municipality, identity_key, version, last_seen) "
-      "VALUES(?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO schools(school_id, brin, name, municipality, "
+      "identity_key, version, last_seen) VALUES(?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT(school_id) DO UPDATE SET brin = excluded.brin, "
+      "name = excluded.name, municipality = excluded.municipality, "
+      "identity_key = excluded.identity_key, version = excluded.version, "
+      "last_seen = excluded.last_seen");
   if (st.ok()) {
     st->BindText(1, s.school_id)
         .BindText(2, s.brin)
@@ -390,8 +421,9 @@ absl::Status CoordinatorDb::PutResult(std::string_view query_id,
                                       std::string_view csv) {
   std::lock_guard lock(impl_->mu);
   auto st = impl_->db->Prepare(
-      "INSERT OR REPLACE INTO results(query_id, tbl, json, csv) "
-      "VALUES(?, ?, ?, ?)");
+      "INSERT INTO results(query_id, tbl, json, csv) VALUES(?, ?, ?, ?) "
+      "ON CONFLICT(query_id) DO UPDATE SET tbl = excluded.tbl, "
+      "json = excluded.json, csv = excluded.csv");
   if (st.ok()) {
     st->BindText(1, query_id)
         .BindText(2, table)
@@ -426,7 +458,8 @@ absl::Status CoordinatorDb::Grant(std::string_view query_id,
                                   std::string_view user_id) {
   std::lock_guard lock(impl_->mu);
   auto st = impl_->db->Prepare(
-      "INSERT OR IGNORE INTO grants(query_id, user_id) VALUES(?, ?)");
+      "INSERT INTO grants(query_id, user_id) VALUES(?, ?) "
+      "ON CONFLICT DO NOTHING");
   if (st.ok()) st->BindText(1, query_id).BindText(2, user_id);
   return impl_->Done(st, "grant");
 }

@@ -2,9 +2,11 @@
 #define KRING_COORDINATOR_DB_H_
 
 // The coordinator's state in SQLite (coordinator.db in its data
-// directory): schools, enrollment codes, users, queries with their
-// approvals and decisions, results, grants, the release ledger and a
-// hash-chained audit log. Thread-safe (one connection behind a mutex).
+// directory) or, when configured, PostgreSQL: schools, enrollment codes,
+// users, queries with their approvals and decisions, results, grants, the
+// release ledger and a hash-chained audit log. Thread-safe (one connection
+// behind a mutex). The schema is versioned (coordinator/db_migrations.h):
+// opening applies the missing steps.
 
 #include <cstdint>
 #include <filesystem>
@@ -50,6 +52,13 @@ class CoordinatorDb {
   // ALREADY_EXISTS when it exists and create.
   static absl::StatusOr<std::unique_ptr<CoordinatorDb>> Open(
       const std::filesystem::path& dir, bool create);
+  // As above with `database` empty; with a postgresql:// URL the state is
+  // in that PostgreSQL database instead (NOT_FOUND without the
+  // coordinator's tables and !create; ALREADY_EXISTS with them and create)
+  // and `dir` keeps only audit.key (which every coordinator on the
+  // database must share). Messages never contain the URL's password.
+  static absl::StatusOr<std::unique_ptr<CoordinatorDb>> Open(
+      const std::filesystem::path& dir, std::string_view database, bool create);
   ~CoordinatorDb();
 
   // Enrollment codes (stored hashed; the code itself is never stored).

@@ -23,6 +23,8 @@ PACKAGES=(
   libbenchmark-dev
   libsqlite3-dev
   libsqlitecpp-dev
+  libpq-dev
+  postgresql-15
   libcli11-dev
   nlohmann-json3-dev
   libspdlog-dev

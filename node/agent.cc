@@ -144,7 +144,8 @@ struct Agent::Impl {
   AuditLogSink audit_sink;
   StoreRecords records;
   PendingDirectory pending;
-  std::shared_ptr<grpc::Channel> channel;  // to the coordinator
+  // To each coordinator address (node.yaml), tried in turn.
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::atomic<bool> stopping{false};
   std::mutex session_mu;  // the session's state
   Session session;
@@ -250,15 +251,19 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(AgentOptions options,
   if (!identity.ok()) return identity.status();
   auto lock = LockDataDir(options.data_dir);
   if (!lock.ok()) return lock.status();
-  auto channel =
-      api::MakeChannel(NodeChannelOptions(options.config, options.data_dir));
-  if (!channel.ok()) {
-    ::close(*lock);
-    return channel.status();
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (const api::ChannelOptions& o :
+       NodeChannelOptionsAll(options.config, options.data_dir)) {
+    auto channel = api::MakeChannel(o);
+    if (!channel.ok()) {
+      ::close(*lock);
+      return channel.status();
+    }
+    channels.push_back(*std::move(channel));
   }
   auto impl = std::make_unique<Impl>(std::move(options), *std::move(identity),
                                      *lock, store, audit);
-  impl->channel = *std::move(channel);
+  impl->channels = std::move(channels);
   return std::unique_ptr<Agent>(new Agent(std::move(impl)));
 }
 
@@ -275,8 +280,9 @@ void Agent::Run() {
   }
   std::mt19937_64 jitter(std::random_device{}());
   auto backoff = a.options.backoff_min;
-  auto stub = v1::Coordinator::NewStub(a.channel);
+  size_t current = 0;  // the coordinator address tried now
   while (!a.stopping) {
+    auto stub = v1::Coordinator::NewStub(a.channels[current]);
     grpc::ClientContext context;
     {
       std::lock_guard lock(a.mu);
@@ -303,6 +309,8 @@ void Agent::Run() {
       std::cerr << "kring-node: the coordinator refused this node: "
                 << status.error_message() << "\n";
     }
+    // The next address (failover): the one that accepts serves.
+    current = (current + 1) % a.channels.size();
     // Runs in progress are kept: on reconnecting, the coordinator sends the
     // current round's message again (Session answers it again).
     {

@@ -96,7 +96,11 @@ absl::Status CheckTransport(const NodeConfig& c, const Lines& at) {
                    "set tls_ca (the coordinator's CA certificate) or "
                    "insecure_loopback: true for a local test");
   }
-  absl::Status s = api::CheckTransportPolicy(NodeChannelOptions(c, ""));
+  absl::Status s;
+  for (const api::ChannelOptions& o : NodeChannelOptionsAll(c, "")) {
+    s = api::CheckTransportPolicy(o);
+    if (!s.ok()) break;
+  }
   if (s.ok()) return s;
   const std::string where =
       c.coordinator.empty()
@@ -215,7 +219,14 @@ class Reader {
     const std::string key = k.as<std::string>();
     lines_.Set(key, v);
     NodeConfig& c = config_;
-    if (key == "coordinator") {
+    if (key == "coordinator" && v.IsSequence()) {
+      if (v.size() == 0) return Fail(v, "coordinator: the list is empty");
+      c.coordinator = v[0].as<std::string>();
+      c.standby_coordinators.clear();
+      for (size_t i = 1; i < v.size(); ++i) {
+        c.standby_coordinators.push_back(v[i].as<std::string>());
+      }
+    } else if (key == "coordinator") {
       c.coordinator = v.as<std::string>();
     } else if (key == "tls_ca") {
       c.tls_ca = v.as<std::string>();
@@ -365,7 +376,14 @@ absl::Status NodeConfig::Validate() const {
 std::string NodeConfig::ToYaml() const {
   YAML::Emitter out;
   out << YAML::BeginMap;
-  out << YAML::Key << "coordinator" << YAML::Value << coordinator;
+  if (standby_coordinators.empty()) {
+    out << YAML::Key << "coordinator" << YAML::Value << coordinator;
+  } else {
+    out << YAML::Key << "coordinator" << YAML::Value << YAML::BeginSeq
+        << coordinator;
+    for (const std::string& a : standby_coordinators) out << a;
+    out << YAML::EndSeq;
+  }
   if (!tls_ca.empty()) out << YAML::Key << "tls_ca" << YAML::Value << tls_ca;
   if (insecure_loopback) {
     out << YAML::Key << "insecure_loopback" << YAML::Value << true;
@@ -416,6 +434,16 @@ api::ChannelOptions NodeChannelOptions(const NodeConfig& config,
              .ca_file = "tls_ca in node.yaml",
              .insecure_loopback = "insecure_loopback in node.yaml"};
   return o;
+}
+
+std::vector<api::ChannelOptions> NodeChannelOptionsAll(
+    const NodeConfig& config, const std::filesystem::path& data_dir) {
+  std::vector<api::ChannelOptions> out = {NodeChannelOptions(config, data_dir)};
+  for (const std::string& address : config.standby_coordinators) {
+    out.push_back(out.front());
+    out.back().address = address;
+  }
+  return out;
 }
 
 }  // namespace kring::node

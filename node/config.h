@@ -44,6 +44,10 @@ struct NodePolicy {
 // node.yaml in the data directory, written by `kring-node enroll`.
 struct NodeConfig {
   std::string coordinator = "127.0.0.1:7443";
+  // Further coordinators sharing one database (failover: one is active at
+  // a time); the agent tries the addresses in turn until one accepts.
+  // node.yaml: `coordinator:` as a list, the first going to `coordinator`.
+  std::vector<std::string> standby_coordinators;
   std::string tls_ca;  // PEM file; empty with insecure_loopback
   bool insecure_loopback = false;
   std::string school_id;
@@ -78,6 +82,9 @@ struct NodeConfig {
 // api/channel.h's one transport policy.
 api::ChannelOptions NodeChannelOptions(const NodeConfig& config,
                                        const std::filesystem::path& data_dir);
+// The same for each coordinator address, `coordinator` first.
+std::vector<api::ChannelOptions> NodeChannelOptionsAll(
+    const NodeConfig& config, const std::filesystem::path& data_dir);
 
 }  // namespace kring::node
 

@@ -7,6 +7,7 @@
 
 #include <utility>
 
+#include "storage/internal/postgres.h"
 #include "util/str_cat.h"
 
 namespace kring::storage {
@@ -58,7 +59,40 @@ std::string Doing(std::string_view verb, std::string_view sql) {
   return StrCat(verb, " \"", sql.substr(0, kMax), cut ? "...\"" : "\"");
 }
 
+// The advisory lock key that serialises kImmediate transactions on
+// PostgreSQL ("kring-tx" in ASCII).
+constexpr int64_t kImmediateLockKey = 0x6b72696e672d7478;
+
 }  // namespace
+
+bool IsPostgresUrl(std::string_view database) {
+  return database.starts_with("postgresql://") ||
+         database.starts_with("postgres://");
+}
+
+std::string RedactConnectionString(std::string_view url) {
+  std::string out(url);
+  // user:password@host
+  const size_t scheme = out.find("://");
+  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t at = out.find('@', start);
+  const size_t slash = out.find('/', start);
+  if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+    const size_t colon = out.find(':', start);
+    if (colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // ?password=... or &password=...
+  for (size_t p = out.find("password="); p != std::string::npos;
+       p = out.find("password=", p + 1)) {
+    const size_t value = p + 9;
+    const size_t end = out.find_first_of("& ", value);
+    out.replace(value, (end == std::string::npos ? out.size() : end) - value,
+                "***");
+  }
+  return out;
+}
 
 // --- Database ---------------------------------------------------------
 
@@ -89,6 +123,20 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   return out;
 }
 
+absl::StatusOr<std::unique_ptr<Database>> Database::OpenPostgres(
+    const std::string& url, const OpenOptions& options) {
+  const std::string where = RedactConnectionString(url);
+  auto pg = internal::PgConnection::Connect(url, options.label, where);
+  if (!pg.ok()) return pg.status();
+  auto out =
+      std::unique_ptr<Database>(new Database(where, options.label, nullptr));
+  out->pg_ = *std::move(pg);
+  if (!options.setup_sql.empty()) {
+    if (auto s = out->Exec(options.setup_sql); !s.ok()) return s;
+  }
+  return out;
+}
+
 absl::Status Database::Error(int code, std::string_view what,
                              std::string_view reason) const {
   const auto [status_code, advice] = Classify(code);
@@ -98,6 +146,7 @@ absl::Status Database::Error(int code, std::string_view what,
 }
 
 absl::Status Database::Exec(std::string_view sql) {
+  if (pg_) return pg_->Exec(sql);
   try {
     db_->exec(std::string(sql));
   } catch (const SQLite::Exception& e) {
@@ -107,6 +156,11 @@ absl::Status Database::Exec(std::string_view sql) {
 }
 
 absl::StatusOr<Statement> Database::Prepare(std::string_view sql) {
+  if (pg_) {
+    auto st = std::make_unique<internal::PgStatement>();
+    st->sql = internal::NumberPlaceholders(sql);
+    return Statement(this, std::move(st));
+  }
   try {
     return Statement(
         this, std::make_unique<SQLite::Statement>(*db_, std::string(sql)));
@@ -115,15 +169,23 @@ absl::StatusOr<Statement> Database::Prepare(std::string_view sql) {
   }
 }
 
-int64_t Database::Changes() const { return db_->getChanges(); }
+int64_t Database::Changes() const {
+  return pg_ ? pg_->changes() : db_->getChanges();
+}
 
-int64_t Database::LastInsertRowid() const { return db_->getLastInsertRowid(); }
+int64_t Database::LastInsertRowid() const {
+  return pg_ ? 0 : db_->getLastInsertRowid();
+}
 
 // --- Statement --------------------------------------------------------
 
 Statement::Statement(const Database* db,
                      std::unique_ptr<SQLite::Statement> statement)
     : db_(db), statement_(std::move(statement)) {}
+
+Statement::Statement(const Database* db,
+                     std::unique_ptr<internal::PgStatement> pg)
+    : db_(db), pg_(std::move(pg)) {}
 
 Statement::Statement(Statement&&) noexcept = default;
 Statement& Statement::operator=(Statement&&) noexcept = default;
@@ -145,6 +207,10 @@ void Guard(const Database& db, absl::Status& status, F bind) {
 }  // namespace
 
 Statement& Statement::Bind(int index, std::string_view blob) {
+  if (pg_) {
+    pg_->Set(index, std::string(blob), /*is_binary=*/true);
+    return *this;
+  }
   Guard(*db_, bind_status_, [&] {
     statement_->bind(index, blob.data(), static_cast<int>(blob.size()));
   });
@@ -152,18 +218,34 @@ Statement& Statement::Bind(int index, std::string_view blob) {
 }
 
 Statement& Statement::BindText(int index, std::string_view text) {
+  if (pg_) {
+    pg_->Set(index, std::string(text), /*is_binary=*/false);
+    return *this;
+  }
   Guard(*db_, bind_status_,
         [&] { statement_->bind(index, std::string(text)); });
   return *this;
 }
 
 Statement& Statement::Bind(int index, int64_t value) {
+  if (pg_) {
+    pg_->Set(index, std::to_string(value), /*is_binary=*/false);
+    return *this;
+  }
   Guard(*db_, bind_status_, [&] { statement_->bind(index, value); });
   return *this;
 }
 
 absl::StatusOr<bool> Statement::Step() {
   if (!bind_status_.ok()) return bind_status_;
+  if (pg_) {
+    if (pg_->result == nullptr) {
+      auto result = db_->pg_->Run(pg_->sql, pg_->params, pg_->binary);
+      if (!result.ok()) return result.status();
+      pg_->result = *result;
+    }
+    return ++pg_->row < PQntuples(pg_->result);
+  }
   try {
     return statement_->executeStep();
   } catch (const SQLite::Exception& e) {
@@ -181,6 +263,13 @@ absl::Status Statement::Run() {
 }
 
 void Statement::Reset() {
+  bind_status_ = absl::OkStatus();
+  if (pg_) {
+    pg_->Clear();
+    pg_->params.clear();
+    pg_->binary.clear();
+    return;
+  }
   statement_->tryReset();
   try {
     statement_->clearBindings();
@@ -191,6 +280,7 @@ void Statement::Reset() {
 }
 
 std::string_view Statement::Blob(int column) const {
+  if (pg_) return pg_->Value(column);
   try {
     const SQLite::Column c = statement_->getColumn(column);
     const void* data = c.getBlob();
@@ -202,6 +292,7 @@ std::string_view Statement::Blob(int column) const {
 }
 
 int64_t Statement::Int(int column) const {
+  if (pg_) return pg_->Int(column);
   try {
     return statement_->getColumn(column).getInt64();
   } catch (const SQLite::Exception&) {
@@ -212,6 +303,19 @@ int64_t Statement::Int(int column) const {
 // --- Transaction ------------------------------------------------------
 
 absl::StatusOr<Transaction> Transaction::Begin(Database& db, Mode mode) {
+  if (db.pg_) {
+    const std::string begin =
+        mode == Mode::kImmediate
+            ? StrCat("BEGIN; SELECT pg_advisory_xact_lock(", kImmediateLockKey,
+                     ");")
+            : std::string("BEGIN ISOLATION LEVEL REPEATABLE READ;");
+    if (auto s = db.Exec(begin); !s.ok()) {
+      (void)db.Exec("ROLLBACK;");
+      return s;
+    }
+    db.pg_->set_in_transaction(true);
+    return Transaction(&db);
+  }
   if (auto s =
           db.Exec(mode == Mode::kImmediate ? "BEGIN IMMEDIATE;" : "BEGIN;");
       !s.ok()) {
@@ -224,7 +328,9 @@ Transaction::Transaction(Transaction&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)) {}
 
 Transaction::~Transaction() {
-  if (db_ != nullptr) (void)db_->Exec("ROLLBACK;");
+  if (db_ == nullptr) return;
+  (void)db_->Exec("ROLLBACK;");
+  if (db_->pg_) db_->pg_->set_in_transaction(false);
 }
 
 absl::Status Transaction::Commit() {
@@ -232,6 +338,12 @@ absl::Status Transaction::Commit() {
   if (db == nullptr) {
     return absl::FailedPreconditionError(
         "the transaction was already committed or rolled back");
+  }
+  if (db->pg_) {
+    auto s = db->pg_->Commit();
+    if (!s.ok()) (void)db->Exec("ROLLBACK;");
+    db->pg_->set_in_transaction(false);
+    return s;
   }
   auto s = db->Exec("COMMIT;");
   if (!s.ok()) (void)db->Exec("ROLLBACK;");

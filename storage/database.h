@@ -1,10 +1,17 @@
 #ifndef KRING_STORAGE_DATABASE_H_
 #define KRING_STORAGE_DATABASE_H_
 
-// The project's one SQLite wrapper, over SQLiteC++: a connection, prepared
-// statements and transactions whose errors are absl::Status values (no
-// exception leaves this library). Every message starts with the database's
-// label and file and says what to do where there is something to do.
+// The project's one SQL wrapper, over SQLiteC++ (and, for the
+// coordinator's store, libpq): a connection, prepared statements and
+// transactions whose errors are absl::Status values (no exception leaves
+// this library). Every message starts with the database's label and file
+// (or connection string without its password) and says what to do where
+// there is something to do.
+//
+// PostgreSQL takes the same calls as SQLite: `?` placeholders are numbered
+// for it, Bind(blob) sends bytes (for BYTEA), BindText text and Bind(int)
+// a number whose type the statement infers. SQL text itself must be
+// portable (e.g. INSERT ... ON CONFLICT, not INSERT OR REPLACE).
 
 #include <cstdint>
 #include <filesystem>
@@ -21,8 +28,22 @@ class Statement;
 }  // namespace SQLite
 
 namespace kring::storage {
+namespace internal {
+class PgConnection;
+struct PgStatement;
+}  // namespace internal
 
 class Database;
+
+enum class Dialect { kSqlite, kPostgres };
+
+// True iff `database` is a PostgreSQL connection URL (postgresql:// or
+// postgres://).
+bool IsPostgresUrl(std::string_view database);
+
+// `url` with its password (user:PASSWORD@ or password=...) replaced by
+// "***", for messages and logs.
+std::string RedactConnectionString(std::string_view url);
 
 // A prepared statement. Binding errors are kept and returned by the next
 // Step or Run. Not thread-safe; must not outlive its Database.
@@ -55,9 +76,11 @@ class Statement {
  private:
   friend class Database;
   Statement(const Database* db, std::unique_ptr<SQLite::Statement> statement);
+  Statement(const Database* db, std::unique_ptr<internal::PgStatement> pg);
 
   const Database* db_;
   std::unique_ptr<SQLite::Statement> statement_;
+  std::unique_ptr<internal::PgStatement> pg_;
   absl::Status bind_status_;
 };
 
@@ -80,6 +103,12 @@ class Database {
   // Opens `path`; errors name the file (see Statement::Step for codes).
   static absl::StatusOr<std::unique_ptr<Database>> Open(
       const std::filesystem::path& path, const OpenOptions& options);
+  // Connects to PostgreSQL at `url` (IsPostgresUrl); `options.create` and
+  // `busy_timeout_ms` do not apply. Messages name the URL without its
+  // password. UNAVAILABLE when the server cannot be reached,
+  // PERMISSION_DENIED for a refused login, NOT_FOUND for a missing database.
+  static absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(
+      const std::string& url, const OpenOptions& options);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -94,8 +123,12 @@ class Database {
   int64_t Changes() const;
   int64_t LastInsertRowid() const;
 
+  // The file, or for PostgreSQL the URL without its password.
   const std::filesystem::path& path() const { return path_; }
   const std::string& label() const { return label_; }
+  Dialect dialect() const {
+    return pg_ ? Dialect::kPostgres : Dialect::kSqlite;
+  }
 
   // "<label> <path>: cannot <what>: <reason>[; <what to do>]", with the
   // code that fits SQLite's result code `code` (see Statement::Step).
@@ -103,12 +136,15 @@ class Database {
                      std::string_view reason) const;
 
  private:
+  friend class Statement;
+  friend class Transaction;
   Database(std::filesystem::path path, std::string label,
            std::unique_ptr<SQLite::Database> db);
 
   std::filesystem::path path_;
   std::string label_;
   std::unique_ptr<SQLite::Database> db_;
+  std::unique_ptr<internal::PgConnection> pg_;
 };
 
 // A transaction, rolled back when it goes out of scope uncommitted.
@@ -119,6 +155,10 @@ class Transaction {
     kDeferred,   // BEGIN: a read transaction until the first write
     kImmediate,  // BEGIN IMMEDIATE: takes the write lock at once
   };
+  // PostgreSQL: kDeferred is BEGIN ISOLATION LEVEL REPEATABLE READ (one
+  // snapshot), kImmediate BEGIN plus a transaction-level advisory lock that
+  // serialises every kImmediate transaction on the database, as SQLite's
+  // write lock does.
   static absl::StatusOr<Transaction> Begin(Database& db, Mode mode);
   Transaction(Transaction&& other) noexcept;
   Transaction& operator=(Transaction&&) = delete;

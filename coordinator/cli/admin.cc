@@ -17,7 +17,7 @@ namespace {
 using cli::kExitOk;
 
 int RunInit(const Common& c) {
-  auto db = CoordinatorDb::Open(c.data_dir, /*create=*/true);
+  auto db = OpenDb(c, /*create=*/true);
   if (!db.ok()) return Fail(db.status());
   (void)(*db)->Audit("init", "coordinator created");
   std::cout << "Created a kring coordinator in " << c.data_dir

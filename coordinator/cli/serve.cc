@@ -10,16 +10,20 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "cli/support.h"
 #include "coordinator/cli/commands.h"
 #include "coordinator/db.h"
+#include "coordinator/db_lease.h"
 #include "coordinator/server.h"
 #include "query/release.h"
+#include "storage/database.h"
 #include "util/file.h"
 #include "util/str_cat.h"
 
@@ -45,6 +49,7 @@ struct ServeFlags {
   double hello_seconds = 10;
   double keepalive_seconds = 30;
   uint32_t approvals = 1;
+  double failover_poll_seconds = 0.5;
 };
 
 // The server's options as the flags give them.
@@ -97,13 +102,12 @@ absl::Status TakeServeLock(const std::string& data_dir) {
   return absl::OkStatus();
 }
 
-int RunServe(const Common& c, const ServeFlags& f, const ServeHook& hook) {
-  auto db = CoordinatorDb::Open(c.data_dir, /*create=*/false);
-  if (!db.ok()) return Fail(db.status());
-  if (absl::Status s = TakeServeLock(c.data_dir); !s.ok()) return Fail(s);
+// Runs the engine over `db` and serves until stopped.
+int ServeOn(std::unique_ptr<CoordinatorDb> db, const ServeFlags& f,
+            const ServeHook& hook) {
   auto options = EngineOptionsFor(f);
   if (!options.ok()) return Fail(options.status());
-  auto eng = Engine::Create(*std::move(db), *std::move(options));
+  auto eng = Engine::Create(std::move(db), *std::move(options));
   if (!eng.ok()) return Fail(eng.status());
   ServerOptions server = ServerOptionsFor(f);
   if (hook) hook(**eng, server);
@@ -120,6 +124,58 @@ int RunServe(const Common& c, const ServeFlags& f, const ServeHook& hook) {
   std::signal(SIGTERM, StopServer);
   (*s)->Wait();
   return kExitOk;
+}
+
+// With PostgreSQL: waits (as the standby) until this process holds the
+// active coordinator's lock, then watches it for the life of the process;
+// losing it ends the process (exit code 1) so that two coordinators are
+// never active for longer than a watch interval.
+absl::Status BecomeActive(const Common& c, const ServeFlags& f) {
+  if (absl::Status s = TakeServeLock(c.data_dir); !s.ok()) return s;
+  const std::string where = storage::RedactConnectionString(c.database);
+  auto lease = ActiveLease::Acquire(
+      c.database,
+      std::chrono::milliseconds(
+          static_cast<int64_t>(f.failover_poll_seconds * 1000)),
+      [&] {
+        std::cerr << "kring-coordinator: standby: another coordinator is "
+                     "active on "
+                  << where << "; taking over when it stops\n";
+      });
+  if (!lease.ok()) return lease.status();
+  std::cerr << "kring-coordinator: active on " << where << "\n";
+  std::thread([lease = std::shared_ptr<ActiveLease>(*std::move(lease))] {
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      if (absl::Status s = lease->Check(); !s.ok()) {
+        std::cerr << "kring-coordinator: " << s.message()
+                  << "; stopping (restart it to become the standby)\n";
+        std::_Exit(1);
+      }
+    }
+  }).detach();
+  return absl::OkStatus();
+}
+
+int RunServe(const Common& c, const ServeFlags& f, const ServeHook& hook) {
+  if (c.database.empty()) {
+    auto db = OpenDb(c, /*create=*/false);
+    if (!db.ok()) return Fail(db.status());
+    if (absl::Status s = TakeServeLock(c.data_dir); !s.ok()) return Fail(s);
+    return ServeOn(*std::move(db), f, hook);
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(c.data_dir + "/audit.key", ec)) {
+    return Fail(absl::NotFoundError(StrCat(
+        "no audit.key in ", c.data_dir,
+        ": run `kring-coordinator init --data-dir ... --database ...` for a "
+        "new coordinator, or copy the data directory (audit.key) of the "
+        "first coordinator on this database for a standby")));
+  }
+  if (absl::Status s = BecomeActive(c, f); !s.ok()) return Fail(s);
+  auto db = OpenDb(c, /*create=*/false);
+  if (!db.ok()) return Fail(db.status());
+  return ServeOn(*std::move(db), f, hook);
 }
 
 }  // namespace
@@ -164,6 +220,11 @@ void AddServeCommand(CLI::App& app, Common& c, cli::Command& chosen,
                    "Deadline of each secure-aggregation round (at most 300: "
                    "a school keeps a run it lost touch with for 10 minutes)")
       ->check(CLI::Range(0.1, 300.0));
+  serve
+      ->add_option("--failover-poll-seconds", f->failover_poll_seconds,
+                   "With --database postgresql://...: how often a standby "
+                   "asks whether the active coordinator's lock is free")
+      ->check(CLI::Range(0.05, 60.0));
   serve->add_option("--port-file", f->port_file,
                     "Write the port actually bound to this file");
   serve->callback([&c, f, &chosen, hook] {

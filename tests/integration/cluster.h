@@ -220,6 +220,13 @@ class Cluster {
     port_.clear();
   }
   const std::string& address() const { return address_; }
+  // Sends the test's calls (Submit, Get, WaitConnected...) to the
+  // coordinator at `address` from now on (failover tests: the standby).
+  void UseCoordinatorAt(const std::string& address) {
+    address_ = address;
+    stub_ = v1::Coordinator::NewStub(
+        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  }
   pid_t coordinator_pid() const {
     return coordinator_ ? coordinator_->pid() : -1;
   }

@@ -1,7 +1,9 @@
 #ifndef KRING_TESTS_UNIT_COORDINATOR_COORDINATOR_FIXTURE_H_
 #define KRING_TESTS_UNIT_COORDINATOR_COORDINATOR_FIXTURE_H_
 
-// A real coordinator database in a temporary directory, its audit log
+// A real coordinator database in a temporary directory (or, with
+// KRING_TEST_POSTGRES=1 in the environment, as ctest's postgres/ copies of
+// these suites set it, in a throwaway PostgreSQL cluster), its audit log
 // behind a fault-injection wrapper (test-only, as LevelDB's
 // fault_injection_test), a fake clock, and users with keys.
 
@@ -20,6 +22,7 @@
 #include "crypto/identity.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/postgres_cluster.h"
 
 namespace kring::coordinator::testing {
 
@@ -51,7 +54,18 @@ class CoordinatorFixture : public ::testing::Test {
         (std::filesystem::temp_directory_path() / "kring-coord-XXXXXX")
             .string();
     dir_ = mkdtemp(tmpl.data());
-    auto db = CoordinatorDb::Open(dir_ / "state", true);
+    std::string database;
+    if (const char* pg = getenv("KRING_TEST_POSTGRES"); pg && *pg == '1') {
+      auto cluster = kring::testing::PostgresCluster::Start();
+      EXPECT_TRUE(cluster.ok()) << cluster.status();
+      if (cluster.ok()) {
+        pg_ = *std::move(cluster);
+        auto url = pg_->CreateDatabase("coordinator");
+        EXPECT_TRUE(url.ok()) << url.status();
+        database = url.value_or("");
+      }
+    }
+    auto db = CoordinatorDb::Open(dir_ / "state", database, true);
     EXPECT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
     real_audit_ = DbAuditLog(*db_);
@@ -89,7 +103,8 @@ class CoordinatorFixture : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  std::unique_ptr<CoordinatorDb> db_;
+  std::unique_ptr<kring::testing::PostgresCluster> pg_;  // declared first:
+  std::unique_ptr<CoordinatorDb> db_;                    // outlives db_
   std::unique_ptr<AuditLog> real_audit_;
   std::unique_ptr<FaultInjectionAuditLog> audit_;
   kring::testing::FakeClock clock_;

@@ -71,6 +71,36 @@ TEST(NodeConfigTest, ValidFileParsesAndRoundTrips) {
   EXPECT_EQ(back.ToYaml(), c.ToYaml());
 }
 
+// Failover: `coordinator:` as a list gives the agent every address, in
+// order; each must pass the transport policy.
+TEST(NodeConfigTest, CoordinatorListGivesEveryAddress) {
+  KRING_ASSERT_OK_AND_ASSIGN(
+      NodeConfig c,
+      NodeConfig::Parse(
+          Replace("coordinator: 127.0.0.1:7443",
+                  "coordinator: [127.0.0.1:7443, 127.0.0.2:7444]"),
+          "node.yaml"));
+  EXPECT_EQ(c.coordinator, "127.0.0.1:7443");
+  EXPECT_THAT(c.standby_coordinators, ::testing::ElementsAre("127.0.0.2:7444"));
+  const auto all = NodeChannelOptionsAll(c, "/data");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].address, "127.0.0.2:7444");
+  KRING_ASSERT_OK_AND_ASSIGN(NodeConfig back,
+                             NodeConfig::Parse(c.ToYaml(), "node.yaml"));
+  EXPECT_THAT(back.standby_coordinators,
+              ::testing::ElementsAre("127.0.0.2:7444"));
+  // Plaintext to a standby that is not on loopback is refused.
+  EXPECT_THAT(NodeConfig::Parse(
+                  Replace("coordinator: 127.0.0.1:7443",
+                          "coordinator: [127.0.0.1:7443, b.example:7443]"),
+                  "node.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(NodeConfig::Parse(
+                  Replace("coordinator: 127.0.0.1:7443", "coordinator: []"),
+                  "node.yaml"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST(NodeConfigTest, RoundTripAndLineNumberedErrors) {
   const crypto::IdentityKeyPair approver = crypto::IdentityKeyPair::Generate();
   NodeConfig config;
