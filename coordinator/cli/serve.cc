@@ -16,6 +16,7 @@
 #include <string>
 
 #include "cli/support.h"
+#include "cli/systemd.h"
 #include "coordinator/cli/commands.h"
 #include "coordinator/db.h"
 #include "coordinator/server.h"
@@ -45,6 +46,7 @@ struct ServeFlags {
   double hello_seconds = 10;
   double keepalive_seconds = 30;
   uint32_t approvals = 1;
+  bool check_config = false;
 };
 
 // The server's options as the flags give them.
@@ -97,7 +99,27 @@ absl::Status TakeServeLock(const std::string& data_dir) {
   return absl::OkStatus();
 }
 
+// `serve --check-config` (the units' ExecStartPre): what serve reads before
+// it starts — the database, the policy, the TLS files and the transport
+// rules — without taking the serve lock, recovering runs or listening.
+int CheckServeConfig(const Common& c, const ServeFlags& f) {
+  auto db = CoordinatorDb::Open(c.data_dir, /*create=*/false);
+  if (!db.ok()) return Fail(db.status());
+  auto options = EngineOptionsFor(f);
+  if (!options.ok()) return Fail(options.status());
+  if (absl::Status s = Server::CheckOptions(ServerOptionsFor(f)); !s.ok()) {
+    return Fail(s);
+  }
+  std::cout << "kring-coordinator: the configuration is fine (data "
+            << c.data_dir << ", listen " << f.server.listen << ", "
+            << (f.server.tls_cert_file.empty() ? "plaintext on loopback"
+                                               : "TLS")
+            << ")\n";
+  return kExitOk;
+}
+
 int RunServe(const Common& c, const ServeFlags& f, const ServeHook& hook) {
+  if (f.check_config) return CheckServeConfig(c, f);
   auto db = CoordinatorDb::Open(c.data_dir, /*create=*/false);
   if (!db.ok()) return Fail(db.status());
   if (absl::Status s = TakeServeLock(c.data_dir); !s.ok()) return Fail(s);
@@ -118,6 +140,9 @@ int RunServe(const Common& c, const ServeFlags& f, const ServeHook& hook) {
             << "\n";
   std::signal(SIGINT, StopServer);
   std::signal(SIGTERM, StopServer);
+  // Under systemd (Type=notify): ready once it listens.
+  cli::NotifyReady(StrCat("serving on port ", (*s)->port()));
+  auto watchdog = cli::Watchdog::Start([] { return true; });
   (*s)->Wait();
   return kExitOk;
 }
@@ -166,6 +191,9 @@ void AddServeCommand(CLI::App& app, Common& c, cli::Command& chosen,
       ->check(CLI::Range(0.1, 300.0));
   serve->add_option("--port-file", f->port_file,
                     "Write the port actually bound to this file");
+  serve->add_flag("--check-config", f->check_config,
+                  "Only check what serve would read (database, policy, TLS "
+                  "files, listen address) and exit: 0 when it would start");
   serve->callback([&c, f, &chosen, hook] {
     chosen = [&c, f, hook] { return RunServe(c, *f, hook); };
   });
