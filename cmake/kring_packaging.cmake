@@ -25,6 +25,20 @@ execute_process(
   OUTPUT_FILE ${KRING_DEB_DIR}/changelog.Debian.gz
   COMMAND_ERROR_IS_FATAL ANY)
 
+# Manual pages, gzip -9n as well.
+foreach(page kring-node kring-coordinator kring)
+  execute_process(
+    COMMAND gzip -9nc ${KRING_DEPLOY}/man/${page}.1
+    OUTPUT_FILE ${KRING_DEB_DIR}/${page}.1.gz
+    COMMAND_ERROR_IS_FATAL ANY)
+endforeach()
+install(FILES ${KRING_DEB_DIR}/kring-node.1.gz DESTINATION share/man/man1
+  COMPONENT node)
+install(FILES ${KRING_DEB_DIR}/kring-coordinator.1.gz
+  DESTINATION share/man/man1 COMPONENT coordinator)
+install(FILES ${KRING_DEB_DIR}/kring.1.gz DESTINATION share/man/man1
+  COMPONENT cli)
+
 # One function per service package: unit, docs and maintainer scripts.
 function(kring_deb_package component package user)
   install(FILES ${KRING_DEPLOY}/systemd/${package}.service
@@ -32,6 +46,12 @@ function(kring_deb_package component package user)
   install(FILES ${KRING_DEB_DIR}/changelog.Debian.gz
       ${KRING_DEPLOY}/debian/copyright ${PROJECT_SOURCE_DIR}/docs/install.md
     DESTINATION share/doc/${package} COMPONENT ${component})
+  # Not an upload to Debian: there is no ITP bug for the changelog to close.
+  file(WRITE ${KRING_DEB_DIR}/${component}/lintian-overrides
+    "${package}: initial-upload-closes-no-bugs\n")
+  install(FILES ${KRING_DEB_DIR}/${component}/lintian-overrides
+    DESTINATION share/lintian/overrides RENAME ${package}
+    COMPONENT ${component})
   set(KRING_PKG ${package})
   set(KRING_USER ${user})
   set(scripts)
@@ -54,6 +74,10 @@ file(WRITE ${KRING_DEB_DIR}/coordinator/conffiles
 install(FILES ${KRING_DEB_DIR}/changelog.Debian.gz
     ${KRING_DEPLOY}/debian/copyright
   DESTINATION share/doc/kring COMPONENT cli)
+file(WRITE ${KRING_DEB_DIR}/cli/lintian-overrides
+  "kring: initial-upload-closes-no-bugs\n")
+install(FILES ${KRING_DEB_DIR}/cli/lintian-overrides
+  DESTINATION share/lintian/overrides RENAME kring COMPONENT cli)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME kring)
@@ -61,6 +85,9 @@ set(CPACK_PACKAGE_VENDOR "kring maintainers")
 set(CPACK_PACKAGE_CONTACT
   "kring maintainers <maintainers@users.noreply.r-seed-a51c255f.example>")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+# Each package's description below starts with its own synopsis line;
+# an empty project summary keeps CPack from prepending one.
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_COMPONENTS_ALL node coordinator cli)
@@ -74,31 +101,31 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
 set(CPACK_DEBIAN_NODE_PACKAGE_NAME kring-node)
-set(CPACK_DEBIAN_NODE_PACKAGE_DEPENDS "adduser, init-system-helpers")
+set(CPACK_DEBIAN_NODE_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_NODE_PACKAGE_CONTROL_EXTRA ${KRING_DEB_SCRIPTS_node})
 set(CPACK_COMPONENT_NODE_DESCRIPTION
   "kring school node for privacy-first survey statistics
- kring-node keeps a school's sense-of-belonging survey data encrypted on
- the school's own server, imports the exports school IT already has, and
- takes part in approved queries by secure aggregation, so that no pupil's
- answers leave the school. Includes the kring-node service (systemd) and
- `kring-node doctor`.")
+kring-node keeps a school's sense-of-belonging survey data encrypted on
+the school's own server, imports the exports school IT already has, and
+takes part in approved queries by secure aggregation, so that no pupil's
+answers leave the school. Includes the kring-node service (systemd) and
+`kring-node doctor`.")
 
 set(CPACK_DEBIAN_COORDINATOR_PACKAGE_NAME kring-coordinator)
-set(CPACK_DEBIAN_COORDINATOR_PACKAGE_DEPENDS "adduser, init-system-helpers")
+set(CPACK_DEBIAN_COORDINATOR_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_COORDINATOR_PACKAGE_CONTROL_EXTRA
   ${KRING_DEB_SCRIPTS_coordinator} ${KRING_DEB_DIR}/coordinator/conffiles)
 set(CPACK_COMPONENT_COORDINATOR_DESCRIPTION
   "kring coordinator for privacy-first survey statistics
- kring-coordinator is the service school nodes connect to and requesters
- query. It relays encrypted secure-aggregation messages, decodes only sums
- over schools, and releases them after disclosure control. Includes the
- kring-coordinator service (systemd).")
+kring-coordinator is the service school nodes connect to and requesters
+query. It relays encrypted secure-aggregation messages, decodes only sums
+over schools, and releases them after disclosure control. Includes the
+kring-coordinator service (systemd).")
 
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME kring)
 set(CPACK_COMPONENT_CLI_DESCRIPTION
-  "kring command line for researchers, approvers and admins
- kring submits queries to a kring coordinator, lets approvers check and
- sign them, fetches released results and administers users and schools.")
+  "command line of requesters, approvers and admins of kring
+kring submits queries to a kring coordinator, lets approvers check and
+sign them, fetches released results and administers users and schools.")
 
 include(CPack)

@@ -87,7 +87,9 @@ TEST_F(DoctorTest, JsonHasOneEntryPerCheckAndTheExitCode) {
   bool warned_connected = false;
   for (const auto& c : j["checks"]) {
     if (c["check"] == "connected") warned_connected = c["level"] == "WARNING";
-    if (c["check"] == "enrolled") EXPECT_EQ(c["level"], "OK");
+    if (c["check"] == "enrolled") {
+      EXPECT_EQ(c["level"], "OK");
+    }
   }
   EXPECT_TRUE(warned_connected) << r.out;
 }
