@@ -129,3 +129,14 @@ kring submits queries to a kring coordinator, lets approvers check and
 sign them, fetches released results and administers users and schools.")
 
 include(CPack)
+
+# `ctest -L package`: deploy/package-test.sh, which builds its own build-deb/
+# and, as root without systemd as PID 1, installs the packages into this
+# machine. Off by default, so that `ctest` alone never does that; CI runs
+# the script directly (.ci/run).
+option(KRING_PACKAGE_TEST "Register deploy/package-test.sh as ctest label package" OFF)
+if(KRING_PACKAGE_TEST)
+  enable_testing()
+  add_test(NAME package COMMAND ${PROJECT_SOURCE_DIR}/deploy/package-test.sh)
+  set_tests_properties(package PROPERTIES LABELS package TIMEOUT 1800)
+endif()

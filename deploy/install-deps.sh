@@ -35,6 +35,8 @@ PACKAGES=(
   openssl
   sqlite3
   universal-ctags
+  libsystemd-dev
+  lintian
 )
 
 missing=()

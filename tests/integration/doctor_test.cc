@@ -65,6 +65,7 @@ class DoctorTest : public ::testing::Test {
 };
 
 TEST_F(DoctorTest, AllOkWhileTheNodeRuns) {
+  cluster_.set_zero_noise(false);  // the real kring-node
   cluster_.StartNode("01AB");
   cluster_.WaitConnected(admin_, {"01AB"});
   CommandResult r = Doctor();
