@@ -191,15 +191,26 @@ sed 's/^/   /' "$work/doctor.txt"
 [[ $ok -eq 1 ]] || { cat "$work/coordinator.log" "$work/node.log"; fail "doctor never said all OK"; }
 grep -q "kring-node run is connected" "$work/doctor.txt" || fail "not connected"
 
-echo "-- stop, reinstall the same packages (the upgrade path): data untouched"
+echo "-- stop; upgrade to release 2 of the packages: data and the edited conffile untouched"
 for p in "${pids[@]}"; do kill "$p"; done
 wait 2>/dev/null || true
 pids=()
+(cd "$src/$out" && cpack -G DEB -D CPACK_DEBIAN_PACKAGE_RELEASE=2 \
+  -B "$work/upgrade" >/dev/null)
 before=$(cd /var/lib && find kring-node kring-coordinator -type f -exec sha256sum {} + | sort)
-dpkg -i "${debs[@]}" >/dev/null
+dpkg -i "$work"/upgrade/*.deb >/dev/null
 after=$(cd /var/lib && find kring-node kring-coordinator -type f -exec sha256sum {} + | sort)
-[[ "$before" == "$after" ]] || fail "reinstalling changed the state directories"
-"${node[@]}" check-config "${common[@]}" >/dev/null || fail "check-config after reinstall"
+[[ "$before" == "$after" ]] || fail "the upgrade changed the state directories"
+for pkg in kring-node kring-coordinator kring; do
+  version=$(dpkg-query -W -f='${Version}' "$pkg")
+  [[ $version == *-2 ]] || fail "$pkg is at $version after the upgrade"
+done
+grep -q "^listen = \"127.0.0.1:$port\"" /etc/kring/coordinator.toml ||
+  fail "the upgrade replaced the edited /etc/kring/coordinator.toml"
+"${node[@]}" check-config "${common[@]}" >/dev/null || fail "check-config after the upgrade"
+(as_unit kring-coordinator "$work/cred-coordinator" ExecStartPre) >/dev/null ||
+  fail "the coordinator's ExecStartPre fails after the upgrade"
+echo "upgraded to $(dpkg-query -W -f='${Version}' kring-node); state unchanged"
 
 echo "-- purge: only what the packages made goes"
 dpkg --purge kring-node kring-coordinator kring >/dev/null

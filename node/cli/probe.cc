@@ -126,7 +126,11 @@ CoordinatorProbe ProbeCoordinator(const NodeConfig& config,
   }
   auto stub = v1::Coordinator::NewStub(*channel);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  const auto deadline = std::chrono::system_clock::now() + timeout;
+  ctx.set_deadline(deadline);
+  // Connect (and shake hands) first, so that the clock comparison below
+  // spans only the stream's round trip.
+  (void)(*channel)->WaitForConnected(deadline);
   const int64_t before = api::NowMillis();
   auto stream = stub->Connect(&ctx);
   stream->WaitForInitialMetadata();
