@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,54 @@ TEST_F(DoctorTest, ForeignIdentityIsRefusedByTheCoordinator) {
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("ERROR enrolled: the coordinator refuses"));
   EXPECT_THAT(r.out, HasSubstr("kring-node enroll"));
+}
+
+// The coordinator serves TLS (deploy/dev-ca.sh); node.yaml trusts `ca`.
+class DoctorTlsTest : public DoctorTest {
+ protected:
+  void ServeTlsAndTrust(const std::string& ca_dir) {
+    for (const char* dir : {"pki", "other-pki"}) {
+      auto r = Command(std::string(KRING_SOURCE_DIR) + "/deploy/dev-ca.sh '" +
+                       (cluster_.dir() / dir).string() + "'");
+      ASSERT_EQ(r.exit_code, 0) << r.out;
+    }
+    const std::string port =
+        cluster_.address().substr(cluster_.address().rfind(':') + 1);
+    cluster_.StopCoordinator();
+    const auto pki = cluster_.dir() / "pki";
+    cluster_.StartCoordinatorOn(port, 60, 8,
+                                {"--tls-cert", (pki / "server.pem").string(),
+                                 "--tls-key", (pki / "server.key").string()});
+    // node.yaml as `kring-node enroll --ca` writes it, for localhost.
+    std::ifstream in(NodeFile("node.yaml"));
+    std::string yaml((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    const std::string plain = "insecure_loopback: true\n";
+    ASSERT_NE(yaml.find(plain), std::string::npos) << yaml;
+    yaml.replace(
+        yaml.find(plain), plain.size(),
+        "tls_ca: " + (cluster_.dir() / ca_dir / "ca.pem").string() + "\n");
+    const std::string host = "127.0.0.1:";
+    yaml.replace(yaml.find(host), host.size(), "localhost:");
+    std::ofstream(NodeFile("node.yaml"), std::ios::trunc) << yaml;
+  }
+};
+
+TEST_F(DoctorTlsTest, HandshakeWithTheRightCa) {
+  ServeTlsAndTrust("pki");
+  CommandResult r = Doctor();
+  EXPECT_EQ(r.exit_code, 1) << r.out;  // only: the node is not running
+  EXPECT_THAT(r.out, HasSubstr("OK      tls: TLS handshake with localhost:"));
+  EXPECT_THAT(r.out, HasSubstr("OK      enrolled: "));
+}
+
+TEST_F(DoctorTlsTest, WrongCaIsAnError) {
+  ServeTlsAndTrust("other-pki");
+  CommandResult r = Doctor();
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("ERROR tls: TCP reaches localhost:"));
+  EXPECT_THAT(r.out, HasSubstr("tls_ca in node.yaml"));
+  EXPECT_THAT(r.out, Not(HasSubstr("enrolled:")));
 }
 
 TEST_F(DoctorTest, NotEnrolledIsAnError) {
