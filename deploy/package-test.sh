@@ -97,6 +97,11 @@ done
 grep -qx /etc/kring/coordinator.toml /var/lib/dpkg/info/kring-coordinator.conffiles ||
   fail "coordinator.toml is not a conffile"
 
+echo "-- systemctl enable (offline: only the links)"
+systemctl enable kring-node.service kring-coordinator.service 2>&1 | sed 's/^/   /'
+[[ -L /etc/systemd/system/multi-user.target.wants/kring-node.service ]] ||
+  fail "systemctl enable made no link"
+
 echo "-- systemd-analyze verify (installed units)"
 systemd-analyze verify /lib/systemd/system/kring-node.service \
   /lib/systemd/system/kring-coordinator.service
@@ -219,6 +224,8 @@ dpkg --purge kring-node kring-coordinator kring >/dev/null
 [[ -f /var/lib/kring-node/store.db || -n "$(ls -A /var/lib/kring-node)" ]] ||
   fail "purge removed the school's data"
 [[ -f /etc/kring/private/node-store.key ]] || fail "purge removed the store key"
+[[ ! -e /etc/systemd/system/multi-user.target.wants/kring-node.service ]] ||
+  fail "purge left the link of systemctl enable"
 echo "purge kept /var/lib/kring-node ($(ls /var/lib/kring-node | wc -l) files)" \
   "and the keys in /etc/kring/private, as it should; removing them now"
 step "all package checks passed"
