@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian packages and checks them (run by CI after test.sh):
-#   1. `cpack -G DEB` in build-deb/ (tests and benchmarks off): kring-node,
-#      kring-coordinator and kring;
+#   1. `cpack -G DEB` in build-deb/ (tests and benchmarks off), or in
+#      $KRING_PACKAGE_BUILD_DIR: kring-node, kring-coordinator and kring;
 #   2. lintian on each .deb: no errors (warnings are listed);
 #   3. `systemd-analyze security --offline=true` on each unit: exposure at
 #      most 2.0;
@@ -18,16 +18,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
-out=build-deb
+# build-deb/ (tests and benchmarks off) by default; CI passes the build/
+# that deploy/test.sh has just built, so nothing is built twice.
+out=${KRING_PACKAGE_BUILD_DIR:-build-deb}
 
 step() { printf '\n== package-test: %s ==\n' "$*"; }
 
 step "1. cpack -G DEB"
 ./deploy/install-deps.sh
-cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DKRING_BUILD_TESTS=OFF -DKRING_BUILD_BENCH=OFF >/dev/null
-cmake --build "$out" --parallel "$(nproc)" \
-  --target kring-node kring-coordinator kring
+if [[ ! -f "$out/CMakeCache.txt" ]]; then
+  cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DKRING_BUILD_TESTS=OFF -DKRING_BUILD_BENCH=OFF >/dev/null
+fi
+# cpack builds every target of "$out" first (on one core): build them here.
+cmake --build "$out" --parallel "$(nproc)"
 rm -f "$out"/*.deb
 (cd "$out" && cpack -G DEB >/dev/null)
 mapfile -t debs < <(ls "$out"/kring-node_*.deb "$out"/kring-coordinator_*.deb \
