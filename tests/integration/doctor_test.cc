@@ -35,6 +35,7 @@ class DoctorTest : public ::testing::Test {
     cluster_.Init();
     admin_ = cluster_.AddUser("admin", "admin");
     board_ = cluster_.AddUser("board", "approver");
+    researcher_ = cluster_.AddUser("researcher", "researcher");
     cluster_.StartCoordinator();
     cluster_.AddSchool("01AB", "GM0344", 1, 20, board_);
   }
@@ -63,6 +64,7 @@ class DoctorTest : public ::testing::Test {
   Cluster cluster_;
   TestUser admin_;
   TestUser board_;
+  TestUser researcher_;
 };
 
 TEST_F(DoctorTest, AllOkWhileTheNodeRuns) {
@@ -79,6 +81,30 @@ TEST_F(DoctorTest, AllOkWhileTheNodeRuns) {
   EXPECT_THAT(r.out, HasSubstr("kring-node run is connected"));
   EXPECT_THAT(r.out, Not(HasSubstr("WARNING")));
   EXPECT_THAT(r.out, Not(HasSubstr("ERROR")));
+}
+
+TEST_F(DoctorTest, LastQueryIsTheLastOneOffered) {
+  cluster_.set_zero_noise(false);  // the real kring-node
+  cluster_.StartNode("01AB");
+  cluster_.WaitConnected(admin_, {"01AB"});
+  auto q = cluster_.Submit(researcher_, R"({
+    "statistic": "mean",
+    "measures": ["belong_perception"],
+    "population": {"waves": ["2025-26"]},
+    "purpose": "doctor test"
+  })");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE(cluster_.Approve(board_, *q).ok());
+  const std::string received = "Received query " + q->ticket().query_id();
+  CommandResult r;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        r = Doctor();
+        return r.out.find(received) != std::string::npos;
+      },
+      std::chrono::seconds(60)))
+      << r.out;
+  EXPECT_THAT(r.out, HasSubstr("OK      last query: "));
 }
 
 TEST_F(DoctorTest, JsonHasOneEntryPerCheckAndTheExitCode) {
