@@ -33,6 +33,11 @@ inline constexpr size_t kNonceBytes = 16;
 inline constexpr std::string_view kRequestContext = "request/v1";
 inline constexpr std::string_view kApprovalContext = "approval/query";
 inline constexpr std::string_view kHelloContext = "node/hello";
+// Initial metadata of every node stream (Connect): the coordinator's clock
+// in Unix milliseconds (decimal) when the stream began, so that a node can
+// tell how far its clock is off (`kring-node doctor`) before hellos more
+// than kMaxClockSkewMillis off are refused.
+inline constexpr char kServerTimeMetadata[] = "kring-server-unix-millis";
 
 // Deterministic serialization (map order, field order fixed).
 std::string CanonicalBytes(const google::protobuf::Message& m);

@@ -22,6 +22,11 @@ constexpr const char* kDescription =
 int Main(int argc, char** argv) {
   CLI::App app{kDescription};
   app.require_subcommand(1);
+  // The packages' /etc/kring/coordinator.toml: serve's flags under [serve].
+  app.set_config("--config", "",
+                 "Read options from this file (TOML: `[serve]` then "
+                 "`listen = \"0.0.0.0:7443\"`; flags given win)");
+  app.allow_config_extras(false);
   Common c;
   cli::Command chosen;
   AddAdminCommands(app, c, chosen);

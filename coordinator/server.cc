@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/auth.h"
 #include "api/channel.h"
 #include "api/limits.h"
 #include "api/status.h"
@@ -430,6 +431,10 @@ NodeStream::NodeStream(Service& service, grpc::CallbackServerContext* ctx)
     : service_(service),
       host_(PeerHost(ctx->peer())),
       link_(std::make_shared<Link>(this)) {
+  // The coordinator's clock, for the node's skew check (api/auth.h).
+  ctx->AddInitialMetadata(api::kServerTimeMetadata,
+                          std::to_string(api::NowMillis()));
+  StartSendInitialMetadata();
   service_.pending().Add(this, std::chrono::steady_clock::now() +
                                    service_.options().hello_deadline);
   StartRead(&in_bytes_);
@@ -661,9 +666,7 @@ void SetTransportOptions(const ServerOptions& o, grpc::ServerBuilder& b) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(Engine* engine,
-                                                      ServerOptions o) {
-  std::shared_ptr<grpc::ServerCredentials> creds;
+absl::Status Server::CheckOptions(const ServerOptions& o) {
   if (o.tls_cert_file.empty() && o.tls_key_file.empty()) {
     if (!o.insecure_loopback) {
       return absl::InvalidArgumentError(
@@ -676,6 +679,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Engine* engine,
                  ": plaintext is only allowed on 127.0.0.1, [::1] or "
                  "localhost"));
     }
+    return absl::OkStatus();
+  }
+  for (const auto& [flag, file] : {std::pair{"--tls-cert", &o.tls_cert_file},
+                                   std::pair{"--tls-key", &o.tls_key_file}}) {
+    if (file->empty()) {
+      return absl::InvalidArgumentError(StrCat(
+          "TLS needs both --tls-cert and --tls-key; ", flag, " is missing"));
+    }
+    auto pem = ReadFileToString(*file);
+    if (!pem.ok()) return pem.status();
+    if (pem->find("-----BEGIN ") == std::string::npos) {
+      return absl::InvalidArgumentError(
+          StrCat(flag, " ", *file, " holds no PEM block (-----BEGIN ...)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(Engine* engine,
+                                                      ServerOptions o) {
+  if (absl::Status s = CheckOptions(o); !s.ok()) return s;
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (o.tls_cert_file.empty() && o.tls_key_file.empty()) {
     creds = grpc::InsecureServerCredentials();
   } else {
     auto cert = ReadFileToString(o.tls_cert_file);

@@ -72,6 +72,11 @@ struct ServerOptions {
 
 class Server {
  public:
+  // The checks Start makes before it binds: TLS with both PEM files
+  // readable, or plaintext only with insecure_loopback on a loopback
+  // address. INVALID_ARGUMENT or NOT_FOUND saying which flag to fix.
+  // (`kring-coordinator serve --check-config`.)
+  static absl::Status CheckOptions(const ServerOptions& options);
   // Starts serving. INVALID_ARGUMENT for plaintext on a non-loopback
   // address or without insecure_loopback; UNAVAILABLE when the address
   // cannot be bound.

@@ -37,6 +37,8 @@ PACKAGES=(
   openssl
   sqlite3
   universal-ctags
+  libsystemd-dev
+  lintian
 )
 
 missing=()

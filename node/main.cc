@@ -33,6 +33,7 @@ int Main(int argc, char** argv) {
   AddBudgetCommand(app, chosen);
   AddEnrollCommand(app, chosen);
   AddRunCommands(app, chosen);
+  AddDoctorCommands(app, chosen);
   return cli::ParseAndRun(app, argc, argv, chosen);
 }
 

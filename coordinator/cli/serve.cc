@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "cli/support.h"
+#include "cli/systemd.h"
 #include "coordinator/cli/commands.h"
 #include "coordinator/db.h"
 #include "coordinator/db_lease.h"
@@ -50,6 +51,7 @@ struct ServeFlags {
   double keepalive_seconds = 30;
   uint32_t approvals = 1;
   double failover_poll_seconds = 0.5;
+  bool check_config = false;
 };
 
 // The server's options as the flags give them.
@@ -122,6 +124,9 @@ int ServeOn(std::unique_ptr<CoordinatorDb> db, const ServeFlags& f,
             << "\n";
   std::signal(SIGINT, StopServer);
   std::signal(SIGTERM, StopServer);
+  // Under systemd (Type=notify): ready once it listens.
+  cli::NotifyReady(StrCat("serving on port ", (*s)->port()));
+  auto watchdog = cli::Watchdog::Start([] { return true; });
   (*s)->Wait();
   return kExitOk;
 }
@@ -157,7 +162,27 @@ absl::Status BecomeActive(const Common& c, const ServeFlags& f) {
   return absl::OkStatus();
 }
 
+// `serve --check-config` (the units' ExecStartPre): what serve reads before
+// it starts — the database, the policy, the TLS files and the transport
+// rules — without taking the serve lock, recovering runs or listening.
+int CheckServeConfig(const Common& c, const ServeFlags& f) {
+  auto db = OpenDb(c, /*create=*/false);
+  if (!db.ok()) return Fail(db.status());
+  auto options = EngineOptionsFor(f);
+  if (!options.ok()) return Fail(options.status());
+  if (absl::Status s = Server::CheckOptions(ServerOptionsFor(f)); !s.ok()) {
+    return Fail(s);
+  }
+  std::cout << "kring-coordinator: the configuration is fine (data "
+            << c.data_dir << ", listen " << f.server.listen << ", "
+            << (f.server.tls_cert_file.empty() ? "plaintext on loopback"
+                                               : "TLS")
+            << ")\n";
+  return kExitOk;
+}
+
 int RunServe(const Common& c, const ServeFlags& f, const ServeHook& hook) {
+  if (f.check_config) return CheckServeConfig(c, f);
   if (c.database.empty()) {
     auto db = OpenDb(c, /*create=*/false);
     if (!db.ok()) return Fail(db.status());
@@ -227,6 +252,9 @@ void AddServeCommand(CLI::App& app, Common& c, cli::Command& chosen,
       ->check(CLI::Range(0.05, 60.0));
   serve->add_option("--port-file", f->port_file,
                     "Write the port actually bound to this file");
+  serve->add_flag("--check-config", f->check_config,
+                  "Only check what serve would read (database, policy, TLS "
+                  "files, listen address) and exit: 0 when it would start");
   serve->callback([&c, f, &chosen, hook] {
     chosen = [&c, f, hook] { return RunServe(c, *f, hook); };
   });

@@ -42,6 +42,10 @@ void AddEnrollCommand(CLI::App& app, cli::Command& chosen);
 // queries.
 void AddRunCommands(CLI::App& app, cli::Command& chosen);
 
+// `kring-node doctor` and `check-config` (doctor.cc): what is wrong, one
+// line per check.
+void AddDoctorCommands(CLI::App& app, cli::Command& chosen);
+
 }  // namespace kring::node
 
 #endif  // KRING_NODE_CLI_COMMANDS_H_

@@ -8,9 +8,11 @@
 
 #include "cli/stop_signals.h"
 #include "cli/support.h"
+#include "cli/systemd.h"
 #include "nlohmann/json.hpp"
 #include "node/agent.h"
 #include "node/cli/commands.h"
+#include "util/str_cat.h"
 
 namespace kring::node {
 namespace {
@@ -38,7 +40,14 @@ int RunAgent(const Common& c) {
   if (!signals.ok()) return Fail(signals.status());
   std::cerr << "kring-node: school " << config->school_id << " connecting to "
             << config->coordinator << " (stop with Ctrl-C)\n";
+  // Under systemd (Type=notify): ready once the store, the audit log and
+  // the identity are open; the agent connects and reconnects by itself.
+  cli::NotifyReady(StrCat("school ", config->school_id, ": taking part via ",
+                          config->coordinator));
+  auto watchdog = cli::Watchdog::Start([] { return true; });
   (*agent)->Run();
+  cli::NotifyStopping();
+  watchdog.reset();
   signals->reset();  // before the agent goes
   std::cerr << "kring-node: stopped\n";
   return kExitOk;

@@ -112,10 +112,23 @@ absl::StatusOr<SecretBytes> Passphrase(const char* env, bool is_new,
 
 absl::StatusOr<KeySource> KeyFor(const Common& c, bool confirm) {
   if (!c.key_file.empty()) return KeySource::KeyFile(c.key_file);
+  if (std::optional<std::filesystem::path> k = CredentialKeyFile()) {
+    return KeySource::KeyFile(*k);
+  }
   auto pass = Passphrase("KRING_NODE_PASSPHRASE", confirm,
                          "Passphrase for the school's data: ");
   if (!pass.ok()) return pass.status();
   return KeySource::Passphrase(*std::move(pass));
+}
+
+std::optional<std::filesystem::path> CredentialKeyFile() {
+  std::optional<std::string> dir = cli::GetEnv("CREDENTIALS_DIRECTORY");
+  if (!dir) return std::nullopt;
+  std::filesystem::path file =
+      std::filesystem::path(*dir) / kStoreKeyCredential;
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return std::nullopt;
+  return file;
 }
 
 absl::StatusOr<Store> OpenStore(const Common& c) {

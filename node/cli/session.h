@@ -7,7 +7,9 @@
 // "kring-node: ...".
 
 #include <cstddef>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,9 +54,17 @@ int Fail(const absl::Status& s);
 absl::StatusOr<crypto::SecretBytes> Passphrase(const char* env, bool is_new,
                                                const char* question);
 
+// The name of the systemd credential holding the store's key file
+// (LoadCredential=store-key:... in kring-node.service).
+inline constexpr std::string_view kStoreKeyCredential = "store-key";
+
+// $CREDENTIALS_DIRECTORY/store-key when systemd passed that credential
+// (the service), otherwise nullopt.
+std::optional<std::filesystem::path> CredentialKeyFile();
+
 // The key that unlocks the store: c.key_file if given, otherwise the
-// passphrase (KRING_NODE_PASSPHRASE or the prompt; asked twice when
-// `confirm`).
+// systemd credential (CredentialKeyFile), otherwise the passphrase
+// (KRING_NODE_PASSPHRASE or the prompt; asked twice when `confirm`).
 absl::StatusOr<KeySource> KeyFor(const Common& c, bool confirm);
 
 // Unlocks the node's store with the passphrase or key file.

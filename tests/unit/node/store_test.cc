@@ -384,6 +384,38 @@ TEST(StoreTest, VersionOneStoreIsUpgradedOnOpen) {
   sqlite3_close(h);
 }
 
+// The format the packages' previous release (schema 2) left on a school
+// server: an upgraded kring-node opens it with everything in it.
+TEST(StoreTest, VersionTwoStoreIsUpgradedWithItsData) {
+  TempDir dir;
+  std::string pseudonym;
+  {
+    KRING_ASSERT_OK_AND_ASSIGN(Store store,
+                               Store::Init(dir.path(), Pass("pw"), {}));
+    std::vector<v1::PupilRecord> batch = {MakeRecord(store, "1", "2025-26", 1),
+                                          MakeRecord(store, "2", "2025-26", 2)};
+    KRING_ASSERT_OK(store.Add(batch, store.FileTag("f"), false).status());
+    KRING_ASSERT_OK(store.ErasePupil("2").status());
+    KRING_ASSERT_OK(store.MarkContributed("q-1"));
+    pseudonym = store.Pseudonym("1");
+  }
+  // Schema 2 had no privacy ledger.
+  RawSql(dir.path() / "node.db",
+         "DROP TABLE privacy_spent; UPDATE meta SET value = '2' WHERE key = "
+         "'schema_version';");
+  KRING_ASSERT_OK_AND_ASSIGN(Store store, Store::Open(dir.path(), Pass("pw")));
+  EXPECT_THAT(store.Count(), ::kring::testing::IsOkAndHolds(1u));
+  EXPECT_EQ(store.Pseudonym("1"), pseudonym);
+  EXPECT_THAT(store.ErasedPupils(), ::kring::testing::IsOkAndHolds(1u));
+  EXPECT_THAT(store.Contributed("q-1"), ::kring::testing::IsOkAndHolds(true));
+  EXPECT_THAT(store.PrivacySpent(),
+              ::kring::testing::IsOkAndHolds(::testing::IsEmpty()));
+  std::vector<v1::PupilRecord> again = {MakeRecord(store, "2", "2025-26", 2)};
+  KRING_ASSERT_OK_AND_ASSIGN(ImportResult r,
+                             store.Add(again, store.FileTag("g"), false));
+  EXPECT_EQ(r.skipped_erased, 1u);  // the erasure survived the upgrade
+}
+
 TEST(StoreTest, UnknownSchemaVersionIsRefused) {
   TempDir dir;
   {
