@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "kring/v1/record.pb.h"
 #include "nlohmann/json.hpp"
+#include "query/layout.h"
 #include "query/spec.h"
 #include "survey/instrument.h"
 #include "survey/record.h"
@@ -100,6 +101,19 @@ inline Query MustCreate(const std::string& json) {
   auto q = Query::Create(*spec, survey::Instrument::BelongingV1());
   EXPECT_TRUE(q.ok()) << q.status();
   return *std::move(q);
+}
+
+// The exact sum of every school's contribution to `layout` (no noise).
+inline std::vector<uint64_t> ExactSums(const Layout& layout,
+                                       const std::vector<School>& schools) {
+  std::vector<uint64_t> sum(layout.size(), 0);
+  for (const School& s : schools) {
+    auto c = Contribution(layout, s.records, s.municipality);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) continue;
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*c)[i];
+  }
+  return sum;
 }
 
 }  // namespace kring::query::testing

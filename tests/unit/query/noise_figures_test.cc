@@ -27,23 +27,13 @@
 namespace kring::query {
 namespace {
 
+using testing::ExactSums;
 using testing::FixtureSpecs;
 using testing::MustCreate;
 
 using testing::LoadSchools;
 using testing::ReadFixture;
 using testing::School;
-
-std::vector<uint64_t> ExactSums(const Layout& layout,
-                                const std::vector<School>& schools) {
-  std::vector<uint64_t> sum(layout.size(), 0);
-  for (const School& s : schools) {
-    auto c = Contribution(layout, s.records, s.municipality);
-    EXPECT_TRUE(c.ok()) << c.status();
-    for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*c)[i];
-  }
-  return sum;
-}
 
 bool IsNoiseSd(const std::string& stat) { return stat.starts_with("noise_sd"); }
 

@@ -25,6 +25,7 @@
 namespace kring::query {
 namespace {
 
+using testing::ExactSums;
 using testing::FixtureSpecs;
 using testing::MustCreate;
 
@@ -368,12 +369,7 @@ TEST(NoiseTest, IntervalsOfMeansAndSharesIncludeTheNoise) {
     SCOPED_TRACE(json);
     const Query q = MustCreate(json);
     const Layout layout(q);
-    std::vector<uint64_t> sum(layout.size(), 0);
-    for (const School& s : schools) {
-      auto c = Contribution(layout, s.records, s.municipality);
-      ASSERT_TRUE(c.ok());
-      for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*c)[i];
-    }
+    const std::vector<uint64_t> sum = ExactSums(layout, schools);
     auto exact = Decode(layout, sum);
     ASSERT_TRUE(exact.ok());
     Result noisy = *exact;
@@ -417,12 +413,7 @@ TEST(NoiseTest, IntervalsOfAnswerSharesAndItemRestCorrelations) {
   const auto n = static_cast<uint32_t>(schools.size());
   auto decoded = [&](const Query& q, Result& exact, Result& noisy) {
     const Layout layout(q);
-    std::vector<uint64_t> sum(layout.size(), 0);
-    for (const School& s : schools) {
-      auto c = Contribution(layout, s.records, s.municipality);
-      ASSERT_TRUE(c.ok());
-      for (size_t i = 0; i < sum.size(); ++i) sum[i] += (*c)[i];
-    }
+    const std::vector<uint64_t> sum = ExactSums(layout, schools);
     auto r = Decode(layout, sum);
     ASSERT_TRUE(r.ok());
     exact = *r;
